@@ -1,0 +1,156 @@
+# mote: top-level build. `make` builds everything into build/, `make check` runs every test,
+# `make bench` the benchmarks, `make run` the demo. Missing Debian packages are installed first.
+
+BUILD ?= build
+PREFIX ?= /usr/local
+CC ?= cc
+CLANG ?= clang
+MUSL_CC ?= musl-gcc
+
+# Debian packages the build and the tests need (installed by `make deps`).
+DEB_PACKAGES := gcc make musl-tools busybox-static libssl-dev clang libclang-rt-14-dev \
+	binutils coreutils curl
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	-Wshadow -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wimplicit-fallthrough \
+	-Wno-unused-parameter
+HOST_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -Ilib $(WARN) $(EXTRA_CFLAGS)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+HOST_LIBS := -lcrypto
+
+# The guest kernel: freestanding, no SSE (it must not clobber the program's vector registers),
+# no stack protector (%fs belongs to the program), linked at a fixed address.
+GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protector -fno-pic \
+	-fno-pie -mgeneral-regs-only -mno-red-zone -fno-asynchronous-unwind-tables \
+	-fcf-protection=none -fno-jump-tables -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
+	-Iinclude -Ilib -Iguest $(WARN)
+
+LIB_SRC := $(wildcard lib/*.c)
+VMM_SRC := $(wildcard vmm/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+GUEST_SRC := $(wildcard guest/*.c) lib/elf.c lib/cpio.c
+GUEST_ASM := $(wildcard guest/*.S)
+HDRS := $(wildcard include/mote/*.h lib/*.h vmm/*.h cli/*.h)
+GUEST_HDRS := $(wildcard include/mote/*.h guest/*.h) lib/elf.h lib/cpio.h
+
+# Host libraries: the plain build (used by `make run`, `make bench`, install) and an
+# ASan/UBSan build (used by `make check`).
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ_SAN := $(LIB_SRC:%.c=$(BUILD)/asan/obj/%.o)
+GUEST_OBJ := $(GUEST_SRC:%.c=$(BUILD)/guest/%.o) $(GUEST_ASM:%.S=$(BUILD)/guest/%.o)
+
+# Test programs that run inside the VM, each built with musl and with glibc.
+TEST_GUEST_SRC := $(wildcard tests/guest/*.c)
+TEST_GUEST_BIN := $(TEST_GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%.musl) \
+	$(TEST_GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%.glibc)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps check bench run install clean format tests fuzz
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/.deps $(BUILD)/mote $(BUILD)/mote-vmm $(BUILD)/mote-kernel
+
+# Install missing Debian packages once (stamp file records success).
+deps: $(BUILD)/.deps
+$(BUILD)/.deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+	@mkdir -p $(BUILD) && touch $@
+
+$(BUILD)/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/mote-vmm: $(VMM_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_OBJ)
+	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+$(BUILD)/mote: $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_OBJ)
+	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+$(BUILD)/asan/mote-vmm: $(VMM_SRC:%.c=$(BUILD)/asan/obj/%.o) $(LIB_OBJ_SAN)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(HOST_LIBS)
+$(BUILD)/asan/mote: $(CLI_SRC:%.c=$(BUILD)/asan/obj/%.o) $(LIB_OBJ_SAN)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(HOST_LIBS)
+$(BUILD)/asan/mote-kernel: $(BUILD)/mote-kernel
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BUILD)/guest/%.o: %.c $(GUEST_HDRS) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/guest/%.o: %.S $(GUEST_HDRS) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/mote-kernel: $(GUEST_OBJ) guest/kernel.ld
+	ld -static -nostdlib -z noexecstack -z max-page-size=4096 -T guest/kernel.ld -o $@ $(GUEST_OBJ)
+
+# ---- tests ------------------------------------------------------------------
+$(BUILD)/tests/guest/%.musl: tests/guest/%.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) -static -O2 -g -Wall -Wno-unused-result -o $@ $<
+$(BUILD)/tests/guest/%.glibc: tests/guest/%.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -g -Wall -Wno-unused-result -o $@ $<
+
+# Unit tests link the sanitized host library; tests/unit/test_guest_*.c also compile the
+# named guest modules for the host (see tests/unit/guest_shim.h).
+UNIT_GUEST_SRC := $(filter-out guest/main.c,$(wildcard guest/*.c))
+$(BUILD)/tests/unit/test_guest_%: tests/unit/test_guest_%.c $(UNIT_GUEST_SRC) $(GUEST_HDRS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -D_GNU_SOURCE -DMOTE_GUEST_ON_HOST -Iinclude -Ilib -Iguest -Itests/unit \
+		$(SAN_FLAGS) -Wall -Wextra -Werror -Wno-unused-parameter -o $@ $< $(filter guest/%.c,$(shell sed -n 's|^// guest-modules: ||p' $<))
+$(BUILD)/tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJ_SAN) $(HDRS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(LIB_OBJ_SAN) $(HOST_LIBS)
+
+# Fuzzers (libFuzzer); `make check` replays their corpora under ASan/UBSan.
+$(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=gnu11 -O1 -g -D_GNU_SOURCE -Iinclude -Ilib -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(LIB_SRC) $(HOST_LIBS)
+fuzz: $(FUZZ_BIN)
+
+tests: all $(BUILD)/asan/mote $(BUILD)/asan/mote-vmm $(BUILD)/asan/mote-kernel $(TEST_GUEST_BIN) \
+	$(UNIT_BIN) $(FUZZ_BIN)
+
+check: tests
+	@BUILD=$(BUILD) bash tests/run
+
+# ---- benchmarks -------------------------------------------------------------
+$(BUILD)/bench/%: bench/%.c $(LIB_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -Ibench -o $@ $< $(LIB_OBJ) $(HOST_LIBS) -lm
+$(BUILD)/bench/hello.musl: bench/hello.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) -static -O2 -o $@ $<
+
+bench: all $(BENCH_BIN) $(BUILD)/bench/hello.musl
+	@BUILD=$(BUILD) bash bench/run
+
+# ---- demo, install, housekeeping ---------------------------------------------
+run: all
+	$(BUILD)/mote run /bin/busybox sh -c 'echo "hello from a mote microVM: $$(uname -sr)"; i=0; while [ $$i -lt 3 ]; do i=$$((i+1)); echo "count $$i"; done'
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/mote
+	install -m 755 $(BUILD)/mote $(BUILD)/mote-vmm $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(BUILD)/mote-kernel $(DESTDIR)$(PREFIX)/lib/mote/
+
+format:
+	clang-format -i $(wildcard include/mote/*.h lib/*.[ch] vmm/*.[ch] cli/*.[ch] guest/*.[ch] tests/*/*.[ch] bench/*.[ch])
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,15 @@
+/* Time without exits: TSC read at CPL3 scaled by the monitor's boot anchor. */
+#ifndef GUEST_CLOCK_H
+#define GUEST_CLOCK_H
+
+#include <stdint.h>
+
+#include <mote/abi.h>
+
+void clock_init(const struct mote_boot_info *bi);
+uint64_t clock_monotonic_ns(void);
+int64_t clock_realtime_ns(void);
+/* Block for `ns` nanoseconds (one exit). */
+void clock_sleep_ns(uint64_t ns);
+
+#endif /* GUEST_CLOCK_H */

@@ -1,0 +1,173 @@
+/* mote hypercall ABI: the one contract between mote-vmm (host) and the guest kernel. */
+#ifndef MOTE_ABI_H
+#define MOTE_ABI_H
+
+/*
+ * Self-contained (C99, <stdint.h> only) so that both the hosted monitor and
+ * the freestanding guest kernel include it unchanged.
+ *
+ * Calling convention: the guest executes `outl %eax, $port` at CPL3 (IOPL=3,
+ * ports allowed by the TSS I/O bitmap) with port = MOTE_HC_PORT_BASE + call
+ * number and eax = the guest-physical address of the call's struct, which
+ * MUST lie below 4 GiB. The monitor reads the IN fields, performs the call and
+ * writes the OUT fields before resuming the guest: one exit per call.
+ *
+ * Guest addresses inside structs are opaque 64-bit guest-physical addresses.
+ * The monitor checks each one (bounds and overflow) in one accessor; a bad
+ * address or length makes the call fail with ret = -MOTE_EFAULT/-MOTE_EINVAL,
+ * never a monitor crash. Guest memory is identity-mapped (virtual ==
+ * physical), so the guest passes its pointers as they are.
+ *
+ * Version: bumped on any incompatible change. The guest kernel ELF carries
+ * its version in a note (owner MOTE_NOTE_NAME, type MOTE_NOTE_ABI, 4-byte
+ * descriptor) and mote-vmm refuses a kernel whose version differs.
+ */
+
+#include <stdint.h>
+
+#define MOTE_ABI_VERSION 1u
+
+#define MOTE_NOTE_NAME "MOTE"
+#define MOTE_NOTE_ABI 0x6d6f7401u
+
+/* Errors returned in `ret` (negated), numerically equal to Linux errno. */
+#define MOTE_EFAULT 14
+#define MOTE_EINVAL 22
+#define MOTE_ENOSYS 38
+
+#define MOTE_HC_PORT_BASE 0x500u
+
+enum mote_hypercall {
+	MOTE_HC_CONSOLE = 0, /* struct mote_hc_console */
+	MOTE_HC_SLEEP = 1,   /* struct mote_hc_sleep */
+	MOTE_HC_ENTROPY = 2, /* struct mote_hc_entropy */
+	MOTE_HC_EXIT = 3,    /* struct mote_hc_exit; does not return */
+	MOTE_HC_COUNT
+};
+
+/* Console streams. */
+#define MOTE_CONSOLE_STDOUT 1u
+#define MOTE_CONSOLE_STDERR 2u
+#define MOTE_CONSOLE_LOG 3u /* monitor diagnostics (--debug), prefixed by the host */
+
+#define MOTE_CONSOLE_MAX (1u << 20) /* largest single write accepted */
+
+/* Write `len` bytes at guest address `data` to a host stream. */
+struct mote_hc_console {
+	uint32_t stream; /* IN: MOTE_CONSOLE_* */
+	uint32_t pad;
+	uint64_t data; /* IN: guest address */
+	uint64_t len;  /* IN: bytes, <= MOTE_CONSOLE_MAX */
+	int64_t ret;   /* OUT: bytes written or -errno */
+};
+
+/* Block the vCPU for `ns` nanoseconds of host monotonic time. */
+struct mote_hc_sleep {
+	uint64_t ns; /* IN */
+	int64_t ret; /* OUT: 0 or -errno */
+};
+
+#define MOTE_ENTROPY_MAX 256u
+
+/* Fill `len` bytes at guest address `data` with host entropy. */
+struct mote_hc_entropy {
+	uint64_t data; /* IN: guest address */
+	uint64_t len;  /* IN: bytes, <= MOTE_ENTROPY_MAX */
+	int64_t ret;   /* OUT: bytes written or -errno */
+};
+
+/* Why the guest ends. */
+enum mote_exit_reason {
+	MOTE_EXIT_NORMAL = 0,     /* program called exit/exit_group: status is its code */
+	MOTE_EXIT_SIGNAL = 1,     /* program killed itself with signal `status` (e.g. abort()) */
+	MOTE_EXIT_LOAD_ERROR = 2, /* guest kernel could not start the program: status is a MOTE_LOAD_* */
+	MOTE_EXIT_PANIC = 3,      /* guest kernel invariant broken: message says which */
+};
+
+/* Program load failures reported with MOTE_EXIT_LOAD_ERROR. */
+enum mote_load_error {
+	MOTE_LOAD_NOT_FOUND = 1,   /* no such file in the rootfs */
+	MOTE_LOAD_NOT_ELF = 2,     /* not an ELF file, or corrupt headers */
+	MOTE_LOAD_UNSUPPORTED = 3, /* 32-bit, other machine, not executable */
+	MOTE_LOAD_DYNAMIC = 4,     /* has PT_INTERP */
+	MOTE_LOAD_TRUNCATED = 5,   /* segments point past the end of the file */
+	MOTE_LOAD_NO_MEMORY = 6,   /* does not fit in guest memory */
+};
+
+/* End the guest. `msg` (optional, may be 0) is one line of explanation. */
+struct mote_hc_exit {
+	uint32_t reason; /* IN: enum mote_exit_reason */
+	int32_t status;  /* IN: exit code, signal number or MOTE_LOAD_* */
+	uint64_t msg;    /* IN: guest address of message bytes, or 0 */
+	uint64_t msg_len; /* IN: bytes, truncated by the host at 512 */
+	uint64_t rip;    /* IN: for MOTE_EXIT_SIGNAL, the program's rip at the syscall */
+	uint64_t rsp;    /* IN: likewise rsp */
+};
+
+/* ---- Boot-info block ---------------------------------------------------- */
+
+#define MOTE_BOOT_MAGIC 0x746f6f62u /* "boot" */
+
+enum mote_mem_type {
+	MOTE_MEM_RAM = 1,      /* free for the guest kernel to allocate */
+	MOTE_MEM_MONITOR = 2,  /* page tables, GDT, TSS, boot info: do not touch */
+	MOTE_MEM_KERNEL = 3,   /* guest kernel image */
+	MOTE_MEM_STACK = 4,    /* program stack (grows down from its end) */
+	MOTE_MEM_GUARD = 5,    /* unmapped page below the stack */
+	MOTE_MEM_ROOTFS = 6,   /* read-only rootfs image (cpio newc) */
+};
+
+struct mote_mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint32_t type; /* enum mote_mem_type */
+	uint32_t pad;
+};
+
+#define MOTE_MEM_REGIONS_MAX 16
+#define MOTE_BOOT_FLAG_DEBUG 1u
+
+/*
+ * Written by the monitor before the first instruction; its address is passed
+ * in %rdi to the guest kernel's entry point. Strings are NUL-terminated and
+ * lie inside the block's string area. The guest kernel writes the `prog_*`
+ * fields once the program is loaded so that the monitor can attribute a
+ * crash to the program.
+ */
+struct mote_boot_info {
+	uint32_t magic;       /* MOTE_BOOT_MAGIC */
+	uint32_t abi_version; /* MOTE_ABI_VERSION */
+	uint32_t flags;       /* MOTE_BOOT_FLAG_* */
+	uint32_t nregions;
+	struct mote_mem_region regions[MOTE_MEM_REGIONS_MAX];
+	uint64_t mem_size; /* guest RAM: [0, mem_size) */
+
+	/* Clock: ns = anchor_ns + ((tsc - anchor_tsc) * tsc_mult) >> tsc_shift. */
+	uint64_t tsc_khz;
+	uint64_t tsc_mult;
+	uint32_t tsc_shift;
+	uint32_t pad0;
+	uint64_t anchor_tsc;
+	int64_t anchor_realtime_ns;
+	uint64_t anchor_monotonic_ns;
+
+	uint8_t seed[32]; /* host entropy for the guest's random state */
+	uint64_t generation; /* 0 at boot; bumped by every restore */
+
+	/* Program to run: path in the rootfs, argv and envp (gpa of string arrays). */
+	uint64_t exec_path; /* gpa of NUL-terminated path */
+	uint32_t argc;
+	uint32_t envc;
+	uint64_t argv; /* gpa of argc uint64_t gpas of strings */
+	uint64_t envp; /* gpa of envc uint64_t gpas of strings */
+	uint64_t cmdline; /* gpa of kernel command line, e.g. "debug" */
+
+	/* Filled in by the guest kernel after loading the program. */
+	uint64_t prog_start;   /* lowest loaded address */
+	uint64_t prog_end;     /* end of the highest segment */
+	uint64_t prog_bias;    /* load bias (0 for ET_EXEC) */
+	uint64_t prog_image;   /* gpa of the program file's bytes inside the rootfs */
+	uint64_t prog_image_size;
+};
+
+#endif /* MOTE_ABI_H */

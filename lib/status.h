@@ -1,0 +1,32 @@
+/* Exit statuses of mote and mote-vmm when the program itself did not decide them. */
+#ifndef MOTE_STATUS_H
+#define MOTE_STATUS_H
+
+/*
+ * A program's own exit code (0-255) is passed through unchanged. Failures
+ * before the program starts exit with one of the codes below, after one line
+ * on stderr that starts with "mote:" or "mote-vmm:". Failures after it has
+ * started (crash, abort, timeout) end mote-vmm with a signal, like a native
+ * process: no exit() of the program can produce a death by signal, so a
+ * caller using waitpid() tells them apart (a shell shows 128 + signal).
+ * docs/run.md has the table.
+ */
+enum mote_status {
+	MOTE_STATUS_USAGE = 64,       /* bad command line or flag value */
+	MOTE_STATUS_NOT_ELF = 65,     /* program is not an ELF file or its headers are corrupt */
+	MOTE_STATUS_NOT_FOUND = 66,   /* program, rootfs or other input file missing */
+	MOTE_STATUS_UNSUPPORTED = 67, /* 32-bit, other machine, not an executable */
+	MOTE_STATUS_DYNAMIC = 68,     /* dynamically linked (has PT_INTERP) */
+	MOTE_STATUS_TRUNCATED = 69,   /* segments reach past the end of the file */
+	MOTE_STATUS_TOO_BIG = 70,     /* does not fit in --mem */
+	MOTE_STATUS_BAD_KERNEL = 71,  /* guest kernel image invalid or of another ABI version */
+	MOTE_STATUS_HOST = 72,        /* host failure: no /dev/kvm, out of memory, I/O error */
+	MOTE_STATUS_ROOTFS = 73,      /* rootfs directory or image cannot be packed or read */
+};
+
+/* Signals that end mote-vmm for failures after the guest started. */
+#define MOTE_SIGNAL_CRASH 11   /* SIGSEGV: guest fault, triple fault, guest kernel panic */
+#define MOTE_SIGNAL_ABORT 6    /* SIGABRT: program raised SIGABRT (abort()) */
+#define MOTE_SIGNAL_TIMEOUT 14 /* SIGALRM: --timeout expired */
+
+#endif /* MOTE_STATUS_H */
