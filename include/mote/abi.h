@@ -23,19 +23,24 @@
  * descriptor) and mote-vmm refuses a kernel whose version differs.
  */
 
-#include <stdint.h>
+#define MOTE_ABI_VERSION 1
 
-#define MOTE_ABI_VERSION 1u
 
 #define MOTE_NOTE_NAME "MOTE"
-#define MOTE_NOTE_ABI 0x6d6f7401u
+#define MOTE_NOTE_ABI 0x6d6f7401
+/* Second note: 8-byte guest address of the syscall entry stub (becomes MSR_LSTAR). */
+#define MOTE_NOTE_SYSCALL_ENTRY 0x6d6f7402
 
 /* Errors returned in `ret` (negated), numerically equal to Linux errno. */
 #define MOTE_EFAULT 14
 #define MOTE_EINVAL 22
 #define MOTE_ENOSYS 38
 
-#define MOTE_HC_PORT_BASE 0x500u
+#define MOTE_HC_PORT_BASE 0x500
+
+/* Everything below is C only; the constants above are also used from assembly. */
+#ifndef __ASSEMBLER__
+#include <stdint.h>
 
 enum mote_hypercall {
 	MOTE_HC_CONSOLE = 0, /* struct mote_hc_console */
@@ -152,6 +157,7 @@ struct mote_boot_info {
 	uint64_t anchor_monotonic_ns;
 
 	uint8_t seed[32]; /* host entropy for the guest's random state */
+	uint64_t hwcap;   /* CPUID.1:EDX as the guest sees it, for AT_HWCAP (saves a CPUID exit) */
 	uint64_t generation; /* 0 at boot; bumped by every restore */
 
 	/* Program to run: path in the rootfs, argv and envp (gpa of string arrays). */
@@ -170,4 +176,5 @@ struct mote_boot_info {
 	uint64_t prog_image_size;
 };
 
+#endif /* __ASSEMBLER__ */
 #endif /* MOTE_ABI_H */

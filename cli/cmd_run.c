@@ -1,0 +1,223 @@
+/* `mote run`: pack (or reuse) the rootfs, check the program, then become mote-vmm. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "elf.h"
+#include "err.h"
+#include "rootfs.h"
+#include "size.h"
+#include "status.h"
+
+#define STACK_RESERVE (4ull << 20)
+
+static void run_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: mote run [--mem SIZE] [--rootfs DIR] [--env K=V]... [--timeout S] [--debug] [--] PROGRAM [ARGS...]\n"
+		"  --mem SIZE     guest memory, e.g. 64M (default), 1G\n"
+		"  --rootfs DIR   pack DIR as the root file system; PROGRAM is a path inside it\n"
+		"  --env K=V      add an environment variable (repeatable)\n"
+		"  --timeout S    kill the guest after S seconds (e.g. 10, 0.5, 250ms)\n"
+		"  --debug        log guest kernel diagnostics (unknown syscalls, ...)\n"
+		"Without --rootfs, PROGRAM is a host file and the root file system holds just it.\n");
+}
+
+static int elf_status(int r)
+{
+	switch (r) {
+	case MOTE_ELF_NOT_ELF:
+	case MOTE_ELF_CORRUPT: return MOTE_STATUS_NOT_ELF;
+	case MOTE_ELF_TRUNCATED: return MOTE_STATUS_TRUNCATED;
+	case MOTE_ELF_DYNAMIC: return MOTE_STATUS_DYNAMIC;
+	default: return MOTE_STATUS_UNSUPPORTED;
+	}
+}
+
+/* Check the program on the host first, so that common mistakes get their message before any VM. */
+static int check_program(const char *host_path, const char *shown, uint64_t mem, struct mote_err *err)
+{
+	int fd = open(host_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mote_errnof(err, errno == ENOENT ? MOTE_STATUS_NOT_FOUND : MOTE_STATUS_UNSUPPORTED, errno,
+				   "program %s", shown);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return mote_errf(err, MOTE_STATUS_UNSUPPORTED, "program %s: not a regular file", shown);
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return mote_errf(err, MOTE_STATUS_NOT_ELF, "program %s: empty file, not an ELF executable", shown);
+	}
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "program %s: cannot map", shown);
+	struct mote_elf_info info;
+	int r = mote_elf_parse(p, (size_t)st.st_size, &info);
+	munmap(p, (size_t)st.st_size);
+	if (r == MOTE_ELF_DYNAMIC)
+		return mote_errf(err, MOTE_STATUS_DYNAMIC,
+				 "program %s: dynamically linked (PT_INTERP %s); mote runs static programs only", shown,
+				 info.interp);
+	if (r != MOTE_ELF_OK)
+		return mote_errf(err, elf_status(r), "program %s: %s", shown, mote_elf_strerror(r));
+	uint64_t need = info.hi - info.lo;
+	if ((!info.is_pie && info.hi > mem - STACK_RESERVE) || need > mem - STACK_RESERVE)
+		return mote_errf(err, MOTE_STATUS_TOO_BIG,
+				 "program %s: its segments [%#llx, %#llx) do not fit in --mem %llu MiB", shown,
+				 (unsigned long long)info.lo, (unsigned long long)info.hi,
+				 (unsigned long long)(mem >> 20));
+	return 0;
+}
+
+/* Locate a file installed beside this executable (build/ or PREFIX/bin + PREFIX/lib/mote). */
+static int find_beside_self(const char *name, char *out, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return -1;
+	self[n] = 0;
+	char *dir = dirname(self);
+	snprintf(out, size, "%s/%s", dir, name);
+	if (access(out, F_OK) == 0)
+		return 0;
+	snprintf(out, size, "%s/../lib/mote/%s", dir, name);
+	return access(out, F_OK) == 0 ? 0 : -1;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mem", required_argument, NULL, 'm' },  { "rootfs", required_argument, NULL, 'r' },
+		{ "env", required_argument, NULL, 'e' },  { "timeout", required_argument, NULL, 't' },
+		{ "debug", no_argument, NULL, 'd' },      { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mote_err err = { 0 };
+	const char *mem_text = "64M", *rootfs_dir = NULL, *timeout = NULL;
+	int debug = 0, nenv = 0;
+	char **envs = calloc((size_t)argc + 8, sizeof(char *));
+	if (!envs)
+		return MOTE_STATUS_HOST;
+	envs[nenv++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	envs[nenv++] = "HOME=/";
+
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': mem_text = optarg; break;
+		case 'r': rootfs_dir = optarg; break;
+		case 'e':
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				mote_errf(&err, MOTE_STATUS_USAGE, "--env: '%s' is not K=V", optarg);
+				mote_err_exit("mote", &err);
+			}
+			envs[nenv++] = optarg;
+			break;
+		case 't': timeout = optarg; break;
+		case 'd': debug = 1; break;
+		case 'h': run_usage(stdout); return 0;
+		default: run_usage(stderr); return MOTE_STATUS_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		run_usage(stderr);
+		return MOTE_STATUS_USAGE;
+	}
+	uint64_t mem, timeout_ns;
+	if (mote_parse_size(mem_text, &mem) < 0 || mem < (16ull << 20) || mem > (32ull << 30)) {
+		mote_errf(&err, MOTE_STATUS_USAGE, "--mem: '%s' is not a size between 16M and 32G (like 64M or 1G)",
+			  mem_text);
+		mote_err_exit("mote", &err);
+	}
+	mem = (mem + (2ull << 20) - 1) & ~((2ull << 20) - 1);
+	if (timeout && (mote_parse_duration(timeout, &timeout_ns) < 0 || timeout_ns == 0)) {
+		mote_errf(&err, MOTE_STATUS_USAGE, "--timeout: '%s' is not a positive number of seconds", timeout);
+		mote_err_exit("mote", &err);
+	}
+
+	const char *program = argv[optind];
+	char image[PATH_MAX], exec_path[PATH_MAX];
+	if (rootfs_dir) {
+		struct stat st;
+		if (stat(rootfs_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			mote_errf(&err, errno == ENOENT || !errno ? MOTE_STATUS_NOT_FOUND : MOTE_STATUS_ROOTFS,
+				  "--rootfs %s: not a directory", rootfs_dir);
+			mote_err_exit("mote", &err);
+		}
+		snprintf(exec_path, sizeof(exec_path), "%s%s", program[0] == '/' ? "" : "/", program);
+		char host_path[PATH_MAX * 2];
+		snprintf(host_path, sizeof(host_path), "%s%s", rootfs_dir, exec_path);
+		struct stat lst;
+		if (lstat(host_path, &lst) == 0 && !S_ISLNK(lst.st_mode) && check_program(host_path, exec_path, mem, &err) < 0)
+			mote_err_exit("mote", &err);
+		if (lstat(host_path, &lst) < 0) {
+			mote_errf(&err, MOTE_STATUS_NOT_FOUND, "program %s: no such file in --rootfs %s", exec_path,
+				  rootfs_dir);
+			mote_err_exit("mote", &err);
+		}
+		if (mote_rootfs_cached_dir(rootfs_dir, image, sizeof(image), &err) < 0)
+			mote_err_exit("mote", &err);
+	} else {
+		if (check_program(program, program, mem, &err) < 0)
+			mote_err_exit("mote", &err);
+		char tmp[PATH_MAX];
+		snprintf(tmp, sizeof(tmp), "%s", program);
+		snprintf(exec_path, sizeof(exec_path), "/%s", basename(tmp));
+		struct mote_rootfs_file file = { .host_path = program, .guest_path = exec_path + 1 };
+		if (mote_rootfs_cached_files(&file, 1, image, sizeof(image), &err) < 0)
+			mote_err_exit("mote", &err);
+	}
+
+	char vmm[PATH_MAX], kernel[PATH_MAX];
+	if (find_beside_self("mote-vmm", vmm, sizeof(vmm)) < 0 || find_beside_self("mote-kernel", kernel, sizeof(kernel)) < 0) {
+		mote_errf(&err, MOTE_STATUS_HOST, "cannot find mote-vmm and mote-kernel beside this mote binary");
+		mote_err_exit("mote", &err);
+	}
+
+	/* mote-vmm --kernel K --rootfs I --mem M [--timeout T] [--debug] [--env E]... -- EXEC ARGS... */
+	int nargs = 0, max = 16 + 2 * nenv + argc;
+	char **vargv = calloc((size_t)max, sizeof(char *));
+	char mem_arg[32];
+	if (!vargv)
+		return MOTE_STATUS_HOST;
+	snprintf(mem_arg, sizeof(mem_arg), "%llu", (unsigned long long)mem);
+	vargv[nargs++] = vmm;
+	vargv[nargs++] = "--kernel";
+	vargv[nargs++] = kernel;
+	vargv[nargs++] = "--rootfs";
+	vargv[nargs++] = image;
+	vargv[nargs++] = "--mem";
+	vargv[nargs++] = mem_arg;
+	if (timeout) {
+		vargv[nargs++] = "--timeout";
+		vargv[nargs++] = (char *)timeout;
+	}
+	if (debug)
+		vargv[nargs++] = "--debug";
+	for (int i = 0; i < nenv; i++) {
+		vargv[nargs++] = "--env";
+		vargv[nargs++] = envs[i];
+	}
+	vargv[nargs++] = "--";
+	vargv[nargs++] = exec_path;
+	for (int i = optind + 1; i < argc; i++)
+		vargv[nargs++] = argv[i];
+	vargv[nargs] = NULL;
+	execv(vmm, vargv);
+	mote_errnof(&err, MOTE_STATUS_HOST, errno, "cannot execute %s", vmm);
+	mote_err_exit("mote", &err);
+}

@@ -1,0 +1,39 @@
+/* mote: the command-line front end; dispatches to one file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "status.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "run", cmd_run, "run a static Linux program in a fresh microVM" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: mote COMMAND [ARGS...]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(out, "\n`mote COMMAND --help` describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return MOTE_STATUS_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "mote: unknown command '%s' (see mote --help)\n", argv[1]);
+	return MOTE_STATUS_USAGE;
+}

@@ -1,0 +1,47 @@
+/* Guest kernel boot: read the boot info, set up memory, clocks, randomness and files, start the program. */
+#include <mote/abi.h>
+
+#include "clock.h"
+#include "fd.h"
+#include "hypercall.h"
+#include "klib.h"
+#include "loader.h"
+#include "mm.h"
+#include "proc.h"
+#include "random.h"
+#include "vfs.h"
+
+void klib_set_debug(int on);
+void kmain(struct mote_boot_info *bi) __attribute__((noreturn));
+void enter_program(uint64_t entry, uint64_t sp) __attribute__((noreturn));
+
+void kmain(struct mote_boot_info *bi)
+{
+	if (bi->magic != MOTE_BOOT_MAGIC || bi->abi_version != MOTE_ABI_VERSION)
+		kpanic("boot info magic %#x version %u, expected %#x version %u", bi->magic, bi->abi_version,
+		       MOTE_BOOT_MAGIC, MOTE_ABI_VERSION);
+	klib_set_debug((bi->flags & MOTE_BOOT_FLAG_DEBUG) != 0);
+	clock_init(bi);
+	random_init(bi->seed);
+	mm_init(bi);
+	proc_init(bi);
+
+	const void *rootfs = 0;
+	uint64_t rootfs_size = 0;
+	for (uint32_t i = 0; i < bi->nregions; i++)
+		if (bi->regions[i].type == MOTE_MEM_ROOTFS) {
+			rootfs = (const void *)(uintptr_t)bi->regions[i].gpa;
+			rootfs_size = bi->regions[i].size;
+		}
+	const char *exec_path = (const char *)(uintptr_t)bi->exec_path;
+	kdebug("boot: exec_path %#lx argc %u rootfs %p size %lu", bi->exec_path, bi->argc, rootfs, rootfs_size);
+	int r = vfs_init(rootfs, rootfs_size, exec_path);
+	if (r < 0)
+		kpanic("the rootfs image is corrupt (error %d)", r);
+	fd_init();
+
+	uint64_t sp;
+	uint64_t entry = loader_load_program(bi, &sp);
+	kdebug("program %s loaded at [%#lx, %#lx), entry %#lx", exec_path, bi->prog_start, bi->prog_end, entry);
+	enter_program(entry, sp);
+}

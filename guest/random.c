@@ -1,0 +1,85 @@
+/* Guest randomness: a ChaCha20 keystream keyed from host entropy, re-keyed after every use. */
+#include "random.h"
+
+#include "hypercall.h"
+#include "klib.h"
+
+static uint32_t key[8];
+static uint64_t counter;
+
+static inline uint32_t rotl(uint32_t x, int n)
+{
+	return x << n | x >> (32 - n);
+}
+
+#define QR(a, b, c, d)                                                                                       \
+	do {                                                                                                 \
+		a += b, d ^= a, d = rotl(d, 16);                                                             \
+		c += d, b ^= c, b = rotl(b, 12);                                                             \
+		a += b, d ^= a, d = rotl(d, 8);                                                              \
+		c += d, b ^= c, b = rotl(b, 7);                                                              \
+	} while (0)
+
+static void chacha_block(uint32_t out[16])
+{
+	uint32_t s[16] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574 };
+	for (int i = 0; i < 8; i++)
+		s[4 + i] = key[i];
+	s[12] = (uint32_t)counter;
+	s[13] = (uint32_t)(counter >> 32);
+	s[14] = s[15] = 0;
+	counter++;
+	uint32_t x[16];
+	memcpy(x, s, sizeof(x));
+	for (int i = 0; i < 10; i++) {
+		QR(x[0], x[4], x[8], x[12]);
+		QR(x[1], x[5], x[9], x[13]);
+		QR(x[2], x[6], x[10], x[14]);
+		QR(x[3], x[7], x[11], x[15]);
+		QR(x[0], x[5], x[10], x[15]);
+		QR(x[1], x[6], x[11], x[12]);
+		QR(x[2], x[7], x[8], x[13]);
+		QR(x[3], x[4], x[9], x[14]);
+	}
+	for (int i = 0; i < 16; i++)
+		out[i] = x[i] + s[i];
+}
+
+void random_init(const uint8_t seed[32])
+{
+	memcpy(key, seed, sizeof(key));
+	counter = 0;
+}
+
+void random_bytes(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	uint32_t block[16];
+	while (len) {
+		chacha_block(block);
+		size_t n = MIN(len, sizeof(block));
+		memcpy(p, block, n);
+		p += n;
+		len -= n;
+	}
+	/* Fast key erasure: the next key comes from a fresh block, so past output cannot be recomputed. */
+	chacha_block(block);
+	memcpy(key, block, sizeof(key));
+	memset(block, 0, sizeof(block));
+}
+
+void random_reseed_from_host(void)
+{
+	static uint8_t fresh[32];
+	static struct mote_hc_entropy e;
+	e.data = (uint64_t)(uintptr_t)fresh;
+	e.len = sizeof(fresh);
+	hypercall(MOTE_HC_ENTROPY, &e);
+	if (e.ret == (int64_t)sizeof(fresh))
+		for (int i = 0; i < 8; i++) {
+			uint32_t w;
+			memcpy(&w, fresh + 4 * i, 4);
+			key[i] ^= w;
+		}
+	memset(fresh, 0, sizeof(fresh));
+}

@@ -1,0 +1,99 @@
+/* Crash reports read from outside the guest: exit reason, registers, and who owned the faulting rip. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "guest.h"
+
+void vmm_die_by_signal(int sig)
+{
+	fflush(stdout);
+	fflush(stderr);
+	struct rlimit none = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &none);
+	signal(sig, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+/* Describe which image `addr` belongs to, with a symbol when one is known. */
+static void describe_address(struct guest *g, uint64_t addr, char *out, size_t size)
+{
+	char sym[128];
+	uint64_t off;
+	const struct mote_boot_info *bi = g->boot_info;
+	if (addr >= g->kernel.lo && addr < g->kernel.hi) {
+		if (mote_elf_symbolize(g->kernel_image, g->kernel_size, addr, sym, sizeof(sym), &off) == 0)
+			snprintf(out, size, "in the guest kernel (%s+%#llx)", sym, (unsigned long long)off);
+		else
+			snprintf(out, size, "in the guest kernel");
+		return;
+	}
+	uint64_t start = bi->prog_start, end = bi->prog_end, bias = bi->prog_bias;
+	if (end > start && addr >= start && addr < end) {
+		const void *image = vm_guest_ptr(&g->vm, bi->prog_image, bi->prog_image_size, 1);
+		if (image && mote_elf_symbolize(image, bi->prog_image_size, addr - bias, sym, sizeof(sym), &off) == 0)
+			snprintf(out, size, "in the program (%s+%#llx)", sym, (unsigned long long)off);
+		else
+			snprintf(out, size, "in the program");
+		return;
+	}
+	snprintf(out, size, "outside the kernel and program images");
+}
+
+static const char *likely_cause(struct guest *g, uint64_t cr2, uint64_t rsp)
+{
+	if (cr2 < 4096)
+		return "page fault on the null page (null pointer dereference)";
+	if (cr2 >= g->stack_guard && cr2 < g->stack_guard + 4096)
+		return "page fault on the stack guard page (stack overflow)";
+	if (cr2 >= g->vm.mem_size && !(g->vm.rootfs && cr2 >= g->vm.rootfs_gpa &&
+				       cr2 < g->vm.rootfs_gpa + g->vm.rootfs_map_size))
+		return "page fault outside guest memory";
+	if (g->vm.rootfs && cr2 >= g->vm.rootfs_gpa && cr2 < g->vm.rootfs_gpa + g->vm.rootfs_map_size)
+		return "write to the read-only rootfs image";
+	(void)rsp;
+	return "exception (general protection, invalid opcode, divide error or similar)";
+}
+
+void guest_crash_report(struct guest *g, const char *reason)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	memset(&r, 0, sizeof(r));
+	memset(&s, 0, sizeof(s));
+	int have_regs = ioctl(g->vm.vcpu_fd, KVM_GET_REGS, &r) == 0;
+	int have_sregs = ioctl(g->vm.vcpu_fd, KVM_GET_SREGS, &s) == 0;
+	char where[256];
+
+	fprintf(stderr, "mote-vmm: guest crashed: %s\n", reason);
+	if (!have_regs || !have_sregs) {
+		fprintf(stderr, "mote-vmm:   (vCPU registers unavailable)\n");
+		return;
+	}
+	describe_address(g, r.rip, where, sizeof(where));
+	if (strstr(reason, "triple fault") || strstr(reason, "shutdown"))
+		fprintf(stderr, "mote-vmm:   likely cause: %s\n", likely_cause(g, s.cr2, r.rsp));
+	fprintf(stderr, "mote-vmm:   rip 0x%016llx %s\n", (unsigned long long)r.rip, where);
+	fprintf(stderr, "mote-vmm:   rsp 0x%016llx  cr2 0x%016llx  rflags %#llx  cs %#x\n", (unsigned long long)r.rsp,
+		(unsigned long long)s.cr2, (unsigned long long)r.rflags, s.cs.selector);
+	fprintf(stderr, "mote-vmm:   rax 0x%016llx  rbx 0x%016llx  rcx 0x%016llx  rdx 0x%016llx\n",
+		(unsigned long long)r.rax, (unsigned long long)r.rbx, (unsigned long long)r.rcx,
+		(unsigned long long)r.rdx);
+	fprintf(stderr, "mote-vmm:   rsi 0x%016llx  rdi 0x%016llx  rbp 0x%016llx  r8  0x%016llx\n",
+		(unsigned long long)r.rsi, (unsigned long long)r.rdi, (unsigned long long)r.rbp,
+		(unsigned long long)r.r8);
+	fprintf(stderr, "mote-vmm:   r9  0x%016llx  r10 0x%016llx  r11 0x%016llx  r12 0x%016llx\n",
+		(unsigned long long)r.r9, (unsigned long long)r.r10, (unsigned long long)r.r11,
+		(unsigned long long)r.r12);
+	fprintf(stderr, "mote-vmm:   r13 0x%016llx  r14 0x%016llx  r15 0x%016llx  fs.base %#llx\n",
+		(unsigned long long)r.r13, (unsigned long long)r.r14, (unsigned long long)r.r15,
+		(unsigned long long)s.fs.base);
+}

@@ -1,0 +1,125 @@
+/* Hypercall handlers: every guest address is checked by vm_guest_ptr; bad input is an error to the guest. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest.h"
+
+struct guest_exit guest_exit_state;
+
+static int64_t write_all(int fd, const uint8_t *p, uint64_t len)
+{
+	uint64_t done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -(int64_t)(errno ? errno : EIO);
+		done += (uint64_t)n;
+	}
+	return (int64_t)done;
+}
+
+static void hc_console(struct guest *g, struct mote_hc_console *c)
+{
+	if (c->len > MOTE_CONSOLE_MAX) {
+		c->ret = -MOTE_EINVAL;
+		return;
+	}
+	const uint8_t *data = vm_guest_ptr(&g->vm, c->data, c->len, 1);
+	if (!data) {
+		c->ret = -MOTE_EFAULT;
+		return;
+	}
+	switch (c->stream) {
+	case MOTE_CONSOLE_STDOUT: c->ret = write_all(STDOUT_FILENO, data, c->len); break;
+	case MOTE_CONSOLE_STDERR: c->ret = write_all(STDERR_FILENO, data, c->len); break;
+	case MOTE_CONSOLE_LOG:
+		if (g->cfg->debug)
+			fprintf(stderr, "mote-vmm: guest: %.*s\n", (int)(c->len > 4096 ? 4096 : c->len), data);
+		c->ret = (int64_t)c->len;
+		break;
+	default: c->ret = -MOTE_EINVAL; break;
+	}
+}
+
+static void hc_sleep(struct guest *g, struct mote_hc_sleep *s)
+{
+	struct timespec ts = { .tv_sec = (time_t)(s->ns / 1000000000ull), .tv_nsec = (long)(s->ns % 1000000000ull) };
+	if (s->ns > 100ull * 365 * 86400 * 1000000000ull) {
+		s->ret = -MOTE_EINVAL;
+		return;
+	}
+	/* An interrupted sleep returns early; the run loop then sees the timeout. */
+	s->ret = nanosleep(&ts, NULL) == 0 ? 0 : -EINTR;
+}
+
+static void hc_entropy(struct guest *g, struct mote_hc_entropy *e)
+{
+	if (e->len > MOTE_ENTROPY_MAX) {
+		e->ret = -MOTE_EINVAL;
+		return;
+	}
+	uint8_t *data = vm_guest_ptr(&g->vm, e->data, e->len, 0);
+	if (!data) {
+		e->ret = -MOTE_EFAULT;
+		return;
+	}
+	e->ret = getentropy(data, e->len) == 0 ? (int64_t)e->len : -EIO;
+}
+
+static void hc_exit(struct guest *g, const struct mote_hc_exit *x)
+{
+	struct guest_exit *st = &guest_exit_state;
+	st->exited = 1;
+	st->reason = x->reason;
+	st->status = x->status;
+	st->rip = x->rip;
+	st->rsp = x->rsp;
+	uint64_t n = x->msg_len > 512 ? 512 : x->msg_len;
+	const char *msg = x->msg ? vm_guest_ptr(&g->vm, x->msg, n, 1) : NULL;
+	if (msg) {
+		memcpy(st->msg, msg, n);
+		st->msg[n] = 0;
+		for (char *p = st->msg; *p; p++)
+			if (*p == '\n' || (unsigned char)*p < 0x20)
+				*p = ' ';
+	} else {
+		st->msg[0] = 0;
+	}
+}
+
+int guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
+{
+	unsigned nr = port - MOTE_HC_PORT_BASE;
+	static const size_t sizes[MOTE_HC_COUNT] = {
+		[MOTE_HC_CONSOLE] = sizeof(struct mote_hc_console),
+		[MOTE_HC_SLEEP] = sizeof(struct mote_hc_sleep),
+		[MOTE_HC_ENTROPY] = sizeof(struct mote_hc_entropy),
+		[MOTE_HC_EXIT] = sizeof(struct mote_hc_exit),
+	};
+	if (port < MOTE_HC_PORT_BASE || nr >= MOTE_HC_COUNT) {
+		g->bad_hypercalls++;
+		return 0;
+	}
+	void *p = vm_guest_ptr(&g->vm, arg, sizes[nr], 0);
+	if (!p) {
+		/* Nowhere to write an error: the call is ignored and counted. */
+		g->bad_hypercalls++;
+		if (g->cfg->debug)
+			fprintf(stderr, "mote-vmm: hypercall %u with bad struct address %#x ignored\n", nr, arg);
+		return 0;
+	}
+	g->hypercall_count[nr]++;
+	switch (nr) {
+	case MOTE_HC_CONSOLE: hc_console(g, p); return 0;
+	case MOTE_HC_SLEEP: hc_sleep(g, p); return 0;
+	case MOTE_HC_ENTROPY: hc_entropy(g, p); return 0;
+	case MOTE_HC_EXIT: hc_exit(g, p); return 1;
+	}
+	return 0;
+}

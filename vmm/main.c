@@ -1,0 +1,215 @@
+/* mote-vmm: the monitor. Boots the guest kernel in a KVM microVM and runs one program to completion. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "size.h"
+#include "status.h"
+
+static volatile sig_atomic_t timed_out;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	timed_out = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: mote-vmm --kernel FILE [--rootfs IMAGE] [--mem SIZE] [--timeout SECONDS]\n"
+		     "                [--env K=V]... [--debug] -- PROGRAM [ARGS...]\n"
+		     "Boots the mote guest kernel in a KVM microVM and runs PROGRAM (a path inside\n"
+		     "the rootfs image, a cpio newc archive) with ARGS; exits with its status.\n");
+}
+
+static int start_timer(uint64_t ns, struct mote_err *err)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm; /* no SA_RESTART: KVM_RUN and nanosleep return EINTR */
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = { .it_value = { .tv_sec = (time_t)(ns / 1000000000ull),
+					      .tv_usec = (suseconds_t)(ns % 1000000000ull / 1000) } };
+	if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+		it.it_value.tv_usec = 1;
+	if (setitimer(ITIMER_REAL, &it, NULL) < 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "setitimer");
+	return 0;
+}
+
+static void __attribute__((noreturn)) timeout_exit(const struct guest_config *cfg)
+{
+	fprintf(stderr, "mote-vmm: guest timed out after %.3f s (--timeout); killed\n",
+		(double)cfg->timeout_ns / 1e9);
+	vmm_die_by_signal(MOTE_SIGNAL_TIMEOUT);
+}
+
+static int load_error_status(int code)
+{
+	switch (code) {
+	case MOTE_LOAD_NOT_FOUND: return MOTE_STATUS_NOT_FOUND;
+	case MOTE_LOAD_NOT_ELF: return MOTE_STATUS_NOT_ELF;
+	case MOTE_LOAD_UNSUPPORTED: return MOTE_STATUS_UNSUPPORTED;
+	case MOTE_LOAD_DYNAMIC: return MOTE_STATUS_DYNAMIC;
+	case MOTE_LOAD_TRUNCATED: return MOTE_STATUS_TRUNCATED;
+	case MOTE_LOAD_NO_MEMORY: return MOTE_STATUS_TOO_BIG;
+	default: return MOTE_STATUS_NOT_ELF;
+	}
+}
+
+/* The guest asked to end: turn its request into mote-vmm's own ending. */
+static void __attribute__((noreturn)) finish(struct guest *g)
+{
+	const struct guest_exit *x = &guest_exit_state;
+	switch (x->reason) {
+	case MOTE_EXIT_NORMAL:
+		if (g->cfg->debug)
+			fprintf(stderr, "mote-vmm: exit status %d after %llu console, %llu sleep, %llu entropy hypercalls\n",
+				x->status & 0xff, (unsigned long long)g->hypercall_count[MOTE_HC_CONSOLE],
+				(unsigned long long)g->hypercall_count[MOTE_HC_SLEEP],
+				(unsigned long long)g->hypercall_count[MOTE_HC_ENTROPY]);
+		vm_destroy(&g->vm);
+		free(g->kernel_image);
+		exit(x->status & 0xff);
+	case MOTE_EXIT_SIGNAL: {
+		char what[160];
+		snprintf(what, sizeof(what), "program killed by signal %d (%s)", x->status, strsignal(x->status));
+		fprintf(stderr, "mote-vmm: guest crashed: %s%s%s\n", what, x->msg[0] ? ": " : "", x->msg);
+		fprintf(stderr, "mote-vmm:   at rip %#llx rsp %#llx (the program's syscall)\n",
+			(unsigned long long)x->rip, (unsigned long long)x->rsp);
+		vmm_die_by_signal(x->status == SIGABRT ? MOTE_SIGNAL_ABORT : MOTE_SIGNAL_CRASH);
+	}
+	case MOTE_EXIT_LOAD_ERROR:
+		fprintf(stderr, "mote-vmm: %s\n", x->msg[0] ? x->msg : "guest kernel could not load the program");
+		exit(load_error_status(x->status));
+	case MOTE_EXIT_PANIC:
+	default: {
+		char what[600];
+		snprintf(what, sizeof(what), "guest kernel panic: %s", x->msg[0] ? x->msg : "(no message)");
+		guest_crash_report(g, what);
+		vmm_die_by_signal(MOTE_SIGNAL_CRASH);
+	}
+	}
+}
+
+static void __attribute__((noreturn)) crash(struct guest *g, const char *reason)
+{
+	guest_crash_report(g, reason);
+	vmm_die_by_signal(MOTE_SIGNAL_CRASH);
+}
+
+static void run_loop(struct guest *g)
+{
+	struct kvm_run *run = g->vm.run;
+	char reason[160];
+	for (;;) {
+		if (timed_out)
+			timeout_exit(g->cfg);
+		if (ioctl(g->vm.vcpu_fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			snprintf(reason, sizeof(reason), "KVM_RUN failed: %s", strerror(errno));
+			crash(g, reason);
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			if (run->io.direction == KVM_EXIT_IO_OUT && run->io.size == 4 && run->io.count == 1) {
+				uint32_t arg;
+				memcpy(&arg, (uint8_t *)run + run->io.data_offset, 4);
+				if (guest_hypercall(g, run->io.port, arg))
+					finish(g);
+				break;
+			}
+			snprintf(reason, sizeof(reason), "unexpected port I/O (%s port %#x, size %u)",
+				 run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port, run->io.size);
+			crash(g, reason);
+		case KVM_EXIT_MMIO:
+			snprintf(reason, sizeof(reason), "%s of unmapped guest-physical address %#llx",
+				 run->mmio.is_write ? "write" : "read", (unsigned long long)run->mmio.phys_addr);
+			crash(g, reason);
+		case KVM_EXIT_SHUTDOWN: crash(g, "triple fault (KVM_EXIT_SHUTDOWN)");
+		case KVM_EXIT_HLT: crash(g, "guest halted (KVM_EXIT_HLT)");
+		case KVM_EXIT_FAIL_ENTRY:
+			snprintf(reason, sizeof(reason), "VM entry failed (reason %#llx)",
+				 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			crash(g, reason);
+		case KVM_EXIT_INTERNAL_ERROR:
+			snprintf(reason, sizeof(reason), "KVM internal error (suberror %u)", run->internal.suberror);
+			crash(g, reason);
+		case KVM_EXIT_INTR: break;
+		default:
+			snprintf(reason, sizeof(reason), "unexpected exit reason %u", run->exit_reason);
+			crash(g, reason);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' }, { "rootfs", required_argument, NULL, 'r' },
+		{ "mem", required_argument, NULL, 'm' },    { "timeout", required_argument, NULL, 't' },
+		{ "env", required_argument, NULL, 'e' },    { "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+	};
+	struct guest_config cfg = { .mem_size = 64ull << 20 };
+	struct mote_err err = { 0 };
+	char **envp = calloc((size_t)argc + 1, sizeof(char *));
+	if (!envp)
+		return MOTE_STATUS_HOST;
+
+	int c;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': cfg.kernel_path = optarg; break;
+		case 'r': cfg.rootfs_path = optarg; break;
+		case 'm':
+			if (mote_parse_size(optarg, &cfg.mem_size) < 0) {
+				mote_errf(&err, MOTE_STATUS_USAGE, "--mem: '%s' is not a size like 64M or 1G", optarg);
+				mote_err_exit("mote-vmm", &err);
+			}
+			break;
+		case 't':
+			if (mote_parse_duration(optarg, &cfg.timeout_ns) < 0 || cfg.timeout_ns == 0) {
+				mote_errf(&err, MOTE_STATUS_USAGE, "--timeout: '%s' is not a positive number of seconds",
+					  optarg);
+				mote_err_exit("mote-vmm", &err);
+			}
+			break;
+		case 'e':
+			if (!strchr(optarg, '=')) {
+				mote_errf(&err, MOTE_STATUS_USAGE, "--env: '%s' is not K=V", optarg);
+				mote_err_exit("mote-vmm", &err);
+			}
+			envp[cfg.envc++] = optarg;
+			break;
+		case 'd': cfg.debug = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return MOTE_STATUS_USAGE;
+		}
+	}
+	if (!cfg.kernel_path || optind >= argc) {
+		usage(stderr);
+		return MOTE_STATUS_USAGE;
+	}
+	cfg.exec_path = argv[optind];
+	cfg.argc = argc - optind;
+	cfg.argv = argv + optind;
+	cfg.envp = envp;
+	signal(SIGPIPE, SIG_IGN);
+
+	static struct guest g;
+	if (guest_boot(&g, &cfg, &err) < 0)
+		mote_err_exit("mote-vmm", &err);
+	if (cfg.timeout_ns && start_timer(cfg.timeout_ns, &err) < 0)
+		mote_err_exit("mote-vmm", &err);
+	run_loop(&g);
+	return 0;
+}

@@ -1,0 +1,121 @@
+/* A KVM virtual machine with one vCPU and its guest memory, as mote-vmm uses it. */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "status.h"
+
+int vm_create(struct vm *vm, uint64_t mem_size, struct mote_err *err)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot open /dev/kvm");
+	int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION)
+		return mote_errf(err, MOTE_STATUS_HOST, "/dev/kvm speaks API version %d, need %d", api,
+				 KVM_API_VERSION);
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "KVM_CREATE_VM");
+
+	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+		       0);
+	if (vm->mem == MAP_FAILED) {
+		vm->mem = NULL;
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot map %llu bytes of guest memory",
+				   (unsigned long long)mem_size);
+	}
+	vm->mem_size = mem_size;
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = mem_size,
+		.userspace_addr = (uintptr_t)vm->mem,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "KVM_SET_USER_MEMORY_REGION");
+
+	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpu_fd < 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "KVM_CREATE_VCPU");
+	int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size <= 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "KVM_GET_VCPU_MMAP_SIZE");
+	vm->run_size = (size_t)run_size;
+	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
+	if (vm->run == MAP_FAILED) {
+		vm->run = NULL;
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot map the vCPU run area");
+	}
+	int khz = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
+	if (khz <= 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "KVM_GET_TSC_KHZ");
+	vm->tsc_khz = (uint64_t)khz;
+	return 0;
+}
+
+int vm_map_rootfs(struct vm *vm, int fd, uint64_t size, struct mote_err *err)
+{
+	uint64_t map_size = (size + 4095) & ~4095ull;
+	if (size == 0 || size > LAYOUT_ROOTFS_MAX)
+		return mote_errf(err, MOTE_STATUS_ROOTFS, "rootfs image size %llu is out of range",
+				 (unsigned long long)size);
+	int readonly = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
+	int prot = readonly ? PROT_READ : PROT_READ | PROT_WRITE;
+	void *p = mmap(NULL, map_size, prot, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return mote_errnof(err, MOTE_STATUS_ROOTFS, errno, "cannot map the rootfs image");
+	vm->rootfs = p;
+	vm->rootfs_size = size;
+	vm->rootfs_map_size = map_size;
+	vm->rootfs_gpa = (vm->mem_size + LAYOUT_HUGE_PAGE - 1) & ~(LAYOUT_HUGE_PAGE - 1);
+	struct kvm_userspace_memory_region region = {
+		.slot = 1,
+		.flags = readonly ? KVM_MEM_READONLY : 0,
+		.guest_phys_addr = vm->rootfs_gpa,
+		.memory_size = map_size,
+		.userspace_addr = (uintptr_t)p,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "KVM_SET_USER_MEMORY_REGION (rootfs)");
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->run)
+		munmap(vm->run, vm->run_size);
+	if (vm->mem)
+		munmap(vm->mem, vm->mem_size);
+	if (vm->rootfs)
+		munmap((void *)vm->rootfs, vm->rootfs_map_size);
+	if (vm->vcpu_fd >= 0)
+		close(vm->vcpu_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+}
+
+void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len, int allow_rootfs)
+{
+	if (gpa < vm->mem_size && len <= vm->mem_size - gpa)
+		return vm->mem + gpa;
+	if (allow_rootfs && vm->rootfs && gpa >= vm->rootfs_gpa) {
+		uint64_t off = gpa - vm->rootfs_gpa;
+		if (off < vm->rootfs_size && len <= vm->rootfs_size - off)
+			return (void *)(vm->rootfs + off);
+	}
+	return NULL;
+}
