@@ -1,6 +1,8 @@
 /* Bounds-checked parsing of x86-64 ELF executables; freestanding, shared by host and guest. */
 #include "elf.h"
 
+#include <mote/abi.h>
+
 /* The few ELF definitions we need, so that the guest kernel needs no libc headers. */
 struct elf64_ehdr {
 	uint8_t ident[16];
@@ -83,14 +85,14 @@ static int parse_note(const uint8_t *base, uint64_t off, uint64_t len, struct mo
 		uint64_t next = desc_off + ((descsz + 3ull) & ~3ull);
 		if (next > end || next <= off)
 			return MOTE_ELF_CORRUPT;
-		if (namesz == sizeof(owner) && type == 0x6d6f7401u && descsz == 4) {
-			int same = 1;
-			for (unsigned i = 0; i < sizeof(owner); i++)
-				same &= base[name_off + i] == (uint8_t)owner[i];
-			if (same) {
-				info->has_abi_note = 1;
-				copy_bytes(&info->abi_version, base + desc_off, 4);
-			}
+		int ours = namesz == sizeof(owner);
+		for (unsigned i = 0; ours && i < sizeof(owner); i++)
+			ours = base[name_off + i] == (uint8_t)owner[i];
+		if (ours && type == MOTE_NOTE_ABI && descsz == 4) {
+			info->has_abi_note = 1;
+			copy_bytes(&info->abi_version, base + desc_off, 4);
+		} else if (ours && type == MOTE_NOTE_SYSCALL_ENTRY && descsz == 8) {
+			copy_bytes(&info->syscall_entry, base + desc_off, 8);
 		}
 		off = next;
 	}

@@ -42,6 +42,7 @@ struct mote_elf_info {
 	char interp[128]; /* PT_INTERP contents (NUL-terminated, maybe cut) when DYNAMIC */
 	int has_abi_note; /* a MOTE ABI note was found */
 	uint32_t abi_version;
+	uint64_t syscall_entry; /* from a MOTE syscall-entry note (guest kernels only), else 0 */
 	uint64_t tls_memsz; /* PT_TLS size, 0 if none */
 };
 
