@@ -37,7 +37,8 @@ GUEST_HDRS := $(wildcard include/mote/*.h guest/*.h) lib/elf.h lib/cpio.h
 # ASan/UBSan build (used by `make check`).
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ_SAN := $(LIB_SRC:%.c=$(BUILD)/asan/obj/%.o)
-GUEST_OBJ := $(GUEST_SRC:%.c=$(BUILD)/guest/%.o) $(GUEST_ASM:%.S=$(BUILD)/guest/%.o)
+GUEST_OBJ := $(GUEST_SRC:%.c=$(BUILD)/guest/%.o) $(GUEST_ASM:%.S=$(BUILD)/guest/%.o) \
+	$(BUILD)/guest/vdso-image.o
 
 # Test programs that run inside the VM, each built with musl and with glibc.
 TEST_GUEST_SRC := $(wildcard tests/guest/*.c)
@@ -94,6 +95,15 @@ $(BUILD)/guest/%.o: %.c $(GUEST_HDRS) | $(BUILD)/.deps
 $(BUILD)/guest/%.o: %.S $(GUEST_HDRS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+# The vDSO: a tiny position-independent shared object embedded in the kernel image.
+$(BUILD)/guest/vdso.so: guest/vdso/vdso.c guest/vdso/vvar.h guest/vdso/vdso.ld | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -fPIC -shared -nostdlib -mgeneral-regs-only -fno-stack-protector \
+		-fno-asynchronous-unwind-tables -fcf-protection=none -Iguest/vdso $(WARN) \
+		-Wl,-T,guest/vdso/vdso.ld -Wl,--hash-style=both -Wl,-soname,linux-vdso.so.1 \
+		-Wl,-z,max-page-size=4096 -Wl,--no-undefined -Wl,--build-id=none -o $@ $<
+$(BUILD)/guest/vdso-image.o: guest/vdso/image.S $(BUILD)/guest/vdso.so
+	$(CC) -c -DVDSO_IMAGE='"$(BUILD)/guest/vdso.so"' -o $@ $<
 $(BUILD)/mote-kernel: $(GUEST_OBJ) guest/kernel.ld
 	ld -static -nostdlib -z noexecstack -z max-page-size=4096 -T guest/kernel.ld -o $@ $(GUEST_OBJ)
 

@@ -1,21 +1,40 @@
-/* Time without exits: TSC read at CPL3 scaled by the monitor's boot anchor. */
+/* Time without exits: TSC read at CPL3 scaled by the monitor's boot anchor; also served by the vDSO. */
 #include "clock.h"
 
 #include "console.h"
 #include "hypercall.h"
+#include "klib.h"
+#include "mm.h"
+#include "vdso/vvar.h"
 
-static uint64_t anchor_tsc, tsc_mult, anchor_mono;
-static int64_t anchor_real;
-static uint32_t tsc_shift;
-static uint64_t last_mono;
+extern const char vdso_image_start[], vdso_image_end[];
+
+static struct vvar boot_vvar; /* used until the vDSO pages exist */
+static struct vvar *vv = &boot_vvar;
+static uint64_t vdso_base;
 
 void clock_init(const struct mote_boot_info *bi)
 {
-	anchor_tsc = bi->anchor_tsc;
-	tsc_mult = bi->tsc_mult;
-	tsc_shift = bi->tsc_shift;
-	anchor_mono = bi->anchor_monotonic_ns;
-	anchor_real = bi->anchor_realtime_ns;
+	vv->anchor_tsc = bi->anchor_tsc;
+	vv->tsc_mult = bi->tsc_mult;
+	vv->tsc_shift = bi->tsc_shift;
+	vv->anchor_mono_ns = bi->anchor_monotonic_ns;
+	vv->anchor_real_ns = bi->anchor_realtime_ns;
+}
+
+uint64_t clock_setup_vdso(void)
+{
+	uint64_t size = (uint64_t)(vdso_image_end - vdso_image_start);
+	uint64_t pages = 1 + ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE;
+	uint8_t *area = pages_alloc(pages, 1);
+	if (!area)
+		return 0;
+	struct vvar *page = (struct vvar *)area;
+	*page = *vv;
+	vv = page;
+	memcpy(area + PAGE_SIZE, vdso_image_start, size);
+	vdso_base = (uint64_t)(uintptr_t)(area + PAGE_SIZE);
+	return vdso_base;
 }
 
 static inline uint64_t rdtsc(void)
@@ -28,22 +47,22 @@ static inline uint64_t rdtsc(void)
 static uint64_t elapsed_ns(void)
 {
 	uint64_t t = rdtsc();
-	uint64_t delta = t > anchor_tsc ? t - anchor_tsc : 0;
-	return (uint64_t)(((unsigned __int128)delta * tsc_mult) >> tsc_shift);
+	uint64_t delta = t > vv->anchor_tsc ? t - vv->anchor_tsc : 0;
+	return (uint64_t)(((unsigned __int128)delta * vv->tsc_mult) >> vv->tsc_shift);
 }
 
 uint64_t clock_monotonic_ns(void)
 {
-	uint64_t now = anchor_mono + elapsed_ns();
-	if (now < last_mono)
-		now = last_mono;
-	last_mono = now;
+	uint64_t now = vv->anchor_mono_ns + elapsed_ns();
+	if (now < vv->last_mono_ns)
+		now = vv->last_mono_ns;
+	vv->last_mono_ns = now;
 	return now;
 }
 
 int64_t clock_realtime_ns(void)
 {
-	return anchor_real + (int64_t)elapsed_ns();
+	return vv->anchor_real_ns + (int64_t)elapsed_ns();
 }
 
 void clock_sleep_ns(uint64_t ns)

@@ -1,6 +1,7 @@
 /* Loading the program: static ELF (ET_EXEC or static-pie) and its initial stack. */
 #include "loader.h"
 
+#include "clock.h"
 #include "elf.h"
 #include "hypercall.h"
 #include "klib.h"
@@ -28,6 +29,7 @@
 #define AT_RANDOM 25
 #define AT_HWCAP2 26
 #define AT_EXECFN 31
+#define AT_SYSINFO_EHDR 33
 
 #define HWCAP2_FSGSBASE 2
 
@@ -123,6 +125,7 @@ uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp_out)
 	if (strings_size + vec_size + 4096 > stack_top - stack_lo)
 		load_fail(MOTE_LOAD_NO_MEMORY, "program %s: arguments and environment do not fit on the stack", path);
 
+	uint64_t vdso = clock_setup_vdso();
 	uint8_t rnd[16];
 	random_bytes(rnd, sizeof(rnd));
 	uint64_t at_random = push_bytes(&sp, rnd, sizeof(rnd));
@@ -158,6 +161,7 @@ uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp_out)
 		{ AT_SECURE, 0 },
 		{ AT_RANDOM, at_random },
 		{ AT_EXECFN, execfn },
+		{ vdso ? AT_SYSINFO_EHDR : AT_FLAGS, vdso },
 		{ AT_NULL, 0 },
 	};
 	uint64_t words = 1 + argc + 1 + envc + 1 + 2 * ARRAY_SIZE(auxv);
