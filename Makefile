@@ -153,8 +153,9 @@ bench: all $(BENCH_BIN) $(BUILD)/bench/hello.musl
 	@BUILD=$(BUILD) bash bench/run
 
 # ---- demo, install, housekeeping ---------------------------------------------
+# The demo: a busybox shell script (loop, arithmetic, builtins) in a fresh microVM.
 run: all
-	$(BUILD)/mote run /bin/busybox sh -c 'echo "hello from a mote microVM: $$(uname -sr)"; i=0; while [ $$i -lt 3 ]; do i=$$((i+1)); echo "count $$i"; done'
+	$(BUILD)/mote run /bin/busybox sh -c 'echo "hello from a mote microVM"; i=0; while [ $$i -lt 3 ]; do i=$$((i + 1)); echo "  iteration $$i, $$i squared is $$((i * i))"; done'
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/mote

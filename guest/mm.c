@@ -184,7 +184,7 @@ static void *class_alloc(unsigned cls)
 {
 	size_t chunk = 32u << cls;
 	if (!free_lists[cls]) {
-		uint8_t *page = pages_alloc(1, 0);
+		uint8_t *page = pages_alloc(1, 1); /* top-down: keep low memory for ET_EXEC programs and brk */
 		if (!page)
 			return NULL;
 		for (size_t off = 0; off + chunk <= PAGE_SIZE; off += chunk) {
