@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -51,6 +52,18 @@ static void __attribute__((noreturn)) timeout_exit(const struct guest_config *cf
 	vmm_die_by_signal(MOTE_SIGNAL_TIMEOUT);
 }
 
+/* Guest RAM pages the host has backed so far: roughly the pages the guest touched. */
+static uint64_t resident_pages(const struct vm *vm)
+{
+	uint64_t n = 0, pages = vm->mem_size / 4096;
+	unsigned char *vec = malloc(pages);
+	if (vec && mincore(vm->mem, vm->mem_size, vec) == 0)
+		for (uint64_t i = 0; i < pages; i++)
+			n += vec[i] & 1;
+	free(vec);
+	return n;
+}
+
 static int load_error_status(int code)
 {
 	switch (code) {
@@ -71,10 +84,13 @@ static void __attribute__((noreturn)) finish(struct guest *g)
 	switch (x->reason) {
 	case MOTE_EXIT_NORMAL:
 		if (g->cfg->debug)
-			fprintf(stderr, "mote-vmm: exit status %d after %llu console, %llu sleep, %llu entropy hypercalls\n",
+			fprintf(stderr,
+				"mote-vmm: exit status %d after %llu console, %llu sleep, %llu entropy hypercalls; "
+				"%llu guest pages resident\n",
 				x->status & 0xff, (unsigned long long)g->hypercall_count[MOTE_HC_CONSOLE],
 				(unsigned long long)g->hypercall_count[MOTE_HC_SLEEP],
-				(unsigned long long)g->hypercall_count[MOTE_HC_ENTROPY]);
+				(unsigned long long)g->hypercall_count[MOTE_HC_ENTROPY],
+				(unsigned long long)resident_pages(&g->vm));
 		vm_destroy(&g->vm);
 		free(g->kernel_image);
 		exit(x->status & 0xff);
