@@ -1,0 +1,194 @@
+/* Host stand-ins for the guest kernel's services, so guest modules run in unit tests (MOTE_GUEST_ON_HOST). */
+#include "guest_shim.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mote/abi.h>
+
+#include "clock.h"
+#include "console.h"
+#include "klib.h"
+#include "mm.h"
+#include "random.h"
+
+/* ---- heap and pages --------------------------------------------------------------------------------- */
+
+void *kmalloc(size_t size)
+{
+	return calloc(1, size ? size : 1);
+}
+
+void *krealloc(void *ptr, size_t size)
+{
+	return realloc(ptr, size ? size : 1);
+}
+
+void kfree(void *ptr)
+{
+	free(ptr);
+}
+
+char *kstrdup(const char *s)
+{
+	return strdup(s);
+}
+
+void *pages_alloc(size_t npages, int top_down)
+{
+	(void)top_down;
+	void *p = aligned_alloc(4096, npages * 4096);
+	if (p)
+		memset(p, 0, npages * 4096);
+	return p;
+}
+
+void pages_release(uint64_t addr, size_t npages)
+{
+	(void)npages;
+	free((void *)(uintptr_t)addr);
+}
+
+void pages_stats(uint64_t *free_pages, uint64_t *total_pages)
+{
+	*free_pages = 1000;
+	*total_pages = 4096;
+}
+
+int mm_user_range_ok(uint64_t addr, uint64_t len)
+{
+	return addr >= 4096 && addr + len >= addr;
+}
+
+/* ---- console ------------------------------------------------------------------------------------------ */
+
+static char *console_buf[2];
+static size_t console_len[2];
+
+long console_write(unsigned stream, const void *buf, size_t len)
+{
+	if (stream != MOTE_CONSOLE_STDOUT && stream != MOTE_CONSOLE_STDERR)
+		return -22;
+	unsigned i = stream - 1;
+	char *p = realloc(console_buf[i], console_len[i] + len + 1);
+	if (!p)
+		abort();
+	memcpy(p + console_len[i], buf, len);
+	console_len[i] += len;
+	p[console_len[i]] = 0;
+	console_buf[i] = p;
+	return (long)len;
+}
+
+void console_flush(void)
+{
+}
+
+const char *shim_console_output(unsigned stream)
+{
+	unsigned i = stream - 1;
+	return console_buf[i] ? console_buf[i] : "";
+}
+
+size_t shim_console_length(unsigned stream)
+{
+	return console_len[stream - 1];
+}
+
+void shim_console_reset(void)
+{
+	for (int i = 0; i < 2; i++) {
+		free(console_buf[i]);
+		console_buf[i] = NULL;
+		console_len[i] = 0;
+	}
+}
+
+/* ---- clock and randomness ------------------------------------------------------------------------------ */
+
+static int64_t fake_realtime = 1700000000ll * 1000000000ll;
+static uint64_t slept;
+
+int64_t clock_realtime_ns(void)
+{
+	return fake_realtime + (int64_t)slept;
+}
+
+uint64_t clock_monotonic_ns(void)
+{
+	return slept;
+}
+
+void clock_sleep_ns(uint64_t ns)
+{
+	slept += ns;
+}
+
+uint64_t shim_slept_ns(void)
+{
+	return slept;
+}
+
+void shim_set_realtime_ns(int64_t ns)
+{
+	fake_realtime = ns;
+}
+
+void random_bytes(void *buf, size_t len)
+{
+	static uint64_t x = 0x9e3779b97f4a7c15ull;
+	uint8_t *p = buf;
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = (uint8_t)x;
+	}
+}
+
+/* ---- formatting and diagnostics ------------------------------------------------------------------------- */
+
+int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	return vsnprintf(buf, size, fmt, ap);
+}
+
+int ksnprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int kdebug_enabled(void)
+{
+	return getenv("MOTE_SHIM_DEBUG") != NULL;
+}
+
+void kdebug(const char *fmt, ...)
+{
+	if (!kdebug_enabled())
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "kdebug: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+}
+
+void kpanic(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	printf("FAIL kpanic: ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	fflush(stdout);
+	abort();
+}

@@ -1,0 +1,29 @@
+/* Host stand-ins for the guest kernel's services, so guest modules run in unit tests (MOTE_GUEST_ON_HOST). */
+#ifndef TESTS_GUEST_SHIM_H
+#define TESTS_GUEST_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The shim implements, with libc: kmalloc/krealloc/kfree/kstrdup,
+ * pages_alloc/pages_release/pages_stats, console_write/console_flush
+ * (captured, see below), clock_realtime_ns/clock_monotonic_ns/clock_sleep_ns
+ * (fake clock), random_bytes, mm_user_range_ok (any address >= 4096),
+ * ksnprintf/kvsnprintf/kdebug/kdebug_enabled/kpanic. A test includes
+ * guest_shim.c once and lists the guest modules it needs in its
+ * "// guest-modules:" line.
+ */
+
+/* Everything written to MOTE_CONSOLE_STDOUT (stream 1) or _STDERR (2) since the last reset, NUL-terminated. */
+const char *shim_console_output(unsigned stream);
+size_t shim_console_length(unsigned stream);
+void shim_console_reset(void);
+
+/* Nanoseconds the code under test asked to sleep (clock_sleep_ns) since start; the fake clock advances by them. */
+uint64_t shim_slept_ns(void);
+
+/* Set the fake realtime clock (ns since the epoch). */
+void shim_set_realtime_ns(int64_t ns);
+
+#endif /* TESTS_GUEST_SHIM_H */
