@@ -50,7 +50,7 @@ enum file_kind { FILE_NODE, FILE_PIPE_READ, FILE_PIPE_WRITE };
 struct file {
 	uint32_t refs;
 	uint32_t flags; /* O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, ... */
-	uint64_t pos;   /* file offset; getdents position for directories */
+	uint64_t pos;	/* file offset; getdents position for directories */
 	enum file_kind kind;
 	struct vfs_node *node;
 	struct pipe *pipe;
@@ -71,7 +71,8 @@ static int file_readable(const struct file *f)
 
 static int file_writable(const struct file *f)
 {
-	return !(f->flags & O_PATH) && ((f->flags & O_ACCMODE) == O_WRONLY || (f->flags & O_ACCMODE) == O_RDWR);
+	return !(f->flags & O_PATH) &&
+	       ((f->flags & O_ACCMODE) == O_WRONLY || (f->flags & O_ACCMODE) == O_RDWR);
 }
 
 static struct file *file_new(enum file_kind kind, uint32_t flags)
@@ -117,7 +118,7 @@ static void fd_install(int fd, struct file *f, int close_on_exec)
 
 void fd_init(void)
 {
-	static const uint32_t modes[3] = { O_RDONLY, O_WRONLY, O_WRONLY };
+	static const uint32_t modes[3] = {O_RDONLY, O_WRONLY, O_WRONLY};
 	for (int i = 0; i < 3; i++) {
 		struct file *f = file_new(FILE_NODE, modes[i]);
 		if (!f)
@@ -145,7 +146,8 @@ long fd_open_node(struct vfs_node *node, uint32_t flags)
 	int fd = fd_alloc(0);
 	if (fd < 0)
 		return fd;
-	uint32_t keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH | O_DIRECTORY | O_NOFOLLOW | O_DIRECT | O_NOATIME;
+	uint32_t keep =
+	    O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH | O_DIRECTORY | O_NOFOLLOW | O_DIRECT | O_NOATIME;
 	struct file *f = file_new(FILE_NODE, flags & keep);
 	if (!f)
 		return -ENOMEM;
@@ -219,7 +221,7 @@ void fd_statfs_fill(struct linux_statfs *sf)
 	sf->f_namelen = VFS_NAME_MAX;
 }
 
-/* ---- reading and writing ------------------------------------------------------------------------------ */
+/* ---- reading and writing --------------------------------------------------------------------- */
 
 /* Read from `f` at *pos (advanced) into kernel-checked `buf`. */
 static long file_read(struct file *f, void *buf, uint64_t len, uint64_t *pos)
@@ -433,7 +435,7 @@ long sys_lseek(uint64_t fd, uint64_t off, uint64_t whence)
 	struct vfs_node *n = f->node;
 	int64_t o = (int64_t)off, base;
 	if (vfs_is_dir(n)) {
-		/* Directory offsets are getdents cookies: only rewinding and absolute positions make sense. */
+		/* Directory offsets are getdents cookies: only rewinding and absolute positions work. */
 		if (whence == SEEK_SET && o >= 0)
 			f->pos = (uint64_t)o;
 		else if (!(whence == SEEK_CUR && o == 0))
@@ -460,7 +462,7 @@ long sys_lseek(uint64_t fd, uint64_t off, uint64_t whence)
 	return (long)f->pos;
 }
 
-/* ---- descriptors ------------------------------------------------------------------------------------- */
+/* ---- descriptors ----------------------------------------------------------------------------- */
 
 long sys_close(uint64_t fd)
 {
@@ -591,7 +593,9 @@ long sys_ioctl(uint64_t fd, uint64_t req, uint64_t arg)
 		if (f->kind == FILE_PIPE_READ)
 			avail = (int32_t)MIN(f->pipe->len, (uint64_t)INT32_MAX);
 		else if (f->kind == FILE_NODE && vfs_is_reg(f->node))
-			avail = (int32_t)(f->pos < f->node->size ? MIN(f->node->size - f->pos, (uint64_t)INT32_MAX) : 0);
+			avail = (int32_t)(f->pos < f->node->size
+					      ? MIN(f->node->size - f->pos, (uint64_t)INT32_MAX)
+					      : 0);
 		else
 			return -ENOTTY;
 		return user_copy_to(arg, &avail, sizeof(avail));
@@ -600,7 +604,7 @@ long sys_ioctl(uint64_t fd, uint64_t req, uint64_t arg)
 	}
 }
 
-/* ---- pipes ------------------------------------------------------------------------------------------- */
+/* ---- pipes ----------------------------------------------------------------------------------- */
 
 long sys_pipe2(uint64_t fdsp, uint64_t flags)
 {
@@ -625,7 +629,7 @@ long sys_pipe2(uint64_t fdsp, uint64_t flags)
 	r->pipe = w->pipe = p;
 	fd_install(rfd, r, (flags & O_CLOEXEC) != 0);
 	fd_install(wfd, w, (flags & O_CLOEXEC) != 0);
-	int32_t out[2] = { rfd, wfd };
+	int32_t out[2] = {rfd, wfd};
 	memcpy((void *)(uintptr_t)fdsp, out, sizeof(out));
 	return 0;
 }
@@ -635,7 +639,7 @@ long sys_pipe(uint64_t fdsp)
 	return sys_pipe2(fdsp, 0);
 }
 
-/* ---- poll and select ------------------------------------------------------------------------------------ */
+/* ---- poll and select ------------------------------------------------------------------------- */
 
 /* What `f` is ready for right now. */
 static int file_poll(const struct file *f)
@@ -728,7 +732,7 @@ static long do_select(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds
 	if (nfds > FD_MAX)
 		nfds = FD_MAX;
 	uint64_t words = (nfds + 63) / 64, bytes = words * 8;
-	uint64_t sets[3] = { rfds, wfds, efds };
+	uint64_t sets[3] = {rfds, wfds, efds};
 	static uint64_t in[3][FD_MAX / 64], out[3][FD_MAX / 64]; /* too big for the kernel stack */
 	for (int s = 0; s < 3; s++) {
 		memset(in[s], 0, sizeof(in[s]));
@@ -775,7 +779,8 @@ long sys_select(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds, uint
 			return -EFAULT;
 		if (tv.tv_sec < 0 || tv.tv_nsec < 0 || tv.tv_nsec >= 1000000)
 			return -EINVAL;
-		ns = tv.tv_sec > INT64_MAX / 1000000000 - 1 ? INT64_MAX : tv.tv_sec * 1000000000 + tv.tv_nsec * 1000;
+		ns = tv.tv_sec > INT64_MAX / 1000000000 - 1 ? INT64_MAX
+							    : tv.tv_sec * 1000000000 + tv.tv_nsec * 1000;
 	}
 	long r = do_select(nfds, rfds, wfds, efds, ns);
 	if (r >= 0 && timeout) {
@@ -788,7 +793,8 @@ long sys_select(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds, uint
 	return r;
 }
 
-long sys_pselect6(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds, uint64_t timeout, uint64_t sigmask)
+long sys_pselect6(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds, uint64_t timeout,
+		  uint64_t sigmask)
 {
 	int64_t ns;
 	int64_t r = timespec_timeout(timeout, &ns);
@@ -797,7 +803,7 @@ long sys_pselect6(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds, ui
 	return do_select(nfds, rfds, wfds, efds, ns);
 }
 
-/* ---- metadata and directories --------------------------------------------------------------------------- */
+/* ---- metadata and directories ---------------------------------------------------------------- */
 
 long sys_fstat(uint64_t fd, uint64_t st)
 {
@@ -963,7 +969,7 @@ long sys_fdatasync(uint64_t fd)
 	return sync_fd(fd);
 }
 
-/* ---- copying between files ------------------------------------------------------------------------- */
+/* ---- copying between files ------------------------------------------------------------------- */
 
 /* Copy up to `len` bytes from `in` at *inpos to `out` at *outpos through a kernel buffer. */
 static long transfer(struct file *in, uint64_t *inpos, struct file *out, uint64_t *outpos, uint64_t len)
@@ -1029,12 +1035,13 @@ long sys_copy_file_range(uint64_t in_fd, uint64_t in_off, uint64_t out_fd, uint6
 	struct file *in = file_get(in_fd), *out = file_get(out_fd);
 	if (!in || !out || !file_readable(in) || !file_writable(out))
 		return -EBADF;
-	if (in->kind != FILE_NODE || out->kind != FILE_NODE || !vfs_is_reg(in->node) || !vfs_is_reg(out->node))
+	if (in->kind != FILE_NODE || out->kind != FILE_NODE || !vfs_is_reg(in->node) ||
+	    !vfs_is_reg(out->node))
 		return -EINVAL;
 	if (out->flags & O_APPEND)
 		return -EBADF;
-	uint64_t offs[2] = { in->pos, out->pos };
-	uint64_t ptrs[2] = { in_off, out_off };
+	uint64_t offs[2] = {in->pos, out->pos};
+	uint64_t ptrs[2] = {in_off, out_off};
 	for (int i = 0; i < 2; i++) {
 		if (!ptrs[i])
 			continue;
@@ -1046,7 +1053,7 @@ long sys_copy_file_range(uint64_t in_fd, uint64_t in_off, uint64_t out_fd, uint6
 		offs[i] = (uint64_t)o;
 	}
 	long r = transfer(in, &offs[0], out, &offs[1], MIN(len, MAX_RW_COUNT));
-	struct file *files[2] = { in, out };
+	struct file *files[2] = {in, out};
 	for (int i = 0; i < 2; i++) {
 		if (ptrs[i])
 			memcpy((void *)(uintptr_t)ptrs[i], &offs[i], sizeof(offs[i]));

@@ -24,7 +24,7 @@ long fd_read_at(int fd, void *dst, uint64_t len, uint64_t off);
 /* True if `fd` is open on a regular file (and may be mmapped). */
 int fd_is_regular(int fd);
 
-/* ---- for the path-based syscalls (fs.c) ----------------------------------------------------------- */
+/* ---- for the path-based syscalls (fs.c) ------------------------------------------------------ */
 
 /*
  * Open `node` with open(2) `flags` (access mode, O_APPEND, O_NONBLOCK,
@@ -57,7 +57,7 @@ struct linux_statfs {
 /* The statfs of the in-memory file system (tmpfs-like). */
 void fd_statfs_fill(struct linux_statfs *sf);
 
-/* ---- syscalls: raw arguments, Linux semantics, -errno on failure ------------------------------------ */
+/* ---- syscalls: raw arguments, Linux semantics, -errno on failure ----------------------------- */
 
 /* fd.c: descriptors and I/O */
 long sys_read(uint64_t fd, uint64_t buf, uint64_t count);
@@ -81,7 +81,8 @@ long sys_pipe2(uint64_t fds, uint64_t flags);
 long sys_poll(uint64_t fds, uint64_t nfds, uint64_t timeout_ms);
 long sys_ppoll(uint64_t fds, uint64_t nfds, uint64_t timeout, uint64_t sigmask, uint64_t sigsetsize);
 long sys_select(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds, uint64_t timeout);
-long sys_pselect6(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds, uint64_t timeout, uint64_t sigmask);
+long sys_pselect6(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds, uint64_t timeout,
+		  uint64_t sigmask);
 long sys_fstat(uint64_t fd, uint64_t st);
 long sys_fstatfs(uint64_t fd, uint64_t buf);
 long sys_getdents64(uint64_t fd, uint64_t dirp, uint64_t count);

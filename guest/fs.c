@@ -70,7 +70,7 @@ static int lookup_at_empty(uint64_t dirfd, const char *path, uint64_t flags, str
 	return *out ? 0 : -EBADF; /* a pipe: callers that handle pipes use fd_stat */
 }
 
-/* ---- open ---------------------------------------------------------------------------------------------- */
+/* ---- open ------------------------------------------------------------------------------------ */
 
 /* O_CREAT: find or create the last component, following symlinks there unless O_NOFOLLOW. */
 static int open_create(struct vfs_node *base, const char *path, uint64_t flags, uint64_t mode,
@@ -87,7 +87,8 @@ static int open_create(struct vfs_node *base, const char *path, uint64_t flags, 
 		if (!n) {
 			if (l.trailing_slash)
 				return -EISDIR;
-			r = vfs_create(l.dir, l.name, l.len, S_IFREG | ((uint32_t)mode & 07777 & ~umask_bits), NULL, out);
+			r = vfs_create(l.dir, l.name, l.len, S_IFREG | ((uint32_t)mode & 07777 & ~umask_bits),
+				       NULL, out);
 			*created = r == 0;
 			return r;
 		}
@@ -105,7 +106,8 @@ static int open_create(struct vfs_node *base, const char *path, uint64_t flags, 
 			return -ELOOP;
 		if (links >= VFS_SYMLINK_MAX)
 			return -ELOOP;
-		/* Continue with the link's target, relative to the link's directory (it may not exist yet). */
+		/* Continue with the link's target, relative to the link's directory (it may not exist yet).
+		 */
 		memcpy(link_buf, n->data, n->size);
 		link_buf[n->size] = 0;
 		path = link_buf;
@@ -191,7 +193,7 @@ long sys_creat(uint64_t path, uint64_t mode)
 	return do_open((uint64_t)(int64_t)AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
-/* ---- stat ---------------------------------------------------------------------------------------------- */
+/* ---- stat ------------------------------------------------------------------------------------ */
 
 /* stat of `path` relative to dirfd (with AT_EMPTY_PATH: of dirfd itself, pipes included). */
 static int stat_at(uint64_t dirfd, uint64_t upath, uint64_t flags, struct linux_stat *st)
@@ -281,7 +283,7 @@ long sys_statfs(uint64_t upath, uint64_t buf)
 	return user_copy_to(buf, &sf, sizeof(sf));
 }
 
-/* ---- access, readlink, cwd ----------------------------------------------------------------------------------- */
+/* ---- access, readlink, cwd ------------------------------------------------------------------- */
 
 long sys_faccessat2(uint64_t dirfd, uint64_t upath, uint64_t mode, uint64_t flags)
 {
@@ -361,7 +363,7 @@ long sys_chdir(uint64_t upath)
 	return 0;
 }
 
-/* ---- creating and removing names ---------------------------------------------------------------------------- */
+/* ---- creating and removing names ------------------------------------------------------------- */
 
 long sys_mkdirat(uint64_t dirfd, uint64_t upath, uint64_t mode)
 {
@@ -561,7 +563,7 @@ long sys_symlink(uint64_t target, uint64_t linkpath)
 	return sys_symlinkat(target, (uint64_t)(int64_t)AT_FDCWD, linkpath);
 }
 
-/* ---- contents, modes, owners, times ------------------------------------------------------------------------- */
+/* ---- contents, modes, owners, times ---------------------------------------------------------- */
 
 long sys_truncate(uint64_t upath, uint64_t len)
 {
@@ -645,7 +647,7 @@ long sys_umask(uint64_t mask)
 static long set_times(struct vfs_node *n, const struct linux_timespec *ts)
 {
 	int64_t now = clock_realtime_ns();
-	int64_t *fields[2] = { &n->atime_ns, &n->mtime_ns };
+	int64_t *fields[2] = {&n->atime_ns, &n->mtime_ns};
 	for (int i = 0; i < 2; i++) {
 		if (ts && ts[i].tv_nsec == UTIME_OMIT)
 			continue;
@@ -727,8 +729,8 @@ long sys_utime(uint64_t upath, uint64_t times)
 		int64_t t[2]; /* struct utimbuf: actime, modtime */
 		if (user_copy_from(t, times, sizeof(t)) < 0)
 			return -EFAULT;
-		ts[0] = (struct linux_timespec){ t[0], 0 };
-		ts[1] = (struct linux_timespec){ t[1], 0 };
+		ts[0] = (struct linux_timespec){t[0], 0};
+		ts[1] = (struct linux_timespec){t[1], 0};
 	}
 	long r = get_path(path_a, upath);
 	if (r < 0)

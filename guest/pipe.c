@@ -28,7 +28,8 @@ long pipe_read(struct pipe *p, void *dst, uint64_t len, int nonblock)
 		if (p->writers && nonblock)
 			return -EAGAIN;
 		if (p->writers)
-			kdebug("read from an empty pipe whose write end is open: returning EOF instead of hanging");
+			kdebug("read from an empty pipe whose write end is open: returning EOF instead of "
+			       "hanging");
 		return 0;
 	}
 	uint64_t n = MIN(len, p->len);

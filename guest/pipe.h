@@ -4,13 +4,13 @@
 
 #include <stdint.h>
 
-#define PIPE_CAPACITY 65536u         /* what F_GETPIPE_SZ reports; O_NONBLOCK writers stop here */
+#define PIPE_CAPACITY 65536u	      /* what F_GETPIPE_SZ reports; O_NONBLOCK writers stop here */
 #define PIPE_BLOCKING_MAX (64u << 20) /* blocking writers may queue up to this much */
-#define PIPE_ATOMIC 4096u            /* PIPE_BUF */
+#define PIPE_ATOMIC 4096u	      /* PIPE_BUF */
 
 struct pipe {
 	uint8_t *buf;
-	uint64_t start, len, cap; /* queued bytes are buf[start, start + len) */
+	uint64_t start, len, cap;  /* queued bytes are buf[start, start + len) */
 	uint32_t readers, writers; /* open files on each end */
 	uint64_t ino;
 	int64_t ctime_ns;

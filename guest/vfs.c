@@ -103,7 +103,7 @@ uint64_t vfs_bytes_used(void)
 	return bytes_used;
 }
 
-/* ---- directories ----------------------------------------------------------------------------------- */
+/* ---- directories ----------------------------------------------------------------------------- */
 
 static int dir_index(const struct vfs_node *dir, const char *name, size_t len)
 {
@@ -238,7 +238,7 @@ long vfs_dir_path(struct vfs_node *dir, char *buf, size_t size)
 	return (long)len;
 }
 
-/* ---- path resolution --------------------------------------------------------------------------------- */
+/* ---- path resolution ------------------------------------------------------------------------- */
 
 /* Resolve path[0..len) from `base`; `*links` counts symlinks followed so far. */
 static int walk(struct vfs_node *base, const char *path, size_t len, unsigned flags, int *links,
@@ -348,7 +348,7 @@ int vfs_lookup_last(struct vfs_node *base, const char *path, struct vfs_last *la
 	return 0;
 }
 
-/* ---- creating and removing names ----------------------------------------------------------------------- */
+/* ---- creating and removing names ------------------------------------------------------------- */
 
 int vfs_create(struct vfs_node *dir, const char *name, size_t len, uint32_t mode, const char *target,
 	       struct vfs_node **out)
@@ -458,8 +458,8 @@ static void dir_moved(struct vfs_node *n, struct vfs_node *from, struct vfs_node
 	n->parent = to;
 }
 
-int vfs_rename(struct vfs_node *odir, const char *oname, size_t olen, struct vfs_node *ndir, const char *nname,
-	       size_t nlen, unsigned flags)
+int vfs_rename(struct vfs_node *odir, const char *oname, size_t olen, struct vfs_node *ndir,
+	       const char *nname, size_t nlen, unsigned flags)
 {
 	if ((flags & VFS_RENAME_NOREPLACE) && (flags & VFS_RENAME_EXCHANGE))
 		return -EINVAL;
@@ -524,7 +524,7 @@ int vfs_rename(struct vfs_node *odir, const char *oname, size_t olen, struct vfs
 	return 0;
 }
 
-/* ---- file contents ------------------------------------------------------------------------------------ */
+/* ---- file contents --------------------------------------------------------------------------- */
 
 /* Give a regular file a kernel-owned buffer of at least `need` bytes holding its current contents. */
 static int make_owned(struct vfs_node *n, uint64_t need)
@@ -620,10 +620,10 @@ void vfs_stat(const struct vfs_node *n, struct linux_stat *st)
 		st->st_blocks = 8;
 	} else {
 		st->st_nlink = n->nlink;
-		if (vfs_is_reg(n) || vfs_is_symlink(n)) {
+		if (vfs_is_reg(n) || vfs_is_symlink(n))
 			st->st_size = (int64_t)n->size;
+		if (vfs_is_reg(n))
 			st->st_blocks = (int64_t)(ALIGN_UP(n->size, 4096) / 512);
-		}
 	}
 	st->st_atim.tv_sec = n->atime_ns / 1000000000;
 	st->st_atim.tv_nsec = n->atime_ns % 1000000000;
@@ -633,7 +633,7 @@ void vfs_stat(const struct vfs_node *n, struct linux_stat *st)
 	st->st_ctim.tv_nsec = n->ctime_ns % 1000000000;
 }
 
-/* ---- building the tree --------------------------------------------------------------------------------- */
+/* ---- building the tree ----------------------------------------------------------------------- */
 
 /* Nodes of the image whose cpio nlink > 1, to join later entries with the same ino. */
 struct hardlink {
@@ -677,7 +677,8 @@ static void remove_non_dir(struct vfs_node *dir, const char *name, size_t len)
 }
 
 /* Add one archive entry; `name` is already normalised (no leading "./" or "/", not empty). */
-static int add_image_entry(const struct mote_cpio_entry *e, const char *name, size_t len, struct hardlink **links)
+static int add_image_entry(const struct mote_cpio_entry *e, const char *name, size_t len,
+			   struct hardlink **links)
 {
 	struct vfs_node *dir = root;
 	size_t i = 0;
@@ -732,7 +733,8 @@ static int add_image_entry(const struct mote_cpio_entry *e, const char *name, si
 				return -EINVAL;
 			remove_name(dir, comp, clen);
 		}
-		struct vfs_node *same = type == S_IFREG && e->nlink > 1 ? find_hardlink(*links, e->ino) : NULL;
+		struct vfs_node *same =
+		    type == S_IFREG && e->nlink > 1 ? find_hardlink(*links, e->ino) : NULL;
 		if (same) {
 			if (vfs_link(dir, comp, clen, same) < 0)
 				return -ENOMEM;
@@ -802,7 +804,8 @@ static int load_image(const void *image, uint64_t size)
 		if (len == 0 || (len == 1 && name[0] == '.')) {
 			if ((e.mode & S_IFMT) == S_IFDIR) {
 				root->mode = S_IFDIR | (e.mode & 07777);
-				root->atime_ns = root->mtime_ns = root->ctime_ns = (int64_t)e.mtime * 1000000000;
+				root->atime_ns = root->mtime_ns = root->ctime_ns =
+				    (int64_t)e.mtime * 1000000000;
 			}
 			continue;
 		}
@@ -818,7 +821,8 @@ static int load_image(const void *image, uint64_t size)
 	return ret;
 }
 
-static int add_device(struct vfs_node *dev, const char *name, enum vfs_dev_kind kind, uint32_t perm, uint64_t rdev)
+static int add_device(struct vfs_node *dev, const char *name, enum vfs_dev_kind kind, uint32_t perm,
+		      uint64_t rdev)
 {
 	struct vfs_node *n;
 	remove_name(dev, name, strlen(name));
@@ -847,15 +851,15 @@ static int add_system_tree(const char *exec_path)
 		uint32_t perm;
 		uint64_t rdev;
 	} devices[] = {
-		{ "null", VFS_DEV_NULL, 0666, MAKEDEV(1, 3) },
-		{ "zero", VFS_DEV_ZERO, 0666, MAKEDEV(1, 5) },
-		{ "full", VFS_DEV_FULL, 0666, MAKEDEV(1, 7) },
-		{ "random", VFS_DEV_RANDOM, 0666, MAKEDEV(1, 8) },
-		{ "urandom", VFS_DEV_RANDOM, 0666, MAKEDEV(1, 9) },
-		{ "console", VFS_DEV_CONSOLE_OUT, 0620, MAKEDEV(5, 1) },
-		{ "stdin", VFS_DEV_STDIN, 0620, MAKEDEV(5, 1) },
-		{ "stdout", VFS_DEV_STDOUT, 0620, MAKEDEV(5, 1) },
-		{ "stderr", VFS_DEV_STDERR, 0620, MAKEDEV(5, 1) },
+	    {"null", VFS_DEV_NULL, 0666, MAKEDEV(1, 3)},
+	    {"zero", VFS_DEV_ZERO, 0666, MAKEDEV(1, 5)},
+	    {"full", VFS_DEV_FULL, 0666, MAKEDEV(1, 7)},
+	    {"random", VFS_DEV_RANDOM, 0666, MAKEDEV(1, 8)},
+	    {"urandom", VFS_DEV_RANDOM, 0666, MAKEDEV(1, 9)},
+	    {"console", VFS_DEV_CONSOLE_OUT, 0620, MAKEDEV(5, 1)},
+	    {"stdin", VFS_DEV_STDIN, 0620, MAKEDEV(5, 1)},
+	    {"stdout", VFS_DEV_STDOUT, 0620, MAKEDEV(5, 1)},
+	    {"stderr", VFS_DEV_STDERR, 0620, MAKEDEV(5, 1)},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
 		int r = add_device(dev, devices[i].name, devices[i].kind, devices[i].perm, devices[i].rdev);
@@ -896,8 +900,8 @@ int vfs_init(const void *image, uint64_t size, const char *exec_path)
 	cwd = NULL;
 	vfs_set_cwd(root);
 
-	static const enum vfs_dev_kind console_kinds[3] = { VFS_DEV_CONSOLE_IN, VFS_DEV_CONSOLE_OUT,
-							    VFS_DEV_CONSOLE_ERR };
+	static const enum vfs_dev_kind console_kinds[3] = {VFS_DEV_CONSOLE_IN, VFS_DEV_CONSOLE_OUT,
+							   VFS_DEV_CONSOLE_ERR};
 	for (int i = 0; i < 3; i++) {
 		struct vfs_node *n = node_new(S_IFCHR | 0620);
 		if (!n)

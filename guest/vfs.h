@@ -16,16 +16,16 @@
 /* What a character-device node does when read or written. */
 enum vfs_dev_kind {
 	VFS_DEV_NONE = 0,
-	VFS_DEV_NULL,        /* reads EOF, swallows writes */
-	VFS_DEV_ZERO,        /* reads zeros, swallows writes */
-	VFS_DEV_FULL,        /* reads zeros, writes fail with ENOSPC */
-	VFS_DEV_RANDOM,      /* reads random bytes, swallows writes */
+	VFS_DEV_NULL,	     /* reads EOF, swallows writes */
+	VFS_DEV_ZERO,	     /* reads zeros, swallows writes */
+	VFS_DEV_FULL,	     /* reads zeros, writes fail with ENOSPC */
+	VFS_DEV_RANDOM,	     /* reads random bytes, swallows writes */
 	VFS_DEV_CONSOLE_IN,  /* the program's stdin: reads EOF */
 	VFS_DEV_CONSOLE_OUT, /* writes go to the console's stdout stream */
 	VFS_DEV_CONSOLE_ERR, /* writes go to the console's stderr stream */
-	VFS_DEV_STDIN,       /* /dev/stdin: opening it duplicates fd 0 */
-	VFS_DEV_STDOUT,      /* /dev/stdout: opening it duplicates fd 1 */
-	VFS_DEV_STDERR,      /* /dev/stderr: opening it duplicates fd 2 */
+	VFS_DEV_STDIN,	     /* /dev/stdin: opening it duplicates fd 0 */
+	VFS_DEV_STDOUT,	     /* /dev/stdout: opening it duplicates fd 1 */
+	VFS_DEV_STDERR,	     /* /dev/stderr: opening it duplicates fd 2 */
 };
 
 struct vfs_node;
@@ -42,13 +42,14 @@ struct vfs_node {
 	uint32_t mode; /* S_IF* type and permission bits */
 	uint32_t uid, gid;
 	uint32_t nlink; /* directory entries naming it; a directory has 1 until removed */
-	uint32_t refs;  /* open files and the cwd holding it */
+	uint32_t refs;	/* open files and the cwd holding it */
 	uint64_t ino;
 	uint64_t rdev;
 	enum vfs_dev_kind dev;
 	int64_t atime_ns, mtime_ns, ctime_ns;
 
-	/* Regular files and symlinks: `data` is the image's bytes until `owned` (capacity `cap`) replaces them. */
+	/* Regular files and symlinks: `data` is the image's bytes until `owned` (capacity `cap`) replaces
+	 * them. */
 	const uint8_t *data;
 	uint8_t *owned;
 	uint64_t size, cap;
@@ -125,7 +126,7 @@ struct vfs_last {
 	const char *name;     /* points into the path; not NUL-terminated */
 	size_t len;
 	int trailing_slash; /* the path ended in '/' */
-	int dot;            /* the name is "." (1) or ".." (2), or the path is "/" (3) */
+	int dot;	    /* the name is "." (1) or ".." (2), or the path is "/" (3) */
 };
 
 /*
@@ -170,8 +171,8 @@ int vfs_unlink(struct vfs_node *dir, const char *name, size_t len, int want_dir)
  * directory below itself (-EINVAL). `flags` takes VFS_RENAME_*. Returns 0,
  * -ENOENT, -EEXIST, -EISDIR, -ENOTDIR, -ENOTEMPTY, -EINVAL, -EBUSY or -ENOMEM.
  */
-int vfs_rename(struct vfs_node *odir, const char *oname, size_t olen, struct vfs_node *ndir, const char *nname,
-	       size_t nlen, unsigned flags);
+int vfs_rename(struct vfs_node *odir, const char *oname, size_t olen, struct vfs_node *ndir,
+	       const char *nname, size_t nlen, unsigned flags);
 
 /* Copy up to `len` bytes at offset `off` of a regular file into `buf`; returns the count (0 at EOF). */
 uint64_t vfs_read(struct vfs_node *node, void *buf, uint64_t len, uint64_t off);
@@ -199,7 +200,7 @@ void vfs_touch_status(struct vfs_node *node);
  */
 int vfs_dir_next(struct vfs_node *dir, uint64_t *pos, const char **name, size_t *len, struct vfs_node **node);
 
-/* Write the absolute path of directory `dir` into buf[size]; returns the length, -ENOENT if removed, -ERANGE. */
+/* Write the absolute path of directory `dir` into buf[size]: its length, -ENOENT (removed) or -ERANGE. */
 long vfs_dir_path(struct vfs_node *dir, char *buf, size_t size);
 
 /* Bytes of memory held by file contents the program wrote (for statfs). */

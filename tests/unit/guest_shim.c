@@ -14,7 +14,7 @@
 #include "mm.h"
 #include "random.h"
 
-/* ---- heap and pages --------------------------------------------------------------------------------- */
+/* ---- heap and pages -------------------------------------------------------------------------- */
 
 void *kmalloc(size_t size)
 {
@@ -62,7 +62,7 @@ int mm_user_range_ok(uint64_t addr, uint64_t len)
 	return addr >= 4096 && addr + len >= addr;
 }
 
-/* ---- console ------------------------------------------------------------------------------------------ */
+/* ---- console --------------------------------------------------------------------------------- */
 
 static char *console_buf[2];
 static size_t console_len[2];
@@ -106,7 +106,7 @@ void shim_console_reset(void)
 	}
 }
 
-/* ---- clock and randomness ------------------------------------------------------------------------------ */
+/* ---- clock and randomness -------------------------------------------------------------------- */
 
 static int64_t fake_realtime = 1700000000ll * 1000000000ll;
 static uint64_t slept;
@@ -148,7 +148,7 @@ void random_bytes(void *buf, size_t len)
 	}
 }
 
-/* ---- formatting and diagnostics ------------------------------------------------------------------------- */
+/* ---- formatting and diagnostics -------------------------------------------------------------- */
 
 int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {

@@ -15,12 +15,13 @@
  * "// guest-modules:" line.
  */
 
-/* Everything written to MOTE_CONSOLE_STDOUT (stream 1) or _STDERR (2) since the last reset, NUL-terminated. */
+/* What was written to stream 1 (stdout) or 2 (stderr) since the last reset, NUL-terminated. */
 const char *shim_console_output(unsigned stream);
 size_t shim_console_length(unsigned stream);
 void shim_console_reset(void);
 
-/* Nanoseconds the code under test asked to sleep (clock_sleep_ns) since start; the fake clock advances by them. */
+/* Nanoseconds the code under test asked to sleep (clock_sleep_ns) since start; the fake clock advances by
+ * them. */
 uint64_t shim_slept_ns(void);
 
 /* Set the fake realtime clock (ns since the epoch). */

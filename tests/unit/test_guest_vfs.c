@@ -1,4 +1,5 @@
-/* Unit test of the guest kernel's file system, descriptors and pipes, run on the host over a built cpio image. */
+/* Unit test of the guest kernel's file system, descriptors and pipes, run on the host over a built cpio
+ * image. */
 // guest-modules: guest/vfs.c guest/fd.c guest/fs.c guest/pipe.c guest/uaccess.c
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,19 +37,19 @@ static void check(const char *name, int ok, const char *fmt, ...)
 	printf("\n");
 }
 
-#define EXPECT_EQ(name, got, want)                                                                          \
-	do {                                                                                                \
-		long got_ = (long)(got), want_ = (long)(want);                                              \
-		check(name, got_ == want_, "%s is %ld, expected %ld", #got, got_, want_);                \
+#define EXPECT_EQ(name, got, want)                                                                           \
+	do {                                                                                                 \
+		long got_ = (long)(got), want_ = (long)(want);                                               \
+		check(name, got_ == want_, "%s is %ld, expected %ld", #got, got_, want_);                    \
 	} while (0)
 
-#define EXPECT_STR(name, got, want)                                                                         \
-	do {                                                                                                \
-		const char *got_ = (got), *want_ = (want);                                                  \
-		check(name, strcmp(got_, want_) == 0, "got \"%s\", expected \"%s\"", got_, want_);          \
+#define EXPECT_STR(name, got, want)                                                                          \
+	do {                                                                                                 \
+		const char *got_ = (got), *want_ = (want);                                                   \
+		check(name, strcmp(got_, want_) == 0, "got \"%s\", expected \"%s\"", got_, want_);           \
 	} while (0)
 
-/* ---- a tiny cpio newc writer ------------------------------------------------------------------------------ */
+/* ---- a tiny cpio newc writer ----------------------------------------------------------------- */
 
 struct image {
 	uint8_t *data;
@@ -71,12 +72,12 @@ static void image_pad4(struct image *im)
 	put(im, zero, (4 - im->len % 4) % 4);
 }
 
-static void add(struct image *im, const char *name, uint32_t mode, uint32_t ino, uint32_t nlink, const void *data,
-		size_t size)
+static void add(struct image *im, const char *name, uint32_t mode, uint32_t ino, uint32_t nlink,
+		const void *data, size_t size)
 {
 	char hdr[128];
-	snprintf(hdr, sizeof(hdr), "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X", ino, mode, 0u, 0u,
-		 nlink, 1000000u, size, 0u, 0u, 0u, 0u, strlen(name) + 1, 0u);
+	snprintf(hdr, sizeof(hdr), "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X", ino, mode,
+		 0u, 0u, nlink, 1000000u, size, 0u, 0u, 0u, 0u, strlen(name) + 1, 0u);
 	put(im, hdr, 110);
 	put(im, name, strlen(name) + 1);
 	image_pad4(im);
@@ -95,7 +96,7 @@ static void finish(struct image *im)
 	add(im, MOTE_CPIO_TRAILER, 0, 0, 1, "", 0);
 }
 
-/* ---- helpers over the syscalls ---------------------------------------------------------------------------------- */
+/* ---- helpers over the syscalls --------------------------------------------------------------- */
 
 static long xopen(const char *path, uint64_t flags, uint64_t mode)
 {
@@ -166,7 +167,7 @@ static long list_dir(const char *path, char *out, size_t size)
 
 static struct image build_image(void)
 {
-	struct image im = { 0 };
+	struct image im = {0};
 	add(&im, ".", S_IFDIR | 0755, 1, 2, "", 0);
 	add(&im, "bin", S_IFDIR | 0755, 2, 2, "", 0);
 	add_file(&im, "bin/hello", 0755, "hello world\n");
@@ -185,7 +186,7 @@ static struct image build_image(void)
 	return im;
 }
 
-/* ---- the checks ------------------------------------------------------------------------------------------------- */
+/* ---- the checks ------------------------------------------------------------------------------ */
 
 static void test_corrupt_images(void)
 {
@@ -195,10 +196,10 @@ static void test_corrupt_images(void)
 		size_t len;
 		int flip; /* byte to corrupt, or -1 */
 	} cases[] = {
-		{ "corrupt image: truncated header", 50, -1 },
-		{ "corrupt image: bad magic", good.len, 0 },
-		{ "corrupt image: non-hex field", good.len, 20 },
-		{ "corrupt image: no trailer", good.len - 124, -1 },
+	    {"corrupt image: truncated header", 50, -1},
+	    {"corrupt image: bad magic", good.len, 0},
+	    {"corrupt image: non-hex field", good.len, 20},
+	    {"corrupt image: no trailer", good.len - 124, -1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		pid_t pid = fork();
@@ -212,10 +213,11 @@ static void test_corrupt_images(void)
 		}
 		int status = 0;
 		waitpid(pid, &status, 0);
-		check(cases[i].name, WIFEXITED(status) && WEXITSTATUS(status) == 0, "vfs_init did not return -EINVAL");
+		check(cases[i].name, WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "vfs_init did not return -EINVAL");
 	}
 	/* A ".." component is refused too. */
-	struct image evil = { 0 };
+	struct image evil = {0};
 	add_file(&evil, "a/../../x", 0644, "x");
 	finish(&evil);
 	pid_t pid = fork();
@@ -318,7 +320,8 @@ static void test_create_write(void)
 	EXPECT_EQ("fstat new file", sys_fstat((uint64_t)fd, U(&st)), 0);
 	EXPECT_EQ("umask applied", st.st_mode, S_IFREG | 0644);
 	EXPECT_EQ("new file size", st.st_size, 3);
-	check("new file mtime from the clock", st.st_mtim.tv_sec >= 1700000000, "mtime %ld", (long)st.st_mtim.tv_sec);
+	check("new file mtime from the clock", st.st_mtim.tv_sec >= 1700000000, "mtime %ld",
+	      (long)st.st_mtim.tv_sec);
 	EXPECT_EQ("read on write-only fd", sys_read((uint64_t)fd, U(buf), 1), -EBADF);
 	/* A write past the end leaves a zero gap. */
 	EXPECT_EQ("lseek past end", sys_lseek((uint64_t)fd, 10, SEEK_SET), 10);
@@ -335,7 +338,8 @@ static void test_create_write(void)
 	EXPECT_EQ("path through a file", xopen("/tmp/a/x", O_RDONLY, 0), -ENOTDIR);
 	EXPECT_EQ("open dir for writing", xopen("/tmp", O_WRONLY, 0), -EISDIR);
 	EXPECT_EQ("O_DIRECTORY on file", xopen("/tmp/a", O_RDONLY | O_DIRECTORY, 0), -ENOTDIR);
-	EXPECT_EQ("read a directory", (fd = xopen("/tmp", O_RDONLY, 0), sys_read((uint64_t)fd, U(buf), 4)), -EISDIR);
+	EXPECT_EQ("read a directory", (fd = xopen("/tmp", O_RDONLY, 0), sys_read((uint64_t)fd, U(buf), 4)),
+		  -EISDIR);
 	sys_close((uint64_t)fd);
 
 	/* O_APPEND writes at the end whatever the offset. */
@@ -367,10 +371,10 @@ static void test_create_write(void)
 
 	/* readv / writev */
 	fd = xopen("/tmp/v", O_RDWR | O_CREAT, 0644);
-	struct linux_iovec iov[2] = { { U("one "), 4 }, { U("two"), 3 } };
+	struct linux_iovec iov[2] = {{U("one "), 4}, {U("two"), 3}};
 	EXPECT_EQ("writev", sys_writev((uint64_t)fd, U(iov), 2), 7);
 	char x[3], y[8];
-	struct linux_iovec riov[2] = { { U(x), 3 }, { U(y), 8 } };
+	struct linux_iovec riov[2] = {{U(x), 3}, {U(y), 8}};
 	sys_lseek((uint64_t)fd, 0, SEEK_SET);
 	EXPECT_EQ("readv", sys_readv((uint64_t)fd, U(riov), 2), 7);
 	check("readv contents", memcmp(x, "one", 3) == 0 && memcmp(y, " two", 4) == 0, "bad contents");
@@ -457,8 +461,8 @@ static void test_names(void)
 	sys_mkdir(U("/tmp/e"), 0755);
 	EXPECT_EQ("rename dir over empty dir", sys_rename(U("/tmp/e"), U("/tmp/d/sub")), 0);
 	EXPECT_EQ("nlink after dir replace", (xstat("/tmp/d", &st), (long)st.st_nlink), 3);
-	EXPECT_EQ("rename dir over non-empty", (sys_mkdir(U("/tmp/f"), 0755), sys_rename(U("/tmp/f"), U("/tmp/d"))),
-		  -ENOTEMPTY);
+	EXPECT_EQ("rename dir over non-empty",
+		  (sys_mkdir(U("/tmp/f"), 0755), sys_rename(U("/tmp/f"), U("/tmp/d"))), -ENOTEMPTY);
 	EXPECT_EQ("rename dir", sys_rename(U("/tmp/d"), U("/tmp/dd")), 0);
 	EXPECT_EQ("moved subdir visible", xstat("/tmp/dd/sub", &st), 0);
 	EXPECT_EQ("rename file with trailing slash", sys_rename(U("/tmp/r2/"), U("/tmp/r5")), -ENOTDIR);
@@ -501,7 +505,8 @@ static void test_names(void)
 	fd = xopen("/tmp", O_TMPFILE | O_RDWR, 0600);
 	check("O_TMPFILE", fd >= 0, "fd %ld", fd);
 	sys_write((uint64_t)fd, U("tmpfile"), 7);
-	EXPECT_EQ("linkat AT_EMPTY_PATH", sys_linkat((uint64_t)fd, U(""), FDCWD, U("/tmp/named"), AT_EMPTY_PATH), 0);
+	EXPECT_EQ("linkat AT_EMPTY_PATH",
+		  sys_linkat((uint64_t)fd, U(""), FDCWD, U("/tmp/named"), AT_EMPTY_PATH), 0);
 	sys_close((uint64_t)fd);
 	slurp("/tmp/named", buf, sizeof(buf));
 	EXPECT_STR("tmpfile named", buf, "tmpfile");
@@ -569,8 +574,8 @@ static void test_getdents(void)
 
 	/* /dev lists the kernel's devices; the image's /dev/null was replaced. */
 	list_dir("/dev", names, sizeof(names));
-	check("/dev listing", strstr(names, "null") && strstr(names, "urandom") && strstr(names, "stdout"), "%s",
-	      names);
+	check("/dev listing", strstr(names, "null") && strstr(names, "urandom") && strstr(names, "stdout"),
+	      "%s", names);
 	struct linux_stat dn;
 	xstat("/dev/null", &dn);
 	EXPECT_EQ("/dev/null is a char device", dn.st_mode & S_IFMT, S_IFCHR);
@@ -583,8 +588,9 @@ static void test_symlinks_and_paths(void)
 	struct linux_stat st, lst;
 	EXPECT_EQ("stat through symlink", xstat("/bin/link", &st), 0);
 	EXPECT_EQ("lstat symlink", xlstat("/bin/link", &lst), 0);
-	check("stat follows, lstat does not", (st.st_mode & S_IFMT) == S_IFREG && (lst.st_mode & S_IFMT) == S_IFLNK,
-	      "modes %o %o", st.st_mode, lst.st_mode);
+	check("stat follows, lstat does not",
+	      (st.st_mode & S_IFMT) == S_IFREG && (lst.st_mode & S_IFMT) == S_IFLNK, "modes %o %o",
+	      st.st_mode, lst.st_mode);
 	EXPECT_EQ("lstat symlink size", lst.st_size, 5);
 	EXPECT_EQ("readlink", sys_readlink(U("/bin/link"), U(buf), sizeof(buf)), 5);
 	check("readlink contents", memcmp(buf, "hello", 5) == 0, "got %.5s", buf);
@@ -607,7 +613,8 @@ static void test_symlinks_and_paths(void)
 	check("O_CREAT through dangling symlink", fd >= 0, "fd %ld", fd);
 	sys_close((uint64_t)fd);
 	EXPECT_EQ("target created", xstat("/tmp/target", &st), 0);
-	EXPECT_EQ("O_CREAT|O_EXCL on symlink", xopen("/tmp/dangling", O_CREAT | O_EXCL | O_WRONLY, 0644), -EEXIST);
+	EXPECT_EQ("O_CREAT|O_EXCL on symlink", xopen("/tmp/dangling", O_CREAT | O_EXCL | O_WRONLY, 0644),
+		  -EEXIST);
 	sys_unlink(U("/tmp/dangling"));
 	sys_unlink(U("/tmp/target"));
 
@@ -633,7 +640,8 @@ static void test_symlinks_and_paths(void)
 	check("openat dirfd", fd >= 0, "fd %ld", fd);
 	sys_close((uint64_t)fd);
 	EXPECT_EQ("openat bad dirfd", sys_openat(999, U("hello"), O_RDONLY, 0), -EBADF);
-	EXPECT_EQ("openat absolute ignores dirfd", (fd = sys_openat(999, U("/bin/hello"), O_RDONLY, 0)) >= 0, 1);
+	EXPECT_EQ("openat absolute ignores dirfd", (fd = sys_openat(999, U("/bin/hello"), O_RDONLY, 0)) >= 0,
+		  1);
 	sys_close((uint64_t)fd);
 	fd = xopen("/bin/hello", O_RDONLY, 0);
 	EXPECT_EQ("openat file dirfd", sys_openat((uint64_t)fd, U("x"), O_RDONLY, 0), -ENOTDIR);
@@ -641,8 +649,10 @@ static void test_symlinks_and_paths(void)
 	EXPECT_EQ("AT_EMPTY_PATH size", st.st_size, 12);
 	EXPECT_EQ("newfstatat empty without flag", sys_newfstatat((uint64_t)fd, U(""), U(&st), 0), -ENOENT);
 	EXPECT_EQ("newfstatat bad flags", sys_newfstatat(FDCWD, U("/"), U(&st), 0x1), -EINVAL);
-	EXPECT_EQ("newfstatat nofollow",
-		  (sys_newfstatat((uint64_t)dfd, U("link"), U(&st), AT_SYMLINK_NOFOLLOW), st.st_mode & S_IFMT), S_IFLNK);
+	EXPECT_EQ(
+	    "newfstatat nofollow",
+	    (sys_newfstatat((uint64_t)dfd, U("link"), U(&st), AT_SYMLINK_NOFOLLOW), st.st_mode & S_IFMT),
+	    S_IFLNK);
 	sys_close((uint64_t)fd);
 	EXPECT_EQ("fchdir", sys_fchdir((uint64_t)dfd), 0);
 	EXPECT_EQ("relative after fchdir", slurp("hello", buf, sizeof(buf)), 12);
@@ -676,10 +686,11 @@ static void test_symlinks_and_paths(void)
 	/* chmod, utimensat */
 	EXPECT_EQ("chmod", sys_chmod(U("/etc/passwd"), 0600), 0);
 	EXPECT_EQ("chmod applied", (xstat("/etc/passwd", &st), st.st_mode), S_IFREG | 0600);
-	struct linux_timespec ts[2] = { { 5, 0 }, { 123456, 789 } };
+	struct linux_timespec ts[2] = {{5, 0}, {123456, 789}};
 	EXPECT_EQ("utimensat", sys_utimensat(FDCWD, U("/etc/passwd"), U(ts), 0), 0);
 	xstat("/etc/passwd", &st);
-	check("utimensat mtime", st.st_mtim.tv_sec == 123456 && st.st_mtim.tv_nsec == 789 && st.st_atim.tv_sec == 5,
+	check("utimensat mtime",
+	      st.st_mtim.tv_sec == 123456 && st.st_mtim.tv_nsec == 789 && st.st_atim.tv_sec == 5,
 	      "mtime %ld.%ld", (long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
 	ts[1].tv_nsec = 2000000000;
 	EXPECT_EQ("utimensat bad nsec", sys_utimensat(FDCWD, U("/etc/passwd"), U(ts), 0), -EINVAL);
@@ -697,9 +708,10 @@ static void test_pipes(void)
 	EXPECT_EQ("pipe write", sys_write((uint64_t)p[1], U("abc"), 3), 3);
 	int avail = 0;
 	EXPECT_EQ("FIONREAD pipe", (sys_ioctl((uint64_t)p[0], 0x541b, U(&avail)), avail), 3);
-	struct linux_pollfd pf[3] = { { p[0], POLLIN, 0 }, { p[1], POLLOUT, 0 }, { 999, POLLIN, 0 } };
+	struct linux_pollfd pf[3] = {{p[0], POLLIN, 0}, {p[1], POLLOUT, 0}, {999, POLLIN, 0}};
 	EXPECT_EQ("poll pipe", sys_poll(U(pf), 3, 1000), 3);
-	check("poll revents", (pf[0].revents & POLLIN) && (pf[1].revents & POLLOUT) && pf[2].revents == POLLNVAL,
+	check("poll revents",
+	      (pf[0].revents & POLLIN) && (pf[1].revents & POLLOUT) && pf[2].revents == POLLNVAL,
 	      "revents %x %x %x", pf[0].revents, pf[1].revents, pf[2].revents);
 	EXPECT_EQ("pipe read", sys_read((uint64_t)p[0], U(buf), sizeof(buf)), 3);
 	EXPECT_EQ("pipe read empty, writer open", sys_read((uint64_t)p[0], U(buf), sizeof(buf)), 0);
@@ -711,7 +723,8 @@ static void test_pipes(void)
 	struct linux_stat st;
 	EXPECT_EQ("fstat pipe", (sys_fstat((uint64_t)p[0], U(&st)), st.st_mode & S_IFMT), S_IFIFO);
 	EXPECT_EQ("AT_EMPTY_PATH pipe",
-		  (sys_newfstatat((uint64_t)p[1], U(""), U(&st), AT_EMPTY_PATH), st.st_mode & S_IFMT), S_IFIFO);
+		  (sys_newfstatat((uint64_t)p[1], U(""), U(&st), AT_EMPTY_PATH), st.st_mode & S_IFMT),
+		  S_IFIFO);
 
 	/* Nonblocking writers stop at the pipe's capacity. */
 	sys_fcntl((uint64_t)p[1], F_SETFL, O_NONBLOCK);
@@ -738,7 +751,7 @@ static void test_pipes(void)
 	EXPECT_EQ("pipe2 bad flags", sys_pipe2(U(p + 0), 1), -EINVAL);
 	sys_close((uint64_t)p[0]);
 	EXPECT_EQ("EPIPE", sys_write((uint64_t)p[1], U("x"), 1), -EPIPE);
-	pf[0] = (struct linux_pollfd){ p[1], POLLOUT, 0 };
+	pf[0] = (struct linux_pollfd){p[1], POLLOUT, 0};
 	EXPECT_EQ("poll no reader", (sys_poll(U(pf), 1, 0), pf[0].revents & POLLERR), POLLERR);
 	sys_close((uint64_t)p[1]);
 
@@ -761,14 +774,14 @@ static void test_poll_select_sleep(void)
 	uint64_t before = shim_slept_ns();
 	EXPECT_EQ("poll nothing with timeout", sys_poll(0, 0, 50), 0);
 	EXPECT_EQ("poll slept the timeout", shim_slept_ns() - before, 50000000);
-	struct linux_pollfd pf = { -1, POLLIN, 7 };
+	struct linux_pollfd pf = {-1, POLLIN, 7};
 	EXPECT_EQ("poll negative fd ignored", sys_poll(U(&pf), 1, 0), 0);
 	EXPECT_EQ("poll negative fd revents", pf.revents, 0);
-	pf = (struct linux_pollfd){ 0, POLLIN, 0 };
+	pf = (struct linux_pollfd){0, POLLIN, 0};
 	EXPECT_EQ("poll stdin ready", sys_poll(U(&pf), 1, -1), 1);
-	pf = (struct linux_pollfd){ 1, POLLOUT | POLLIN, 0 };
+	pf = (struct linux_pollfd){1, POLLOUT | POLLIN, 0};
 	EXPECT_EQ("poll stdout writable", (sys_poll(U(&pf), 1, -1), pf.revents & POLLOUT), POLLOUT);
-	struct linux_timespec ts = { 0, 1000 };
+	struct linux_timespec ts = {0, 1000};
 	EXPECT_EQ("ppoll timespec", sys_ppoll(0, 0, U(&ts), 0, 8), 0);
 	ts.tv_nsec = -1;
 	EXPECT_EQ("ppoll bad timespec", sys_ppoll(0, 0, U(&ts), 0, 8), -EINVAL);
@@ -776,7 +789,7 @@ static void test_poll_select_sleep(void)
 
 	int32_t p[2];
 	sys_pipe(U(p));
-	uint64_t rset[16] = { 0 }, wset[16] = { 0 };
+	uint64_t rset[16] = {0}, wset[16] = {0};
 	rset[0] = 1ull << p[0];
 	wset[0] = 1ull << p[1];
 	EXPECT_EQ("select", sys_select((uint64_t)p[1] + 1, U(rset), U(wset), 0, 0), 1);
@@ -854,7 +867,7 @@ static void test_bad_pointers(void)
 static void test_mmap_helpers(void)
 {
 	long fd = xopen("/lib/data", O_RDONLY, 0);
-	char buf[16] = { 0 };
+	char buf[16] = {0};
 	check("fd_is_regular file", fd_is_regular((int)fd), "not regular");
 	check("fd_is_regular stdout", !fd_is_regular(1), "stdout regular");
 	EXPECT_EQ("fd_read_at", fd_read_at((int)fd, buf, 16, 1), 4);
