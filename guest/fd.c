@@ -442,8 +442,10 @@ long sys_lseek(uint64_t fd, uint64_t off, uint64_t whence)
 			return -EINVAL;
 		return (long)f->pos;
 	}
+	if (n->dev >= VFS_DEV_CONSOLE_IN && n->dev <= VFS_DEV_CONSOLE_ERR)
+		return -ESPIPE; /* like a terminal or a pipe */
 	if (!vfs_is_reg(n))
-		return whence <= SEEK_END ? 0 : -EINVAL; /* devices: position stays 0 */
+		return whence <= SEEK_END ? 0 : -EINVAL; /* /dev/null and friends: position stays 0 */
 	switch (whence) {
 	case SEEK_SET: base = 0; break;
 	case SEEK_CUR: base = (int64_t)f->pos; break;

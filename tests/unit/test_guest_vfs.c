@@ -850,6 +850,10 @@ static void test_devices_and_console(void)
 	sys_unlink(U("/tmp/out"));
 	struct linux_stat st;
 	EXPECT_EQ("fstat stdout", (sys_fstat(1, U(&st)), st.st_mode & S_IFMT), S_IFCHR);
+	EXPECT_EQ("lseek stdout", sys_lseek(1, 0, SEEK_CUR), -ESPIPE);
+	EXPECT_EQ("lseek /dev/null",
+		  (fd = xopen("/dev/null", O_RDONLY, 0), sys_lseek((uint64_t)fd, 5, SEEK_SET)), 0);
+	sys_close((uint64_t)fd);
 	shim_console_reset();
 }
 
