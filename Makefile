@@ -112,10 +112,10 @@ $(BUILD)/mote-kernel: $(GUEST_OBJ) guest/kernel.ld
 # ---- tests ------------------------------------------------------------------
 $(BUILD)/tests/guest/%.musl: tests/guest/%.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(MUSL_CC) -static -O2 -g -Wall -Wno-unused-result -o $@ $<
+	$(MUSL_CC) -static -O2 -g -Wall -Wno-unused-result -Iinclude -o $@ $<
 $(BUILD)/tests/guest/%.glibc: tests/guest/%.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) -static -O2 -g -Wall -Wno-unused-result -o $@ $<
+	$(CC) -static -O2 -g -Wall -Wno-unused-result -Iinclude -o $@ $<
 
 # Unit tests link the sanitized host library; tests/unit/test_guest_*.c also compile the
 # named guest modules for the host (see tests/unit/guest_shim.h).
