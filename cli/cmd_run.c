@@ -108,7 +108,7 @@ int cmd_run(int argc, char **argv)
 	struct mote_err err = { 0 };
 	const char *mem_text = "64M", *rootfs_dir = NULL, *timeout = NULL;
 	int debug = 0, nenv = 0;
-	char **envs = calloc((size_t)argc + 8, sizeof(char *));
+	const char **envs = calloc((size_t)argc + 8, sizeof(char *));
 	if (!envs)
 		return MOTE_STATUS_HOST;
 	envs[nenv++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -190,7 +190,7 @@ int cmd_run(int argc, char **argv)
 
 	/* mote-vmm --kernel K --rootfs I --mem M [--timeout T] [--debug] [--env E]... -- EXEC ARGS... */
 	int nargs = 0, max = 16 + 2 * nenv + argc;
-	char **vargv = calloc((size_t)max, sizeof(char *));
+	const char **vargv = calloc((size_t)max, sizeof(char *));
 	char mem_arg[32];
 	if (!vargv)
 		return MOTE_STATUS_HOST;
@@ -204,7 +204,7 @@ int cmd_run(int argc, char **argv)
 	vargv[nargs++] = mem_arg;
 	if (timeout) {
 		vargv[nargs++] = "--timeout";
-		vargv[nargs++] = (char *)timeout;
+		vargv[nargs++] = timeout;
 	}
 	if (debug)
 		vargv[nargs++] = "--debug";
@@ -217,7 +217,7 @@ int cmd_run(int argc, char **argv)
 	for (int i = optind + 1; i < argc; i++)
 		vargv[nargs++] = argv[i];
 	vargv[nargs] = NULL;
-	execv(vmm, vargv);
+	execv(vmm, (char *const *)vargv);
 	mote_errnof(&err, MOTE_STATUS_HOST, errno, "cannot execute %s", vmm);
 	mote_err_exit("mote", &err);
 }
