@@ -97,6 +97,18 @@ static int find_beside_self(const char *name, char *out, size_t size)
 	return access(out, F_OK) == 0 ? 0 : -1;
 }
 
+/* Add K=V to the environment; a later value for the same K replaces the earlier one. */
+static void add_env(const char **envs, int *n, const char *kv)
+{
+	size_t klen = (size_t)(strchr(kv, '=') - kv) + 1;
+	for (int i = 0; i < *n; i++)
+		if (!strncmp(envs[i], kv, klen)) {
+			envs[i] = kv;
+			return;
+		}
+	envs[(*n)++] = kv;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -125,7 +137,7 @@ int cmd_run(int argc, char **argv)
 				mote_errf(&err, MOTE_STATUS_USAGE, "--env: '%s' is not K=V", optarg);
 				mote_err_exit("mote", &err);
 			}
-			envs[nenv++] = optarg;
+			add_env(envs, &nenv, optarg);
 			break;
 		case 't': timeout = optarg; break;
 		case 'd': debug = 1; break;

@@ -344,8 +344,10 @@ long sys_brk(uint64_t addr)
 
 long sys_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, uint64_t fd, uint64_t off)
 {
-	if (len == 0 || len > ram_limit || off % PAGE_SIZE)
+	if (len == 0 || off % PAGE_SIZE)
 		return -EINVAL;
+	if (len > ram_limit)
+		return -ENOMEM;
 	if (!(flags & (MAP_SHARED | MAP_PRIVATE)))
 		return -EINVAL;
 	uint64_t n = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
