@@ -48,6 +48,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((v > UINT64_MAX >> 10) != (rk == -1) || (rk == 0 && kv != v << 10))
 			__builtin_trap();
 	}
+	/* An accepted duration lies within one unit above its whole part: no wrap-around. */
+	if (rd == 0) {
+		errno = 0;
+		char *end;
+		unsigned long long whole = strtoull(text, &end, 10);
+		uint64_t unit = strstr(end, "ms") ? 1000000ull : 1000000000ull;
+		if (errno == 0 && whole <= UINT64_MAX / unit) {
+			uint64_t lo = whole * unit;
+			if (ns < lo || ns - lo >= unit)
+				__builtin_trap();
+		}
+	}
 	free(text);
 	return 0;
 }
