@@ -120,7 +120,8 @@ int cmd_run(int argc, char **argv)
 	struct mote_err err = { 0 };
 	const char *mem_text = "64M", *rootfs_dir = NULL, *timeout = NULL;
 	int debug = 0, nenv = 0;
-	const char **envs = calloc((size_t)argc + 8, sizeof(char *));
+	static const char **envs; /* static: stays reachable until exit */
+	envs = calloc((size_t)argc + 8, sizeof(char *));
 	if (!envs)
 		return MOTE_STATUS_HOST;
 	envs[nenv++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -128,6 +129,7 @@ int cmd_run(int argc, char **argv)
 
 	int c;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': mem_text = optarg; break;
@@ -141,12 +143,17 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 't': timeout = optarg; break;
 		case 'd': debug = 1; break;
-		case 'h': run_usage(stdout); return 0;
-		default: run_usage(stderr); return MOTE_STATUS_USAGE;
+		case 'h': run_usage(stdout); free(envs); return 0;
+		default:
+			fprintf(stderr, "mote: run: unknown or incomplete option '%s' (see mote run --help)\n",
+				argv[optind - 1]);
+			free(envs);
+			return MOTE_STATUS_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		run_usage(stderr);
+		free(envs);
 		return MOTE_STATUS_USAGE;
 	}
 	uint64_t mem, timeout_ns;

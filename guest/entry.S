@@ -31,11 +31,13 @@ syscall_user_rflags:	.quad 0
 	.section .text.boot, "ax"
 /* Boot: %rdi = boot-info block. */
 	.globl _start
+	.type _start, @function
 _start:
 	lea kernel_stack_top(%rip), %rsp
 	xor %ebp, %ebp
 	call kmain
 	ud2
+	.size _start, . - _start
 
 	.text
 /*
@@ -45,6 +47,7 @@ _start:
  * are kept in memory and we switch to the kernel stack first.
  */
 	.globl syscall_entry
+	.type syscall_entry, @function
 syscall_entry:
 	mov %rsp, syscall_user_rsp(%rip)
 	mov %rcx, syscall_user_rip(%rip)
@@ -82,9 +85,11 @@ syscall_entry:
 	popfq
 	mov syscall_user_rsp(%rip), %rsp
 	jmp *syscall_user_rip(%rip)
+	.size syscall_entry, . - syscall_entry
 
 /* enter_program(entry, stack): jump to the program with a clean register file. */
 	.globl enter_program
+	.type enter_program, @function
 enter_program:
 	mov %rsi, %rsp
 	mov %rdi, %rcx
@@ -103,3 +108,4 @@ enter_program:
 	xor %r14d, %r14d
 	xor %r15d, %r15d
 	jmp *%rcx
+	.size enter_program, . - enter_program

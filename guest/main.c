@@ -5,6 +5,7 @@
 #include "fd.h"
 #include "hypercall.h"
 #include "klib.h"
+#include "linux.h"
 #include "loader.h"
 #include "mm.h"
 #include "proc.h"
@@ -37,7 +38,10 @@ void kmain(struct mote_boot_info *bi)
 	kdebug("boot: exec_path %#lx argc %u rootfs %p size %lu", bi->exec_path, bi->argc, rootfs, rootfs_size);
 	int r = vfs_init(rootfs, rootfs_size, exec_path);
 	if (r < 0)
-		kpanic("the rootfs image is corrupt (error %d)", r);
+		hypercall_exit(MOTE_EXIT_LOAD_ERROR, MOTE_LOAD_BAD_ROOTFS,
+			       r == -EINVAL ? "rootfs image: not a valid cpio newc archive"
+					    : "rootfs image: the guest kernel is out of memory unpacking it (raise --mem)",
+			       0, 0);
 	fd_init();
 
 	uint64_t sp;

@@ -58,8 +58,10 @@ static int add_entry(struct packer *p, const char *host, const char *name, const
 			return mote_errnof(p->err, MOTE_STATUS_ROOTFS, errno, "rootfs: cannot read symlink %s", host);
 	}
 	char meta[PATH_MAX + 256];
-	int n = snprintf(meta, sizeof(meta), "%s|%o|%lld|%lld.%09ld|%llu|%llu|%.*s\n", name, st->st_mode,
+	/* ctime too: it changes on every write and cannot be set back, unlike mtime. */
+	int n = snprintf(meta, sizeof(meta), "%s|%o|%lld|%lld.%09ld|%lld.%09ld|%llu|%llu|%.*s\n", name, st->st_mode,
 			 (long long)st->st_size, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+			 (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec,
 			 (unsigned long long)st->st_ino, (unsigned long long)st->st_dev, (int)tlen, target);
 	EVP_DigestUpdate(p->md, meta, (size_t)n);
 	if (!p->out)

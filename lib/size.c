@@ -76,7 +76,10 @@ int mote_parse_duration(const char *text, uint64_t *out)
 		return -1;
 	if (whole > UINT64_MAX / unit)
 		return -1;
-	uint64_t ns = whole * unit + frac_ns / (1000000000 / unit);
+	uint64_t frac = frac_ns / (1000000000 / unit);
+	if (whole * unit > UINT64_MAX - frac)
+		return -1;
+	uint64_t ns = whole * unit + frac;
 	*out = ns;
 	return 0;
 }

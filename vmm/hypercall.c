@@ -26,6 +26,7 @@ static int64_t write_all(int fd, const uint8_t *p, uint64_t len)
 
 static void hc_console(struct guest *g, struct mote_hc_console *c)
 {
+	/* Writing reads guest data but never changes it, so the IN fields stay valid. */
 	if (c->len > MOTE_CONSOLE_MAX) {
 		c->ret = -MOTE_EINVAL;
 		return;
@@ -60,16 +61,18 @@ static void hc_sleep(struct guest *g, struct mote_hc_sleep *s)
 
 static void hc_entropy(struct guest *g, struct mote_hc_entropy *e)
 {
-	if (e->len > MOTE_ENTROPY_MAX) {
+	/* Read the IN fields once: the data may overlap the struct itself. */
+	uint64_t len = e->len, gpa = e->data;
+	if (len > MOTE_ENTROPY_MAX) {
 		e->ret = -MOTE_EINVAL;
 		return;
 	}
-	uint8_t *data = vm_guest_ptr(&g->vm, e->data, e->len, 0);
+	uint8_t *data = vm_guest_ptr(&g->vm, gpa, len, 0);
 	if (!data) {
 		e->ret = -MOTE_EFAULT;
 		return;
 	}
-	e->ret = getentropy(data, e->len) == 0 ? (int64_t)e->len : -EIO;
+	e->ret = getentropy(data, len) == 0 ? (int64_t)len : -EIO;
 }
 
 static void hc_exit(struct guest *g, const struct mote_hc_exit *x)

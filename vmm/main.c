@@ -73,6 +73,7 @@ static int load_error_status(int code)
 	case MOTE_LOAD_DYNAMIC: return MOTE_STATUS_DYNAMIC;
 	case MOTE_LOAD_TRUNCATED: return MOTE_STATUS_TRUNCATED;
 	case MOTE_LOAD_NO_MEMORY: return MOTE_STATUS_TOO_BIG;
+	case MOTE_LOAD_BAD_ROOTFS: return MOTE_STATUS_ROOTFS;
 	default: return MOTE_STATUS_NOT_ELF;
 	}
 }
@@ -177,11 +178,13 @@ int main(int argc, char **argv)
 	};
 	struct guest_config cfg = { .mem_size = 64ull << 20 };
 	struct mote_err err = { 0 };
-	char **envp = calloc((size_t)argc + 1, sizeof(char *));
+	static char **envp; /* static: stays reachable until exit */
+	envp = calloc((size_t)argc + 1, sizeof(char *));
 	if (!envp)
 		return MOTE_STATUS_HOST;
 
 	int c;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': cfg.kernel_path = optarg; break;
@@ -207,12 +210,17 @@ int main(int argc, char **argv)
 			envp[cfg.envc++] = optarg;
 			break;
 		case 'd': cfg.debug = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return MOTE_STATUS_USAGE;
+		case 'h': usage(stdout); free(envp); return 0;
+		default:
+			fprintf(stderr, "mote-vmm: unknown or incomplete option '%s' (see mote-vmm --help)\n",
+				argv[optind - 1]);
+			free(envp);
+			return MOTE_STATUS_USAGE;
 		}
 	}
 	if (!cfg.kernel_path || optind >= argc) {
 		usage(stderr);
+		free(envp);
 		return MOTE_STATUS_USAGE;
 	}
 	cfg.exec_path = argv[optind];

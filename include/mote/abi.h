@@ -97,6 +97,7 @@ enum mote_load_error {
 	MOTE_LOAD_DYNAMIC = 4,     /* has PT_INTERP */
 	MOTE_LOAD_TRUNCATED = 5,   /* segments point past the end of the file */
 	MOTE_LOAD_NO_MEMORY = 6,   /* does not fit in guest memory */
+	MOTE_LOAD_BAD_ROOTFS = 7,  /* the rootfs image is not a valid cpio newc archive */
 };
 
 /* End the guest. `msg` (optional, may be 0) is one line of explanation. */
