@@ -98,9 +98,9 @@ static const struct syscall_entry table[NSYSCALLS] = {
 	SC(89, sys_readlink),
 	SC(90, sys_chmod),
 	SC(91, sys_fchmod),
-	SC(92, sys_zero), /* chown */
-	SC(93, sys_zero), /* fchown */
-	SC(94, sys_zero), /* lchown */
+	SC(92, sys_chown),
+	SC(93, sys_fchown),
+	SC(94, sys_lchown),
 	SC(95, sys_umask),
 	SC(96, sys_gettimeofday),
 	SC(97, sys_getrlimit),
@@ -135,7 +135,7 @@ static const struct syscall_entry table[NSYSCALLS] = {
 	SC(157, sys_prctl),
 	SC(158, sys_arch_prctl),
 	SC(160, sys_setrlimit),
-	SC(162, sys_zero), /* sync */
+	SC(162, sys_sync),
 	SC(186, sys_gettid),
 	SC(200, sys_tkill),
 	SC(201, sys_time),
@@ -152,7 +152,7 @@ static const struct syscall_entry table[NSYSCALLS] = {
 	SC(234, sys_tgkill),
 	SC(257, sys_openat),
 	SC(258, sys_mkdirat),
-	SC(260, sys_zero), /* fchownat */
+	SC(260, sys_fchownat),
 	SC(262, sys_newfstatat),
 	SC(263, sys_unlinkat),
 	SC(264, sys_renameat),
@@ -175,6 +175,34 @@ static const struct syscall_entry table[NSYSCALLS] = {
 	SC(334, sys_rseq_unsupported),
 	SC(435, sys_no_process), /* clone3 */
 	SC(439, sys_faccessat2),
+	SC(23, sys_select),
+	SC(40, sys_sendfile),
+	SC(78, sys_getdents),
+	SC(85, sys_creat),
+	SC(132, sys_utime),
+	SC(133, sys_mknod),
+	SC(137, sys_statfs),
+	SC(138, sys_fstatfs),
+	SC(188, sys_xattr_unsupported), /* setxattr .. removexattr: 188-199 */
+	SC(189, sys_xattr_unsupported),
+	SC(190, sys_xattr_unsupported),
+	SC(191, sys_xattr_unsupported),
+	SC(192, sys_xattr_unsupported),
+	SC(193, sys_xattr_unsupported),
+	SC(194, sys_xattr_unsupported),
+	SC(195, sys_xattr_unsupported),
+	SC(196, sys_xattr_unsupported),
+	SC(197, sys_xattr_unsupported),
+	SC(198, sys_xattr_unsupported),
+	SC(199, sys_xattr_unsupported),
+	SC(235, sys_utimes),
+	SC(259, sys_mknodat),
+	SC(270, sys_pselect6),
+	SC(285, sys_fallocate),
+	SC(295, sys_preadv),
+	SC(296, sys_pwritev),
+	SC(326, sys_copy_file_range),
+	SC(436, sys_close_range),
 };
 
 static uint64_t reported_unknown[(NSYSCALLS + 63) / 64 + 1];
