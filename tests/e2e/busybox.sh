@@ -112,6 +112,19 @@ bb test-d-missing rootfs test -d data/nope
 bb uname-s plain uname -s
 bb wc-busybox-itself rootfs wc -c bin/busybox
 
+bb seq-large plain seq 1 200000
+bb yes-head-like plain seq -s ' ' 1 30000
+
+# stdin in the guest is empty whatever the host gives it.
+run stdin-empty sh -c 'printf "host input\n" | "$@"' sh "$MOTE" run --timeout 20 "$BUSYBOX" cat
+if expect_status busybox-stdin-is-empty 0; then
+	if [ -s "$OUT" ]; then fail busybox-stdin-is-empty "cat printed host stdin: $(head -c 50 "$OUT")"; else pass busybox-stdin-is-empty; fi
+fi
+run stdin-dev sh -c 'printf "host input\n" | "$@"' sh "$MOTE" run --timeout 20 "$BUSYBOX" cat /dev/stdin
+if expect_status busybox-dev-stdin-is-empty 0; then
+	if [ -s "$OUT" ]; then fail busybox-dev-stdin-is-empty "cat /dev/stdin printed host stdin"; else pass busybox-dev-stdin-is-empty; fi
+fi
+
 # Writing files in the VM (the writable layer) with shell builtins only: any other applet inside `sh -c`
 # needs fork or exec.
 mote_run bb-write --timeout 20 --rootfs "$ROOT" /bin/busybox sh -c \

@@ -189,6 +189,25 @@ else
 	fail vmm-corrupt-rootfs-image "status $STATUS, expected 66 or 73 with one line"
 fi
 
+# ---- argv and environment size ----
+big=$(head -c 100000 /dev/zero | tr '\0' a)
+mote_run argv-400k --timeout 20 "$TESTBIN/args.musl" "$big" "$big" "$big" "$big"
+if expect_status argv-400KiB-runs 0; then
+	if [ "$(awk '/^argv\[[1-4]\]=\[a+\]$/ && length($0) == 100010' "$OUT" | wc -l)" = 4 ]; then pass argv-400KiB-runs; else fail argv-400KiB-runs "the 4 arguments of 100000 bytes did not arrive intact"; fi
+fi
+mote_run argv-600k --timeout 20 "$TESTBIN/args.musl" "$big" "$big" "$big" "$big" "$big" "$big"
+expect_error argv-600KiB-refused 64 'argument|environment'
+mote_run argv-5000 --timeout 20 "$TESTBIN/args.musl" $(seq 1 5000)
+if expect_status argv-5000-arguments 0; then
+	if out_has '^argc=5001$' && out_has '^argv\[5000\]=\[5000\]$'; then pass argv-5000-arguments; else fail argv-5000-arguments "argc or the last argument is wrong"; fi
+fi
+mote_run mem-16m --timeout 20 --mem 16M "$TESTBIN/args.musl" exit 9
+if expect_status mem-16M-smallest-runs 9; then pass mem-16M-smallest-runs; fi
+mote_run mem-15m --timeout 20 --mem 15M "$TESTBIN/args.musl"
+expect_error mem-15M-refused 64 'mem'
+mote_run mem-33g --timeout 20 --mem 33G "$TESTBIN/args.musl"
+expect_error mem-33G-refused 64 'mem'
+
 # ---- crashes after the start: reports and signals ----
 for v in musl glibc; do
 	mote_run crash-null-$v --timeout 20 "$TESTBIN/crash_null.$v"
@@ -245,6 +264,27 @@ for v in musl glibc; do
 	mote_run sleep-timeout-$v --timeout 1 /bin/busybox sleep 100
 	if expect_status timeout-while-sleeping-$v 142; then
 		if [ "$ELAPSED_MS" -le 10000 ]; then pass timeout-while-sleeping-$v; else fail timeout-while-sleeping-$v "took $ELAPSED_MS ms"; fi
+	fi
+
+	# Fatal signals the program sends itself (docs/run.md: SIGSEGV -> 139, any other fatal signal -> 134).
+	if [ "$v" = musl ]; then
+		for sig in TERM:15:134 SEGV:11:139 USR1:10:134 KILL:9:134; do
+			IFS=: read -r sname snum want <<<"$sig"
+			mote_run kill-$sname --timeout 20 /bin/busybox sh -c "echo before; kill -$sname \$\$; echo after"
+			if expect_status kill-self-$sname "$want" "signal $snum"; then
+				if ! err_has "^mote-vmm: guest crashed:.*signal $snum\b"; then
+					fail kill-self-$sname "report does not name signal $snum"
+				elif ! out_has '^before$' || out_has '^after$'; then
+					fail kill-self-$sname "output before/after the signal is wrong"
+				else
+					pass kill-self-$sname
+				fi
+			fi
+		done
+		mote_run kill-ignored --timeout 20 /bin/busybox sh -c 'trap "" USR1 TERM; kill -USR1 $$; kill -TERM $$; echo survived'
+		if expect_status kill-self-ignored 0; then
+			if out_has '^survived$'; then pass kill-self-ignored; else fail kill-self-ignored "no 'survived'"; fi
+		fi
 	fi
 
 	# ---- a hostile program talking to the monitor directly ----

@@ -42,10 +42,14 @@ fail() {
 	echo "FAIL $name: $*"
 	E2E_FAILED=$((E2E_FAILED + 1))
 	if [ -n "${LAST_CMD:-}" ]; then
-		echo "    command: $LAST_CMD"
+		if [ "${#LAST_CMD}" -gt 400 ]; then
+			echo "    command: ${LAST_CMD:0:400}... (${#LAST_CMD} characters)"
+		else
+			echo "    command: $LAST_CMD"
+		fi
 		echo "    status: ${STATUS:-?}"
-		[ -s "${OUT:-/dev/null}" ] && head -c 1500 "$OUT" | head -n 10 | sed 's/^/    stdout: /'
-		[ -s "${ERR:-/dev/null}" ] && head -c 3000 "$ERR" | head -n 25 | sed 's/^/    stderr: /'
+		[ -s "${OUT:-/dev/null}" ] && head -n 10 "$OUT" | cut -c 1-300 | sed 's/^/    stdout: /'
+		[ -s "${ERR:-/dev/null}" ] && head -n 25 "$ERR" | cut -c 1-300 | sed 's/^/    stderr: /'
 	fi
 	return 0
 }
