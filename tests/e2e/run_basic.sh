@@ -32,6 +32,7 @@ for v in musl glibc; do
 	# The content has no final newline, so that $(cat) passes it to the program exactly.
 	printf 'hello from the rootfs\nsecond line' >"$root/data/hello.txt"
 	printf 'x' >"$root/data/sub/one"
+	ln -sf hello.txt "$root/data/link"
 	cp "$root/data/hello.txt" "$E2E_TMP/hello.orig"
 	mote_run files-rootfs-$v $T --env MOTE_TEST_VM=1 --rootfs "$root" /bin/files.$v /data/hello.txt \
 		"$(cat "$root/data/hello.txt")"

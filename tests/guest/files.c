@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -322,6 +323,195 @@ static void test_proc_self_exe(const char *argv0)
 		close(fd);
 }
 
+/* Symlinks, hard links, modes, *at calls, close-on-exec, many directory entries, a big file, file mmap. */
+static void test_more(const char *dir)
+{
+	char p[256], q[256], buf[256];
+	snprintf(p, sizeof(p), "%s/target", dir);
+	snprintf(q, sizeof(q), "%s/link", dir);
+	check(write_file(p, "target content\n", 0) == 0, "create target");
+	check(symlink("target", q) == 0, "symlink link -> target");
+	ssize_t n = readlink(q, buf, sizeof(buf) - 1);
+	check(n == 6 && memcmp(buf, "target", 6) == 0, "readlink gives 'target'");
+	check(read_file(q, buf, sizeof(buf)) == 15 && strcmp(buf, "target content\n") == 0, "read through the symlink");
+	struct stat st, lst;
+	check(stat(q, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 15, "stat follows the symlink");
+	check(lstat(q, &lst) == 0 && S_ISLNK(lst.st_mode) && lst.st_size == 6, "lstat sees the symlink");
+	errno = 0;
+	check(readlink(p, buf, sizeof(buf)) < 0 && errno == EINVAL, "readlink of a regular file: EINVAL");
+	check(unlink(q) == 0 && access(p, F_OK) == 0, "unlink the symlink keeps the target");
+	snprintf(q, sizeof(q), "%s/dangling", dir);
+	check(symlink("/nonexistent/x", q) == 0, "dangling symlink");
+	errno = 0;
+	check(open(q, O_RDONLY) < 0 && errno == ENOENT, "open a dangling symlink: ENOENT");
+	check(unlink(q) == 0, "unlink the dangling symlink");
+
+	snprintf(q, sizeof(q), "%s/hard", dir);
+	if (link(p, q) == 0) {
+		check(stat(p, &st) == 0 && st.st_nlink == 2, "hard link: nlink 2");
+		check(unlink(p) == 0 && read_file(q, buf, sizeof(buf)) == 15, "hard link survives unlinking the name");
+		check(rename(q, p) == 0, "rename the hard link back");
+	} else {
+		check(errno == EPERM || errno == ENOSYS, "link fails cleanly if unsupported (errno %d)", errno);
+	}
+
+	check(chmod(p, 0600) == 0 && stat(p, &st) == 0 && (st.st_mode & 07777) == 0600, "chmod 0600");
+	check(chmod(p, 0755) == 0 && stat(p, &st) == 0 && (st.st_mode & 07777) == 0755, "chmod 0755");
+
+	/* *at calls relative to a directory fd */
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	check(dfd >= 0, "open the directory O_DIRECTORY");
+	int fd = openat(dfd, "at-file", O_WRONLY | O_CREAT | O_EXCL, 0644);
+	check(fd >= 0 && write(fd, "at\n", 3) == 3, "openat relative to a directory fd");
+	if (fd >= 0)
+		close(fd);
+	check(fstatat(dfd, "at-file", &st, 0) == 0 && st.st_size == 3, "fstatat");
+	check(mkdirat(dfd, "at-dir", 0755) == 0, "mkdirat");
+	check(renameat(dfd, "at-file", dfd, "at-dir/moved") == 0, "renameat into a subdirectory");
+	check(unlinkat(dfd, "at-dir/moved", 0) == 0 && unlinkat(dfd, "at-dir", AT_REMOVEDIR) == 0,
+	      "unlinkat file and directory");
+	close(dfd);
+
+	/* close-on-exec and fcntl */
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	check(fd >= 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC), "O_CLOEXEC sets FD_CLOEXEC");
+	check(fcntl(fd, F_SETFD, 0) == 0 && fcntl(fd, F_GETFD) == 0, "F_SETFD clears it");
+	int fd2 = fcntl(fd, F_DUPFD, 100);
+	check(fd2 >= 100, "F_DUPFD at or above 100 (got %d)", fd2);
+	check((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY, "F_GETFL says O_RDONLY");
+	close(fd);
+	if (fd2 >= 0)
+		close(fd2);
+
+	/* mmap of a file sees its contents */
+	fd = open(p, O_RDONLY);
+	char *m = fd >= 0 ? mmap(NULL, 15, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+	check(m != MAP_FAILED && memcmp(m, "target content\n", 15) == 0, "mmap of a file shows its contents");
+	if (m != MAP_FAILED)
+		munmap(m, 15);
+	if (fd >= 0)
+		close(fd);
+	check(unlink(p) == 0, "unlink target");
+
+	/* 300 entries: readdir needs several getdents calls */
+	char many[256];
+	snprintf(many, sizeof(many), "%s/many", dir);
+	check(mkdir(many, 0755) == 0, "mkdir many");
+	int created = 0;
+	for (int i = 0; i < 300; i++) {
+		char f[300];
+		snprintf(f, sizeof(f), "%s/file-with-a-longish-name-%03d", many, i);
+		created += write_file(f, "", 0) == 0;
+	}
+	check(created == 300, "created 300 files");
+	DIR *dp = opendir(many);
+	int seen[300] = { 0 }, count = 0, bad = 0;
+	struct dirent *e;
+	while (dp && (e = readdir(dp))) {
+		int k;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		count++;
+		if (sscanf(e->d_name, "file-with-a-longish-name-%d", &k) == 1 && k >= 0 && k < 300)
+			seen[k]++;
+		else
+			bad++;
+	}
+	if (dp)
+		closedir(dp);
+	int once = 1;
+	for (int i = 0; i < 300; i++)
+		once &= seen[i] == 1;
+	check(count == 300 && once && !bad, "readdir lists all 300 entries exactly once (%d seen)", count);
+	for (int i = 0; i < 300; i++) {
+		char f[300];
+		snprintf(f, sizeof(f), "%s/file-with-a-longish-name-%03d", many, i);
+		unlink(f);
+	}
+	check(rmdir(many) == 0, "rmdir many after emptying it");
+
+	/* a 12 MiB file written in odd-sized chunks and read back */
+	snprintf(p, sizeof(p), "%s/big", dir);
+	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	check(fd >= 0, "create big");
+	static unsigned char chunk[65537];
+	size_t total = 0;
+	int wrote_ok = fd >= 0;
+	while (wrote_ok && total < (12u << 20)) {
+		for (size_t i = 0; i < sizeof(chunk); i++)
+			chunk[i] = (unsigned char)((total + i) * 2654435761u >> 13);
+		wrote_ok = write(fd, chunk, sizeof(chunk)) == (ssize_t)sizeof(chunk);
+		total += sizeof(chunk);
+	}
+	check(wrote_ok && fstat(fd, &st) == 0 && (size_t)st.st_size == total, "wrote %zu bytes", total);
+	int read_ok = lseek(fd, 0, SEEK_SET) == 0;
+	size_t pos = 0;
+	while (read_ok && pos < total) {
+		ssize_t got = read(fd, chunk, 4099);
+		if (got <= 0) {
+			read_ok = 0;
+			break;
+		}
+		for (ssize_t i = 0; i < got; i++)
+			read_ok &= chunk[i] == (unsigned char)((pos + (size_t)i) * 2654435761u >> 13);
+		pos += (size_t)got;
+	}
+	check(read_ok && pos == total, "read the 12 MiB back intact");
+	if (fd >= 0)
+		close(fd);
+	check(unlink(p) == 0, "unlink big");
+}
+
+/* A directory of the rootfs merged with the writable layer (inside the VM only). */
+static void test_rootfs_dir(const char *file)
+{
+	char dir[256], p[300];
+	snprintf(dir, sizeof(dir), "%s", file);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = 0;
+	const char *base = slash + 1;
+	snprintf(p, sizeof(p), "%s/added-in-vm", dir);
+	check(write_file(p, "added\n", O_EXCL) == 0, "create a file in rootfs directory %s", dir);
+	int has_base = 0, has_added = 0, has_sub = 0, has_link = 0;
+	DIR *dp = opendir(dir);
+	struct dirent *e;
+	while (dp && (e = readdir(dp))) {
+		has_base += !strcmp(e->d_name, base);
+		has_added += !strcmp(e->d_name, "added-in-vm");
+		has_sub += !strcmp(e->d_name, "sub");
+		has_link += !strcmp(e->d_name, "link");
+	}
+	if (dp)
+		closedir(dp);
+	check(has_base == 1 && has_added == 1 && has_sub == 1 && has_link == 1,
+	      "readdir of %s lists the image's entries and the new one once each (%d %d %d %d)", dir, has_base,
+	      has_added, has_sub, has_link);
+	snprintf(p, sizeof(p), "%s/link", dir);
+	char buf[256];
+	ssize_t n = readlink(p, buf, sizeof(buf) - 1);
+	if (n >= 0)
+		buf[n] = 0;
+	check(n > 0 && strcmp(buf, base) == 0, "readlink of the image's symlink %s gives %s", p, base);
+	snprintf(p, sizeof(p), "%s/sub/one", dir);
+	check(unlink(p) == 0, "unlink an image file in a subdirectory");
+	snprintf(p, sizeof(p), "%s/sub", dir);
+	check(rmdir(p) == 0, "rmdir the emptied image directory");
+	has_sub = 0;
+	dp = opendir(dir);
+	while (dp && (e = readdir(dp)))
+		has_sub += !strcmp(e->d_name, "sub");
+	if (dp)
+		closedir(dp);
+	check(has_sub == 0, "the removed image directory is no longer listed");
+	snprintf(p, sizeof(p), "%s/sub", dir);
+	check(mkdir(p, 0755) == 0 && access(p, F_OK) == 0, "a directory can be made again in its place");
+	snprintf(p, sizeof(p), "%s/sub/one", dir);
+	errno = 0;
+	check(access(p, F_OK) < 0 && errno == ENOENT, "the re-made directory is empty");
+}
+
 static void test_root_writable(void)
 {
 	char buf[64];
@@ -337,6 +527,8 @@ int main(int argc, char **argv)
 {
 	int in_vm = getenv("MOTE_TEST_VM") != NULL;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 3 && in_vm)
+		test_rootfs_dir(argv[1]);
 	if (argc >= 3)
 		test_rootfs_file(argv[1], argv[2], in_vm);
 
@@ -348,6 +540,7 @@ int main(int argc, char **argv)
 	check(mkdir(dir, 0700) == 0, "mkdir %s", dir);
 	test_tmp_file(dir);
 	test_directories(dir);
+	test_more(dir);
 	check(rmdir(dir) == 0, "rmdir %s", dir);
 	test_devices();
 	test_proc_self_exe(argv[0]);
