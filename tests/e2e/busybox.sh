@@ -125,6 +125,16 @@ if expect_status busybox-dev-stdin-is-empty 0; then
 	if [ -s "$OUT" ]; then fail busybox-dev-stdin-is-empty "cat /dev/stdin printed host stdin"; else pass busybox-dev-stdin-is-empty; fi
 fi
 
+# A reader that goes away early: the guest's writes fail (EPIPE) and the run ends promptly, without a crash.
+run closed-pipe bash -c '"$@" | head -c 20 >/dev/null; exit "${PIPESTATUS[0]}"' bash "$MOTE" run --timeout 20 "$BUSYBOX" seq 1 3000000
+if [ "$STATUS" = 124 ] || [ "$STATUS" = 142 ] || [ "$ELAPSED_MS" -gt 15000 ]; then
+	fail busybox-closed-pipe "did not end promptly (status $STATUS after $ELAPSED_MS ms)"
+elif [ "$SANITIZER" = 1 ] || { [ "$STATUS" -ge 128 ] && [ "$STATUS" != 141 ]; }; then
+	fail busybox-closed-pipe "status $STATUS: expected an exit or SIGPIPE, not a crash"
+else
+	pass busybox-closed-pipe
+fi
+
 # Writing files in the VM (the writable layer) with shell builtins only: any other applet inside `sh -c`
 # needs fork or exec.
 mote_run bb-write --timeout 20 --rootfs "$ROOT" /bin/busybox sh -c \
