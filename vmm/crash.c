@@ -51,7 +51,8 @@ static void describe_address(struct guest *g, uint64_t addr, char *out, size_t s
 static const char *likely_cause(struct guest *g, uint64_t cr2, uint64_t rsp)
 {
 	if (cr2 < 4096)
-		return "page fault on the null page (null pointer dereference)";
+		return "page fault on the null page (null pointer dereference), or an exception other than a page "
+		       "fault (cr2 is not set then)";
 	if (cr2 >= g->stack_guard && cr2 < g->stack_guard + 4096)
 		return "page fault on the stack guard page (stack overflow)";
 	if (cr2 >= g->vm.mem_size && !(g->vm.rootfs && cr2 >= g->vm.rootfs_gpa &&

@@ -101,7 +101,7 @@ static void __attribute__((noreturn)) finish(struct guest *g)
 		fprintf(stderr, "mote-vmm: guest crashed: %s%s%s\n", what, x->msg[0] ? ": " : "", x->msg);
 		fprintf(stderr, "mote-vmm:   at rip %#llx rsp %#llx (the program's syscall)\n",
 			(unsigned long long)x->rip, (unsigned long long)x->rsp);
-		vmm_die_by_signal(x->status == SIGABRT ? MOTE_SIGNAL_ABORT : MOTE_SIGNAL_CRASH);
+		vmm_die_by_signal(x->status == SIGSEGV ? MOTE_SIGNAL_CRASH : MOTE_SIGNAL_ABORT);
 	}
 	case MOTE_EXIT_LOAD_ERROR:
 		fprintf(stderr, "mote-vmm: %s\n", x->msg[0] ? x->msg : "guest kernel could not load the program");
