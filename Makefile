@@ -119,10 +119,10 @@ $(BUILD)/mote-kernel: $(GUEST_OBJ) guest/kernel.ld
 	ld -static -nostdlib -z noexecstack -z max-page-size=4096 -T guest/kernel.ld -o $@ $(GUEST_OBJ)
 
 # ---- tests ------------------------------------------------------------------
-$(BUILD)/tests/guest/%.musl: tests/guest/%.c | $(BUILD)/.deps
+$(BUILD)/tests/guest/%.musl: tests/guest/%.c tests/guest/check.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(MUSL_CC) -static -O2 -g -Wall -Wno-unused-result -Iinclude -o $@ $<
-$(BUILD)/tests/guest/%.glibc: tests/guest/%.c | $(BUILD)/.deps
+$(BUILD)/tests/guest/%.glibc: tests/guest/%.c tests/guest/check.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -g -Wall -Wno-unused-result -Iinclude -o $@ $<
 

@@ -14,25 +14,8 @@
 #define MIB (1024ul * 1024ul)
 #define PAGE 4096ul
 
-static int failures;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (ok) {
-		printf("ok: ");
-		vprintf(fmt, ap);
-		printf("\n");
-	} else {
-		failures++;
-		fprintf(stderr, "memory: FAILED: ");
-		vfprintf(stderr, fmt, ap);
-		fprintf(stderr, " (errno %d %s)\n", errno, strerror(errno));
-	}
-	va_end(ap);
-}
+#define CHECK_PROGRAM "memory"
+#include "check.h"
 
 static int all_zero(const unsigned char *p, size_t n)
 {

@@ -11,25 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (ok) {
-		printf("ok: ");
-		vprintf(fmt, ap);
-		printf("\n");
-	} else {
-		failures++;
-		fprintf(stderr, "time: FAILED: ");
-		vfprintf(stderr, fmt, ap);
-		fprintf(stderr, " (errno %d %s)\n", errno, strerror(errno));
-	}
-	va_end(ap);
-}
+#define CHECK_PROGRAM "time"
+#include "check.h"
 
 static int64_t ns_of(clockid_t clock)
 {
