@@ -79,7 +79,7 @@ $(BUILD)/asan/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 # mote-vmm links no shared library but libc: it starts once per VM, so start-up time counts.
-VMM_LIB_OBJ := $(BUILD)/obj/lib/elf.o $(BUILD)/obj/lib/err.o $(BUILD)/obj/lib/size.o
+VMM_LIB_OBJ := $(BUILD)/obj/lib/elf.o $(BUILD)/obj/lib/err.o $(BUILD)/obj/lib/size.o $(BUILD)/obj/lib/snapfile.o
 # The plain mote-vmm is linked statically with musl and mote statically with glibc: on these
 # machines glibc's start-up (CPUID probing traps under PVM) plus dynamic loading cost ~1 ms per
 # process, and `mote run` starts two. The ASan builds below stay dynamic glibc.
@@ -107,10 +107,10 @@ $(BUILD)/guest/%.o: %.S $(GUEST_HDRS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 # The vDSO: a tiny position-independent shared object embedded in the kernel image.
-$(BUILD)/guest/vdso.so: guest/vdso/vdso.c guest/vdso/vvar.h guest/vdso/vdso.ld | $(BUILD)/.deps
+$(BUILD)/guest/vdso.so: guest/vdso/vdso.c guest/vdso/vvar.h guest/vdso/vdso.ld include/mote/abi.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -fPIC -shared -nostdlib -mgeneral-regs-only -fno-stack-protector \
-		-fno-asynchronous-unwind-tables -fcf-protection=none -Iguest/vdso $(WARN) \
+		-fno-asynchronous-unwind-tables -fcf-protection=none -Iguest/vdso -Iinclude $(WARN) \
 		-Wl,-T,guest/vdso/vdso.ld -Wl,--hash-style=both -Wl,-soname,linux-vdso.so.1 \
 		-Wl,-z,max-page-size=4096 -Wl,--no-undefined -Wl,--build-id=none -o $@ $<
 $(BUILD)/guest/vdso-image.o: guest/vdso/image.S $(BUILD)/guest/vdso.so

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "locate.h"
 #include "elf.h"
 #include "err.h"
 #include "rootfs.h"
@@ -23,12 +24,16 @@
 static void run_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: mote run [--mem SIZE] [--rootfs DIR] [--env K=V]... [--timeout S] [--debug] [--] PROGRAM [ARGS...]\n"
+		"usage: mote run [--mem SIZE] [--rootfs DIR] [--env K=V]... [--timeout S] [--debug]\n"
+		"                [--snapshot FILE [--exit-after-snapshot]] [--] PROGRAM [ARGS...]\n"
 		"  --mem SIZE     guest memory, e.g. 64M (default), 1G\n"
 		"  --rootfs DIR   pack DIR as the root file system; PROGRAM is a path inside it\n"
 		"  --env K=V      add an environment variable (repeatable)\n"
 		"  --timeout S    kill the guest after S seconds (e.g. 10, 0.5, 250ms)\n"
 		"  --debug        log guest kernel diagnostics (unknown syscalls, ...)\n"
+		"  --snapshot FILE  allow snapshots, saved to FILE and FILE.mem: the program\n"
+		"                 writes to /dev/mote/snapshot, or `mote snapshot take PID`\n"
+		"  --exit-after-snapshot  end once the snapshot is written (status 0)\n"
 		"Without --rootfs, PROGRAM is a host file and the root file system holds just it.\n");
 }
 
@@ -81,22 +86,6 @@ static int check_program(const char *host_path, const char *shown, uint64_t mem,
 	return 0;
 }
 
-/* Locate a file installed beside this executable (build/ or PREFIX/bin + PREFIX/lib/mote). */
-static int find_beside_self(const char *name, char *out, size_t size)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return -1;
-	self[n] = 0;
-	char *dir = dirname(self);
-	snprintf(out, size, "%s/%s", dir, name);
-	if (access(out, F_OK) == 0)
-		return 0;
-	snprintf(out, size, "%s/../lib/mote/%s", dir, name);
-	return access(out, F_OK) == 0 ? 0 : -1;
-}
-
 /* Add K=V to the environment; a later value for the same K replaces the earlier one. */
 static void add_env(const char **envs, int *n, const char *kv)
 {
@@ -115,11 +104,12 @@ int cmd_run(int argc, char **argv)
 		{ "mem", required_argument, NULL, 'm' },  { "rootfs", required_argument, NULL, 'r' },
 		{ "env", required_argument, NULL, 'e' },  { "timeout", required_argument, NULL, 't' },
 		{ "debug", no_argument, NULL, 'd' },      { "help", no_argument, NULL, 'h' },
+		{ "snapshot", required_argument, NULL, 's' }, { "exit-after-snapshot", no_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mote_err err = { 0 };
-	const char *mem_text = "64M", *rootfs_dir = NULL, *timeout = NULL;
-	int debug = 0, nenv = 0;
+	const char *mem_text = "64M", *rootfs_dir = NULL, *timeout = NULL, *snapshot = NULL;
+	int debug = 0, nenv = 0, exit_after_snapshot = 0;
 	static const char **envs; /* static: stays reachable until exit */
 	envs = calloc((size_t)argc + 8, sizeof(char *));
 	if (!envs)
@@ -143,6 +133,8 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 't': timeout = optarg; break;
 		case 'd': debug = 1; break;
+		case 's': snapshot = optarg; break;
+		case 'x': exit_after_snapshot = 1; break;
 		case 'h': run_usage(stdout); free(envs); return 0;
 		default:
 			fprintf(stderr, "mote: run: unknown or incomplete option '%s' (see mote run --help)\n",
@@ -155,6 +147,10 @@ int cmd_run(int argc, char **argv)
 		run_usage(stderr);
 		free(envs);
 		return MOTE_STATUS_USAGE;
+	}
+	if (exit_after_snapshot && !snapshot) {
+		mote_errf(&err, MOTE_STATUS_USAGE, "--exit-after-snapshot needs --snapshot FILE");
+		mote_err_exit("mote", &err);
 	}
 	uint64_t mem, timeout_ns;
 	if (mote_parse_size(mem_text, &mem) < 0 || mem < (16ull << 20) || mem > (32ull << 30)) {
@@ -202,12 +198,12 @@ int cmd_run(int argc, char **argv)
 	}
 
 	char vmm[PATH_MAX], kernel[PATH_MAX];
-	if (find_beside_self("mote-vmm", vmm, sizeof(vmm)) < 0 || find_beside_self("mote-kernel", kernel, sizeof(kernel)) < 0) {
+	if (mote_find_beside_self("mote-vmm", vmm, sizeof(vmm)) < 0 || mote_find_beside_self("mote-kernel", kernel, sizeof(kernel)) < 0) {
 		mote_errf(&err, MOTE_STATUS_HOST, "cannot find mote-vmm and mote-kernel beside this mote binary");
 		mote_err_exit("mote", &err);
 	}
 
-	/* mote-vmm --kernel K --rootfs I --mem M [--timeout T] [--debug] [--env E]... -- EXEC ARGS... */
+	/* mote-vmm --kernel K --rootfs I --mem M [--timeout T] [--debug] [--snapshot F] [--env E]... -- EXEC ARGS... */
 	int nargs = 0, max = 16 + 2 * nenv + argc;
 	const char **vargv = calloc((size_t)max, sizeof(char *));
 	char mem_arg[32];
@@ -227,6 +223,12 @@ int cmd_run(int argc, char **argv)
 	}
 	if (debug)
 		vargv[nargs++] = "--debug";
+	if (snapshot) {
+		vargv[nargs++] = "--snapshot";
+		vargv[nargs++] = snapshot;
+	}
+	if (exit_after_snapshot)
+		vargv[nargs++] = "--exit-after-snapshot";
 	for (int i = 0; i < nenv; i++) {
 		vargv[nargs++] = "--env";
 		vargv[nargs++] = envs[i];

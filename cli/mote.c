@@ -11,6 +11,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "run", cmd_run, "run a static Linux program in a fresh microVM" },
+	{ "snapshot", cmd_snapshot, "restore clones of a snapshot, or snapshot a running VM" },
 };
 
 static void usage(FILE *out)

@@ -15,11 +15,7 @@ static uint64_t vdso_base;
 
 void clock_init(const struct mote_boot_info *bi)
 {
-	vv->anchor_tsc = bi->anchor_tsc;
-	vv->tsc_mult = bi->tsc_mult;
-	vv->tsc_shift = bi->tsc_shift;
-	vv->anchor_mono_ns = bi->anchor_monotonic_ns;
-	vv->anchor_real_ns = bi->anchor_realtime_ns;
+	vv->clock = &bi->clock;
 }
 
 uint64_t clock_setup_vdso(void)
@@ -37,32 +33,19 @@ uint64_t clock_setup_vdso(void)
 	return vdso_base;
 }
 
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-}
-
-static uint64_t elapsed_ns(void)
-{
-	uint64_t t = rdtsc();
-	uint64_t delta = t > vv->anchor_tsc ? t - vv->anchor_tsc : 0;
-	return (uint64_t)(((unsigned __int128)delta * vv->tsc_mult) >> vv->tsc_shift);
-}
-
 uint64_t clock_monotonic_ns(void)
 {
-	uint64_t now = vv->anchor_mono_ns + elapsed_ns();
-	if (now < vv->last_mono_ns)
-		now = vv->last_mono_ns;
-	vv->last_mono_ns = now;
-	return now;
+	return vvar_monotonic_ns(vv);
 }
 
 int64_t clock_realtime_ns(void)
 {
-	return vv->anchor_real_ns + (int64_t)elapsed_ns();
+	return vvar_realtime_ns(vv);
+}
+
+uint64_t clock_generation(void)
+{
+	return vv->clock->generation;
 }
 
 void clock_sleep_ns(uint64_t ns)

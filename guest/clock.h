@@ -16,6 +16,8 @@ void clock_init(const struct mote_boot_info *bi);
 uint64_t clock_setup_vdso(void);
 uint64_t clock_monotonic_ns(void);
 int64_t clock_realtime_ns(void);
+/* The clock's generation: 0 after boot, +1 for every snapshot restore behind this VM. */
+uint64_t clock_generation(void);
 /* Block for `ns` nanoseconds (one exit). */
 void clock_sleep_ns(uint64_t ns);
 

@@ -10,6 +10,7 @@
 #include "mm.h"
 #include "pipe.h"
 #include "random.h"
+#include "snapshot.h"
 #include "uaccess.h"
 #include "vfs.h"
 
@@ -244,6 +245,7 @@ static long file_read(struct file *f, void *buf, uint64_t len, uint64_t *pos)
 	case VFS_DEV_ZERO:
 	case VFS_DEV_FULL: memset(buf, 0, len); return (long)len;
 	case VFS_DEV_RANDOM: random_bytes(buf, len); return (long)len;
+	case VFS_DEV_GENERATION: return (long)snapshot_read_generation(buf, len, pos);
 	default: return 0; /* /dev/null and the console: EOF */
 	}
 }
@@ -271,7 +273,12 @@ static long file_write(struct file *f, const void *buf, uint64_t len, uint64_t *
 	case VFS_DEV_CONSOLE_IN:
 	case VFS_DEV_CONSOLE_OUT: return console_write(MOTE_CONSOLE_STDOUT, buf, len);
 	case VFS_DEV_CONSOLE_ERR: return console_write(MOTE_CONSOLE_STDERR, buf, len);
-	case VFS_DEV_NONE: return -EINVAL;
+	case VFS_DEV_NONE:
+	case VFS_DEV_GENERATION: return -EINVAL;
+	case VFS_DEV_SNAPSHOT: {
+		long r = snapshot_request();
+		return r < 0 ? r : (long)len;
+	}
 	default: return (long)len;
 	}
 }

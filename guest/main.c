@@ -23,7 +23,7 @@ void kmain(struct mote_boot_info *bi)
 		       MOTE_BOOT_MAGIC, MOTE_ABI_VERSION);
 	klib_set_debug((bi->flags & MOTE_BOOT_FLAG_DEBUG) != 0);
 	clock_init(bi);
-	random_init(bi->seed);
+	random_init(bi);
 	mm_init(bi);
 	proc_init(bi);
 

@@ -15,7 +15,7 @@ static uint64_t boot_mono_ns, mem_total, stack_size;
 
 void proc_init(const struct mote_boot_info *bi)
 {
-	boot_mono_ns = bi->anchor_monotonic_ns;
+	boot_mono_ns = bi->clock.anchor_monotonic_ns;
 	mem_total = bi->mem_size;
 	for (uint32_t i = 0; i < bi->nregions; i++)
 		if (bi->regions[i].type == MOTE_MEM_STACK)

@@ -1,7 +1,6 @@
 /* Guest randomness: a ChaCha20 keystream keyed from host entropy, re-keyed after every use. */
 #include "random.h"
 
-#include "hypercall.h"
 #include "klib.h"
 
 static uint32_t key[8];
@@ -45,16 +44,38 @@ static void chacha_block(uint32_t out[16])
 		out[i] = x[i] + s[i];
 }
 
-void random_init(const uint8_t seed[32])
+static volatile struct mote_boot_info *boot_info;
+static uint64_t seen_generation;
+
+/* XOR the monitor's current seed into the key and wipe the seed from the boot info. */
+static void mix_seed(void)
 {
-	memcpy(key, seed, sizeof(key));
+	volatile uint8_t *seed = (volatile uint8_t *)boot_info->seed;
+	for (int i = 0; i < 32; i++) {
+		((uint8_t *)key)[i] ^= seed[i];
+		seed[i] = 0;
+	}
 	counter = 0;
+}
+
+void random_init(struct mote_boot_info *bi)
+{
+	boot_info = bi;
+	memset(key, 0, sizeof(key));
+	mix_seed();
+	seen_generation = bi->clock.generation;
 }
 
 void random_bytes(void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	uint32_t block[16];
+	uint64_t generation = boot_info->clock.generation;
+	if (generation != seen_generation) {
+		/* Restored from a snapshot: every clone has its own fresh seed. */
+		mix_seed();
+		seen_generation = generation;
+	}
 	while (len) {
 		chacha_block(block);
 		size_t n = MIN(len, sizeof(block));
@@ -66,20 +87,4 @@ void random_bytes(void *buf, size_t len)
 	chacha_block(block);
 	memcpy(key, block, sizeof(key));
 	memset(block, 0, sizeof(block));
-}
-
-void random_reseed_from_host(void)
-{
-	static uint8_t fresh[32];
-	static struct mote_hc_entropy e;
-	e.data = (uint64_t)(uintptr_t)fresh;
-	e.len = sizeof(fresh);
-	hypercall(MOTE_HC_ENTROPY, &e);
-	if (e.ret == (int64_t)sizeof(fresh))
-		for (int i = 0; i < 8; i++) {
-			uint32_t w;
-			memcpy(&w, fresh + 4 * i, 4);
-			key[i] ^= w;
-		}
-	memset(fresh, 0, sizeof(fresh));
 }

@@ -1,13 +1,19 @@
-/* Guest randomness: ChaCha20 keyed from the boot seed, mixed with rdrand when present. */
+/* Guest randomness: ChaCha20 keyed from the monitor's seed, re-keyed after every use and every restore. */
 #ifndef GUEST_RANDOM_H
 #define GUEST_RANDOM_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-void random_init(const uint8_t seed[32]);
+#include <mote/abi.h>
+
+/*
+ * Key the generator from the boot-info seed. The boot info stays the source:
+ * when a snapshot restore bumps its clock generation, the next random_bytes
+ * first mixes in the fresh seed the monitor wrote, so clones of one snapshot
+ * never share output.
+ */
+void random_init(struct mote_boot_info *bi);
 void random_bytes(void *buf, size_t len);
-/* Re-key from fresh host entropy (one exit). */
-void random_reseed_from_host(void);
 
 #endif /* GUEST_RANDOM_H */

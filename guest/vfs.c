@@ -868,6 +868,13 @@ static int add_system_tree(const char *exec_path)
 	}
 	if (!ensure_dir(dev, "shm", 3, 01777))
 		return -EINVAL;
+	remove_non_dir(dev, "mote", 4);
+	struct vfs_node *mote = ensure_dir(dev, "mote", 4, 0755);
+	if (!mote)
+		return -EINVAL;
+	int r = add_device(mote, "snapshot", VFS_DEV_SNAPSHOT, 0222, MAKEDEV(10, 240));
+	if (r < 0 || (r = add_device(mote, "generation", VFS_DEV_GENERATION, 0444, MAKEDEV(10, 241))) < 0)
+		return r;
 
 	remove_non_dir(root, "proc", 4);
 	struct vfs_node *proc = ensure_dir(root, "proc", 4, 0555);
@@ -881,7 +888,7 @@ static int add_system_tree(const char *exec_path)
 		ksnprintf(target, strlen(exec_path) + 2, "%s%s", exec_path[0] == '/' ? "" : "/", exec_path);
 		struct vfs_node *exe;
 		remove_name(self, "exe", 3);
-		int r = vfs_create(self, "exe", 3, S_IFLNK | 0777, target, &exe);
+		r = vfs_create(self, "exe", 3, S_IFLNK | 0777, target, &exe);
 		kfree(target);
 		if (r < 0)
 			return r;

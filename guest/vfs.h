@@ -26,6 +26,8 @@ enum vfs_dev_kind {
 	VFS_DEV_STDIN,	     /* /dev/stdin: opening it duplicates fd 0 */
 	VFS_DEV_STDOUT,	     /* /dev/stdout: opening it duplicates fd 1 */
 	VFS_DEV_STDERR,	     /* /dev/stderr: opening it duplicates fd 2 */
+	VFS_DEV_SNAPSHOT,    /* /dev/mote/snapshot: a write asks the monitor for a snapshot */
+	VFS_DEV_GENERATION,  /* /dev/mote/generation: reads the restore generation as text */
 };
 
 struct vfs_node;

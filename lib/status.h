@@ -22,6 +22,11 @@ enum mote_status {
 	MOTE_STATUS_BAD_KERNEL = 71,  /* guest kernel image invalid or of another ABI version */
 	MOTE_STATUS_HOST = 72,        /* host failure: no /dev/kvm, out of memory, I/O error */
 	MOTE_STATUS_ROOTFS = 73,      /* rootfs directory or image cannot be packed or read */
+	MOTE_STATUS_SNAP_TRUNCATED = 74,    /* snapshot state file shorter than its header says */
+	MOTE_STATUS_SNAP_CORRUPT = 75,      /* not a snapshot, checksum mismatch, malformed or inconsistent */
+	MOTE_STATUS_SNAP_FOREIGN = 76,      /* snapshot of another format or hypercall ABI version */
+	MOTE_STATUS_SNAP_INCOMPATIBLE = 77, /* needs CPU features this host lacks; memory file does not match */
+	MOTE_STATUS_SNAP_WRITE = 78,        /* a snapshot could not be written */
 };
 
 /* Signals that end mote-vmm for failures after the guest started. */

@@ -40,9 +40,8 @@ static int read_file(const char *path, uint8_t **data, size_t *size, int status,
 	return 0;
 }
 
-static int load_kernel(struct guest *g, struct mote_err *err)
+int guest_read_kernel(struct guest *g, const char *path, struct mote_err *err)
 {
-	const char *path = g->cfg->kernel_path;
 	if (read_file(path, &g->kernel_image, &g->kernel_size, MOTE_STATUS_BAD_KERNEL, err) < 0)
 		return -1;
 	struct mote_elf_info *k = &g->kernel;
@@ -63,6 +62,15 @@ static int load_kernel(struct guest *g, struct mote_err *err)
 				 LAYOUT_KERNEL_END);
 	if (k->syscall_entry < k->lo || k->syscall_entry >= k->hi)
 		return mote_errf(err, MOTE_STATUS_BAD_KERNEL, "guest kernel %s: no valid syscall-entry note", path);
+	return 0;
+}
+
+static int load_kernel(struct guest *g, struct mote_err *err)
+{
+	const char *path = g->cfg->kernel_path;
+	if (guest_read_kernel(g, path, err) < 0)
+		return -1;
+	const struct mote_elf_info *k = &g->kernel;
 	for (unsigned i = 0; i < k->nloads; i++) {
 		const struct mote_elf_load *ld = &k->loads[i];
 		uint8_t *dst = vm_guest_ptr(&g->vm, ld->vaddr, ld->memsz, 0);
@@ -85,7 +93,7 @@ static int map_rootfs(struct guest *g, struct mote_err *err)
 		close(fd);
 		return mote_errf(err, MOTE_STATUS_ROOTFS, "rootfs image %s: not a non-empty regular file", path);
 	}
-	int r = vm_map_rootfs(&g->vm, fd, (uint64_t)st.st_size, err);
+	int r = vm_map_rootfs(&g->vm, fd, 0, (uint64_t)st.st_size, err);
 	close(fd);
 	return r;
 }
@@ -130,11 +138,18 @@ static void add_region(struct mote_boot_info *bi, uint64_t gpa, uint64_t size, u
 		bi->regions[bi->nregions++] = (struct mote_mem_region){ .gpa = gpa, .size = size, .type = type };
 }
 
-static uint64_t timespec_ns(clockid_t id)
+uint64_t guest_host_ns(clockid_t id)
 {
 	struct timespec ts;
 	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void guest_clock_rate(struct mote_clock *c, uint64_t tsc_khz)
+{
+	c->tsc_khz = tsc_khz;
+	c->tsc_shift = 32;
+	c->tsc_mult = (1000000ull << 32) / tsc_khz;
 }
 
 static int write_boot_info(struct guest *g, struct mote_err *err)
@@ -157,10 +172,7 @@ static int write_boot_info(struct guest *g, struct mote_err *err)
 	if (g->vm.rootfs)
 		add_region(bi, g->vm.rootfs_gpa, g->vm.rootfs_size, MOTE_MEM_ROOTFS);
 
-	uint64_t khz = g->vm.tsc_khz;
-	bi->tsc_khz = khz;
-	bi->tsc_shift = 32;
-	bi->tsc_mult = (1000000ull << 32) / khz;
+	guest_clock_rate(&bi->clock, g->vm.tsc_khz);
 
 	if (getentropy(bi->seed, sizeof(bi->seed)) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "getentropy");
@@ -185,9 +197,9 @@ static int anchor_clock(struct guest *g, struct mote_err *err)
 	uint64_t tsc;
 	if (vm_read_guest_tsc(&g->vm, &tsc) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot read the guest TSC");
-	bi->anchor_tsc = tsc;
-	bi->anchor_realtime_ns = (int64_t)timespec_ns(CLOCK_REALTIME);
-	bi->anchor_monotonic_ns = timespec_ns(CLOCK_MONOTONIC);
+	bi->clock.anchor_tsc = tsc;
+	bi->clock.anchor_realtime_ns = (int64_t)guest_host_ns(CLOCK_REALTIME);
+	bi->clock.anchor_monotonic_ns = guest_host_ns(CLOCK_MONOTONIC);
 	return 0;
 }
 
@@ -203,7 +215,7 @@ int guest_boot(struct guest *g, const struct guest_config *cfg, struct mote_err 
 	g->stack_top = mem;
 	g->stack_guard = mem - stack_size - 4096;
 
-	if (vm_create(&g->vm, mem, err) < 0)
+	if (vm_create(&g->vm, mem, -1, 0, err) < 0)
 		return -1;
 	if (load_kernel(g, err) < 0)
 		return -1;

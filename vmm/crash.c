@@ -1,6 +1,7 @@
 /* Crash reports read from outside the guest: exit reason, registers, and who owned the faulting rip. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -30,7 +31,20 @@ static void describe_address(struct guest *g, uint64_t addr, char *out, size_t s
 	uint64_t off;
 	const struct mote_boot_info *bi = g->boot_info;
 	if (addr >= g->kernel.lo && addr < g->kernel.hi) {
-		if (mote_elf_symbolize(g->kernel_image, g->kernel_size, addr, sym, sizeof(sym), &off) == 0)
+		if (!g->kernel_image && g->kernel_path_saved) {
+			/* A restored guest: read the kernel's symbols only now, when they are needed. */
+			struct mote_elf_info range = g->kernel;
+			if (guest_read_kernel(g, g->kernel_path_saved, NULL) < 0 || g->kernel.lo != range.lo ||
+			    g->kernel.hi != range.hi) {
+				free(g->kernel_image);
+				g->kernel_image = NULL;
+				g->kernel = range;
+			}
+			free(g->kernel_path_saved);
+			g->kernel_path_saved = NULL;
+		}
+		if (g->kernel_image &&
+		    mote_elf_symbolize(g->kernel_image, g->kernel_size, addr, sym, sizeof(sym), &off) == 0)
 			snprintf(out, size, "in the guest kernel (%s+%#llx)", sym, (unsigned long long)off);
 		else
 			snprintf(out, size, "in the guest kernel");

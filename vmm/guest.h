@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <mote/abi.h>
 
@@ -13,6 +14,9 @@
 #include "vm.h"
 
 struct guest_config {
+	const char *restore_path; /* restore this snapshot instead of booting (kernel, rootfs, program unused) */
+	const char *snapshot_path; /* where snapshots of this guest go, or NULL: none allowed */
+	int exit_after_snapshot;   /* end mote-vmm (status 0) once a snapshot is written */
 	const char *kernel_path;
 	const char *rootfs_path; /* cpio image, or NULL */
 	uint64_t mem_size;
@@ -35,6 +39,7 @@ struct guest {
 	struct mote_boot_info *boot_info; /* host pointer into guest memory */
 	uint64_t hypercall_count[MOTE_HC_COUNT];
 	uint64_t bad_hypercalls;
+	char *kernel_path_saved; /* restored guests: kernel ELF path from the snapshot, loaded on a crash */
 };
 
 /*
@@ -43,13 +48,45 @@ struct guest {
  */
 int guest_boot(struct guest *g, const struct guest_config *cfg, struct mote_err *err);
 
+/* What guest_hypercall asks the run loop to do next. */
+enum guest_next {
+	GUEST_RESUME = 0,   /* run the guest on */
+	GUEST_EXITED = 1,   /* the guest asked to end: guest_exit_state says how */
+	GUEST_SNAPSHOT = 2, /* the guest asked for a snapshot (its result is already written) */
+};
+
 /*
  * Handle the hypercall the guest just made through port `port` with the
- * 32-bit struct address `arg`. Returns 0 to resume the guest, or 1 when the
- * guest asked to end (then *done_status holds what mote-vmm should do, see
- * guest_finish). Bad guest input never fails the monitor.
+ * 32-bit struct address `arg`. Bad guest input never fails the monitor.
  */
-int guest_hypercall(struct guest *g, uint16_t port, uint32_t arg);
+enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg);
+
+/*
+ * Write a snapshot of the guest to cfg->snapshot_path (and its ".mem"
+ * memory file), completing any pending port I/O first so the vCPU resumes
+ * after the instruction that exited. Both files are written under temporary
+ * names and renamed when complete. Returns 0, or -1 with *err
+ * (MOTE_STATUS_SNAP_WRITE) with nothing left behind.
+ */
+int guest_snapshot(struct guest *g, struct mote_err *err);
+
+/*
+ * Restore the snapshot cfg->restore_path into a new VM, ready to resume:
+ * memory mapped MAP_PRIVATE from the memory file, vCPU state loaded, clock
+ * re-anchored, fresh seed, generation bumped. Every check (format, checksum,
+ * versions, CPU features, memory file) happens before any guest code runs.
+ * Returns 0 or -1 with *err (MOTE_STATUS_SNAP_* or MOTE_STATUS_NOT_FOUND).
+ */
+int guest_restore(struct guest *g, const struct guest_config *cfg, struct mote_err *err);
+
+/* Read the guest kernel ELF at `path` for crash-report symbols (no guest memory is touched). */
+int guest_read_kernel(struct guest *g, const char *path, struct mote_err *err);
+
+/* Host clock `id` in nanoseconds. */
+uint64_t guest_host_ns(clockid_t id);
+
+/* Set the clock's TSC rate fields for a host TSC of `tsc_khz`. */
+void guest_clock_rate(struct mote_clock *c, uint64_t tsc_khz);
 
 /* Print a crash report for the current vCPU state with the given reason. */
 void guest_crash_report(struct guest *g, const char *reason);

@@ -96,7 +96,7 @@ static void hc_exit(struct guest *g, const struct mote_hc_exit *x)
 	}
 }
 
-int guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
+enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
 {
 	unsigned nr = port - MOTE_HC_PORT_BASE;
 	static const size_t sizes[MOTE_HC_COUNT] = {
@@ -104,10 +104,11 @@ int guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
 		[MOTE_HC_SLEEP] = sizeof(struct mote_hc_sleep),
 		[MOTE_HC_ENTROPY] = sizeof(struct mote_hc_entropy),
 		[MOTE_HC_EXIT] = sizeof(struct mote_hc_exit),
+		[MOTE_HC_SNAPSHOT] = sizeof(struct mote_hc_snapshot),
 	};
 	if (port < MOTE_HC_PORT_BASE || nr >= MOTE_HC_COUNT) {
 		g->bad_hypercalls++;
-		return 0;
+		return GUEST_RESUME;
 	}
 	void *p = vm_guest_ptr(&g->vm, arg, sizes[nr], 0);
 	if (!p) {
@@ -115,14 +116,20 @@ int guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
 		g->bad_hypercalls++;
 		if (g->cfg->debug)
 			fprintf(stderr, "mote-vmm: hypercall %u with bad struct address %#x ignored\n", nr, arg);
-		return 0;
+		return GUEST_RESUME;
 	}
 	g->hypercall_count[nr]++;
 	switch (nr) {
-	case MOTE_HC_CONSOLE: hc_console(g, p); return 0;
-	case MOTE_HC_SLEEP: hc_sleep(g, p); return 0;
-	case MOTE_HC_ENTROPY: hc_entropy(g, p); return 0;
-	case MOTE_HC_EXIT: hc_exit(g, p); return 1;
+	case MOTE_HC_CONSOLE: hc_console(g, p); return GUEST_RESUME;
+	case MOTE_HC_SLEEP: hc_sleep(g, p); return GUEST_RESUME;
+	case MOTE_HC_ENTROPY: hc_entropy(g, p); return GUEST_RESUME;
+	case MOTE_HC_EXIT: hc_exit(g, p); return GUEST_EXITED;
+	case MOTE_HC_SNAPSHOT: {
+		/* The result is in guest memory before the snapshot, so clones return it too. */
+		struct mote_hc_snapshot *s = p;
+		s->ret = g->cfg->snapshot_path ? 0 : -MOTE_EOPNOTSUPP;
+		return g->cfg->snapshot_path ? GUEST_SNAPSHOT : GUEST_RESUME;
 	}
-	return 0;
+	}
+	return GUEST_RESUME;
 }

@@ -14,7 +14,7 @@
 #include "size.h"
 #include "status.h"
 
-static volatile sig_atomic_t timed_out;
+static volatile sig_atomic_t timed_out, snapshot_wanted;
 
 static void on_alarm(int sig)
 {
@@ -22,12 +22,24 @@ static void on_alarm(int sig)
 	timed_out = 1;
 }
 
+static void on_usr1(int sig)
+{
+	(void)sig;
+	snapshot_wanted = 1;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: mote-vmm --kernel FILE [--rootfs IMAGE] [--mem SIZE] [--timeout SECONDS]\n"
-		     "                [--env K=V]... [--debug] -- PROGRAM [ARGS...]\n"
+		     "                [--env K=V]... [--debug] [--snapshot FILE [--exit-after-snapshot]]\n"
+		     "                -- PROGRAM [ARGS...]\n"
+		     "       mote-vmm --restore FILE [--timeout SECONDS] [--debug]\n"
+		     "                [--snapshot FILE [--exit-after-snapshot]]\n"
 		     "Boots the mote guest kernel in a KVM microVM and runs PROGRAM (a path inside\n"
-		     "the rootfs image, a cpio newc archive) with ARGS; exits with its status.\n");
+		     "the rootfs image, a cpio newc archive) with ARGS, or resumes a clone of a\n"
+		     "snapshot; exits with the program's status. With --snapshot, a write to the\n"
+		     "guest's /dev/mote/snapshot or a SIGUSR1 to mote-vmm saves the VM to FILE and\n"
+		     "FILE.mem (docs/snapshots.md).\n");
 }
 
 static int start_timer(uint64_t ns, struct mote_err *err)
@@ -122,6 +134,18 @@ static void __attribute__((noreturn)) crash(struct guest *g, const char *reason)
 	vmm_die_by_signal(MOTE_SIGNAL_CRASH);
 }
 
+static void take_snapshot(struct guest *g)
+{
+	struct mote_err err = { 0 };
+	if (guest_snapshot(g, &err) < 0)
+		mote_err_exit("mote-vmm", &err);
+	if (g->cfg->exit_after_snapshot) {
+		vm_destroy(&g->vm);
+		free(g->kernel_image);
+		exit(0);
+	}
+}
+
 static void run_loop(struct guest *g)
 {
 	struct kvm_run *run = g->vm.run;
@@ -129,6 +153,10 @@ static void run_loop(struct guest *g)
 	for (;;) {
 		if (timed_out)
 			timeout_exit(g->cfg);
+		if (snapshot_wanted) {
+			snapshot_wanted = 0;
+			take_snapshot(g);
+		}
 		if (ioctl(g->vm.vcpu_fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -140,8 +168,11 @@ static void run_loop(struct guest *g)
 			if (run->io.direction == KVM_EXIT_IO_OUT && run->io.size == 4 && run->io.count == 1) {
 				uint32_t arg;
 				memcpy(&arg, (uint8_t *)run + run->io.data_offset, 4);
-				if (guest_hypercall(g, run->io.port, arg))
-					finish(g);
+				switch (guest_hypercall(g, run->io.port, arg)) {
+				case GUEST_EXITED: finish(g);
+				case GUEST_SNAPSHOT: take_snapshot(g); break;
+				case GUEST_RESUME: break;
+				}
 				break;
 			}
 			snprintf(reason, sizeof(reason), "unexpected port I/O (%s port %#x, size %u)",
@@ -174,7 +205,9 @@ int main(int argc, char **argv)
 		{ "kernel", required_argument, NULL, 'k' }, { "rootfs", required_argument, NULL, 'r' },
 		{ "mem", required_argument, NULL, 'm' },    { "timeout", required_argument, NULL, 't' },
 		{ "env", required_argument, NULL, 'e' },    { "debug", no_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },         { "snapshot", required_argument, NULL, 's' },
+		{ "restore", required_argument, NULL, 'R' }, { "exit-after-snapshot", no_argument, NULL, 'x' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct guest_config cfg = { .mem_size = 64ull << 20 };
 	struct mote_err err = { 0 };
@@ -210,6 +243,9 @@ int main(int argc, char **argv)
 			envp[cfg.envc++] = optarg;
 			break;
 		case 'd': cfg.debug = 1; break;
+		case 's': cfg.snapshot_path = optarg; break;
+		case 'R': cfg.restore_path = optarg; break;
+		case 'x': cfg.exit_after_snapshot = 1; break;
 		case 'h': usage(stdout); free(envp); return 0;
 		default:
 			fprintf(stderr, "mote-vmm: unknown or incomplete option '%s' (see mote-vmm --help)\n",
@@ -218,19 +254,40 @@ int main(int argc, char **argv)
 			return MOTE_STATUS_USAGE;
 		}
 	}
-	if (!cfg.kernel_path || optind >= argc) {
+	const char *conflict = NULL;
+	if (cfg.restore_path)
+		conflict = cfg.kernel_path ? "--kernel" : cfg.rootfs_path ? "--rootfs" : cfg.envc ? "--env" : NULL;
+	if (conflict) {
+		mote_errf(&err, MOTE_STATUS_USAGE, "--restore: %s cannot be used (the snapshot holds it)", conflict);
+		free(envp);
+		mote_err_exit("mote-vmm", &err);
+	}
+	if (cfg.exit_after_snapshot && !cfg.snapshot_path) {
+		mote_errf(&err, MOTE_STATUS_USAGE, "--exit-after-snapshot needs --snapshot FILE");
+		free(envp);
+		mote_err_exit("mote-vmm", &err);
+	}
+	if (cfg.restore_path ? optind != argc : (!cfg.kernel_path || optind >= argc)) {
 		usage(stderr);
 		free(envp);
 		return MOTE_STATUS_USAGE;
 	}
-	cfg.exec_path = argv[optind];
-	cfg.argc = argc - optind;
-	cfg.argv = argv + optind;
+	if (!cfg.restore_path) {
+		cfg.exec_path = argv[optind];
+		cfg.argc = argc - optind;
+		cfg.argv = argv + optind;
+	}
 	cfg.envp = envp;
 	signal(SIGPIPE, SIG_IGN);
+	if (cfg.snapshot_path) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_usr1; /* no SA_RESTART: KVM_RUN returns EINTR and the loop snapshots */
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 
 	static struct guest g;
-	if (guest_boot(&g, &cfg, &err) < 0)
+	if ((cfg.restore_path ? guest_restore(&g, &cfg, &err) : guest_boot(&g, &cfg, &err)) < 0)
 		mote_err_exit("mote-vmm", &err);
 	if (cfg.timeout_ns && start_timer(cfg.timeout_ns, &err) < 0)
 		mote_err_exit("mote-vmm", &err);

@@ -11,7 +11,7 @@
 #include "layout.h"
 #include "status.h"
 
-int vm_create(struct vm *vm, uint64_t mem_size, struct mote_err *err)
+int vm_create(struct vm *vm, uint64_t mem_size, int mem_fd, uint64_t mem_offset, struct mote_err *err)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
@@ -27,8 +27,10 @@ int vm_create(struct vm *vm, uint64_t mem_size, struct mote_err *err)
 	if (vm->vm_fd < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "KVM_CREATE_VM");
 
-	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-		       0);
+	int anon = mem_fd < 0 ? MAP_ANONYMOUS : 0;
+	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE | anon, mem_fd,
+		       anon ? 0 : (off_t)mem_offset);
+	vm->mem_is_file = !anon;
 	if (vm->mem == MAP_FAILED) {
 		vm->mem = NULL;
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot map %llu bytes of guest memory",
@@ -63,7 +65,7 @@ int vm_create(struct vm *vm, uint64_t mem_size, struct mote_err *err)
 	return 0;
 }
 
-int vm_map_rootfs(struct vm *vm, int fd, uint64_t size, struct mote_err *err)
+int vm_map_rootfs(struct vm *vm, int fd, uint64_t offset, uint64_t size, struct mote_err *err)
 {
 	uint64_t map_size = (size + 4095) & ~4095ull;
 	if (size == 0 || size > LAYOUT_ROOTFS_MAX)
@@ -71,7 +73,7 @@ int vm_map_rootfs(struct vm *vm, int fd, uint64_t size, struct mote_err *err)
 				 (unsigned long long)size);
 	int readonly = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
 	int prot = readonly ? PROT_READ : PROT_READ | PROT_WRITE;
-	void *p = mmap(NULL, map_size, prot, MAP_PRIVATE, fd, 0);
+	void *p = mmap(NULL, map_size, prot, MAP_PRIVATE, fd, (off_t)offset);
 	if (p == MAP_FAILED)
 		return mote_errnof(err, MOTE_STATUS_ROOTFS, errno, "cannot map the rootfs image");
 	vm->rootfs = p;

@@ -16,6 +16,7 @@ struct vm {
 
 	uint8_t *mem; /* guest RAM, host mapping */
 	uint64_t mem_size;
+	int mem_is_file; /* RAM maps a snapshot's memory file (else anonymous memory) */
 
 	const uint8_t *rootfs; /* read-only rootfs image mapping, or NULL */
 	uint64_t rootfs_gpa, rootfs_size, rootfs_map_size;
@@ -26,16 +27,19 @@ struct vm {
 
 /*
  * Open /dev/kvm, create the VM and its vCPU, and map `mem_size` bytes of
- * zeroed guest RAM (MUST be a multiple of 2 MiB). Returns 0 or -1 with *err
- * set (MOTE_STATUS_HOST).
+ * guest RAM (MUST be a multiple of 2 MiB): zeroed anonymous memory when
+ * `mem_fd` is -1, else the file `mem_fd` from offset `mem_offset`, mapped
+ * MAP_PRIVATE (the guest reads the page cache and copies only what it writes).
+ * Returns 0 or -1 with *err set (MOTE_STATUS_HOST).
  */
-int vm_create(struct vm *vm, uint64_t mem_size, struct mote_err *err);
+int vm_create(struct vm *vm, uint64_t mem_size, int mem_fd, uint64_t mem_offset, struct mote_err *err);
 
 /*
- * Map the file `fd` of `size` bytes read-only at guest-physical address
- * vm->mem_size rounded up to 2 MiB (shared page cache, no copy).
+ * Map `size` bytes of the file `fd` from offset `offset` (page-aligned)
+ * read-only at guest-physical address vm->mem_size rounded up to 2 MiB
+ * (shared page cache, no copy).
  */
-int vm_map_rootfs(struct vm *vm, int fd, uint64_t size, struct mote_err *err);
+int vm_map_rootfs(struct vm *vm, int fd, uint64_t offset, uint64_t size, struct mote_err *err);
 
 /* Release everything vm_create and vm_map_rootfs acquired. */
 void vm_destroy(struct vm *vm);
@@ -62,5 +66,37 @@ int vm_setup_x86_64(struct vm *vm, uint64_t entry, uint64_t rsp, uint64_t arg, u
 
 /* Read the guest's current TSC (for the clock anchor). */
 int vm_read_guest_tsc(struct vm *vm, uint64_t *tsc);
+
+/* KVM_GET_SUPPORTED_CPUID, allocated (free() it); NULL with *err on failure. */
+struct kvm_cpuid2 *vm_supported_cpuid(struct vm *vm, struct mote_err *err);
+
+struct snap_writer;
+struct snap_parsed;
+
+/*
+ * Append the complete vCPU state to a snapshot state file: regs, sregs,
+ * XSAVE area, XCRs, MSRs (TSC, syscall and sysenter MSRs, FS/GS bases, PAT,
+ * ...), the CPUID the guest sees, pending events and debug registers. Any
+ * pending port I/O MUST have been completed first (KVM_RUN with
+ * immediate_exit). Returns 0 or -1 with *err.
+ */
+int vm_save_vcpu(struct vm *vm, struct snap_writer *w, struct mote_err *err);
+
+/*
+ * Refuse a snapshot whose vCPU needs what this host cannot give: CPUID
+ * feature bits KVM does not support here, a larger XSAVE area. Returns 0, or
+ * -1 with *err (MOTE_STATUS_SNAP_INCOMPATIBLE, or _CORRUPT for malformed
+ * sections) naming the missing features.
+ */
+int vm_check_vcpu(struct vm *vm, const struct snap_parsed *p, struct mote_err *err);
+
+/*
+ * Load the vCPU state saved by vm_save_vcpu (checked by vm_check_vcpu). The
+ * guest TSC is set last: *saved_tsc is the value saved, *tsc the value the
+ * guest reads right after (KVM may not honour TSC writes, e.g. under PVM).
+ * Returns 0 or -1 with *err.
+ */
+int vm_restore_vcpu(struct vm *vm, const struct snap_parsed *p, uint64_t *saved_tsc, uint64_t *tsc,
+		    struct mote_err *err);
 
 #endif /* MOTE_VMM_VM_H */

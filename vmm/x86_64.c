@@ -7,6 +7,7 @@
 #include <mote/abi.h>
 
 #include "layout.h"
+#include "snapfile.h"
 #include "status.h"
 #include "vm.h"
 
@@ -37,6 +38,13 @@
 #define MSR_CSTAR 0xc0000083u
 #define MSR_SYSCALL_MASK 0xc0000084u
 #define MSR_KERNEL_GS_BASE 0xc0000102u
+#define MSR_IA32_SYSENTER_CS 0x174u
+#define MSR_IA32_SYSENTER_ESP 0x175u
+#define MSR_IA32_SYSENTER_EIP 0x176u
+#define MSR_IA32_CR_PAT 0x277u
+#define MSR_FS_BASE 0xc0000100u
+#define MSR_GS_BASE 0xc0000101u
+#define MSR_TSC_AUX 0xc0000103u
 
 /* RFLAGS: bit 1 is always set; IOPL=3 lets CPL3 code use `out` for hypercalls. */
 #define RFLAGS_GUEST 0x3002ull
@@ -118,7 +126,7 @@ static void build_gdt_tss(struct vm *vm)
 		iomap[port / 8] &= (uint8_t) ~(1u << (port % 8));
 }
 
-static struct kvm_cpuid2 *get_supported_cpuid(struct vm *vm, struct mote_err *err)
+struct kvm_cpuid2 *vm_supported_cpuid(struct vm *vm, struct mote_err *err)
 {
 	for (unsigned n = 64; n <= 1024; n *= 2) {
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
@@ -208,7 +216,7 @@ int vm_setup_x86_64(struct vm *vm, uint64_t entry, uint64_t rsp, uint64_t arg, u
 		return -1;
 	build_gdt_tss(vm);
 
-	struct kvm_cpuid2 *cpuid = get_supported_cpuid(vm, err);
+	struct kvm_cpuid2 *cpuid = vm_supported_cpuid(vm, err);
 	if (!cpuid)
 		return -1;
 	const struct kvm_cpuid_entry2 *leaf1 = cpuid_find(cpuid, 1, 0);
@@ -284,5 +292,310 @@ int vm_setup_x86_64(struct vm *vm, uint64_t entry, uint64_t rsp, uint64_t arg, u
 	regs.rflags = RFLAGS_GUEST;
 	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "KVM_SET_REGS");
+	return 0;
+}
+
+/* ---- Snapshots ---------------------------------------------------------- */
+
+/*
+ * The MSRs a snapshot carries. The guest runs at CPL3 and cannot write MSRs
+ * itself (only FS/GS base through wrfsbase, and the TSC advances), so these
+ * are everything the monitor set plus what CPL3 changes. The TSC comes last:
+ * restoring it is the moment the clock is re-anchored.
+ */
+static const uint32_t snapshot_msrs[] = {
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE,
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
+	MSR_TSC_AUX, MSR_IA32_TSC,
+};
+#define SNAPSHOT_MSRS_MAX (sizeof(snapshot_msrs) / sizeof(snapshot_msrs[0]))
+
+/* The XSAVE area size this host's KVM uses (>= 4096). */
+static uint32_t xsave_size(struct vm *vm)
+{
+	int n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+	return n > (int)sizeof(struct kvm_xsave) ? (uint32_t)n : (uint32_t)sizeof(struct kvm_xsave);
+}
+
+static int save_msrs(struct vm *vm, struct snap_writer *w, struct mote_err *err)
+{
+	struct snap_msr out[SNAPSHOT_MSRS_MAX];
+	uint32_t n = 0;
+	for (size_t i = 0; i < SNAPSHOT_MSRS_MAX; i++) {
+		struct {
+			struct kvm_msrs hdr;
+			struct kvm_msr_entry e[1];
+		} m;
+		memset(&m, 0, sizeof(m));
+		m.hdr.nmsrs = 1;
+		m.e[0].index = snapshot_msrs[i];
+		int r = ioctl(vm->vcpu_fd, KVM_GET_MSRS, &m);
+		if (r == 1)
+			out[n++] = (struct snap_msr){ .index = snapshot_msrs[i], .data = m.e[0].data };
+		else if (snapshot_msrs[i] == MSR_IA32_TSC || snapshot_msrs[i] == MSR_LSTAR)
+			return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, errno, "KVM_GET_MSRS (%#x)", snapshot_msrs[i]);
+		/* Others this KVM does not know (TSC_AUX without rdtscp) were never set either. */
+	}
+	snap_add(w, SNAP_SEC_MSRS, out, n * (uint32_t)sizeof(out[0]));
+	return 0;
+}
+
+static int save_cpuid(struct vm *vm, struct snap_writer *w, struct mote_err *err)
+{
+	unsigned n = 256;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+	if (!c)
+		return mote_errf(err, MOTE_STATUS_HOST, "out of memory");
+	c->nent = n;
+	if (ioctl(vm->vcpu_fd, KVM_GET_CPUID2, c) < 0) {
+		int e = errno;
+		free(c);
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, e, "KVM_GET_CPUID2");
+	}
+	snap_add(w, SNAP_SEC_CPUID, c->entries, c->nent * (uint32_t)sizeof(c->entries[0]));
+	free(c);
+	return 0;
+}
+
+int vm_save_vcpu(struct vm *vm, struct snap_writer *w, struct mote_err *err)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_xcrs xcrs;
+	struct kvm_vcpu_events events;
+	struct kvm_debugregs dregs;
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0)
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, errno, "KVM_GET_REGS");
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, errno, "KVM_GET_SREGS");
+	snap_add(w, SNAP_SEC_REGS, &regs, sizeof(regs));
+	snap_add(w, SNAP_SEC_SREGS, &sregs, sizeof(sregs));
+
+	uint32_t size = xsave_size(vm);
+	void *xsave = calloc(1, size);
+	if (!xsave)
+		return mote_errf(err, MOTE_STATUS_HOST, "out of memory");
+	unsigned long req = size > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
+	if (ioctl(vm->vcpu_fd, req, xsave) < 0) {
+		int e = errno;
+		free(xsave);
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, e, "KVM_GET_XSAVE");
+	}
+	snap_add(w, SNAP_SEC_XSAVE, xsave, size);
+	free(xsave);
+
+	memset(&xcrs, 0, sizeof(xcrs));
+	if (ioctl(vm->vcpu_fd, KVM_GET_XCRS, &xcrs) == 0)
+		snap_add(w, SNAP_SEC_XCRS, &xcrs, sizeof(xcrs));
+	if (save_msrs(vm, w, err) < 0 || save_cpuid(vm, w, err) < 0)
+		return -1;
+	memset(&events, 0, sizeof(events));
+	if (ioctl(vm->vcpu_fd, KVM_GET_VCPU_EVENTS, &events) == 0)
+		snap_add(w, SNAP_SEC_EVENTS, &events, sizeof(events));
+	memset(&dregs, 0, sizeof(dregs));
+	if (ioctl(vm->vcpu_fd, KVM_GET_DEBUGREGS, &dregs) == 0)
+		snap_add(w, SNAP_SEC_DEBUGREGS, &dregs, sizeof(dregs));
+	return 0;
+}
+
+/* The section of `type` with exactly `size` bytes (or at least, when `at_least`); NULL with *err if not. */
+static const void *section(const struct snap_parsed *p, uint32_t type, uint32_t size, int at_least,
+			   const char *what, struct mote_err *err)
+{
+	const struct snap_section *s = snap_find(p, type);
+	if (!s) {
+		mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot has no %s section", what);
+		return NULL;
+	}
+	if (at_least ? s->size < size : s->size != size) {
+		mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s section is %u bytes, expected %s%u", what, s->size,
+			  at_least ? "at least " : "", size);
+		return NULL;
+	}
+	return s->data;
+}
+
+/* Feature registers compared between the snapshot's CPUID and this host's. */
+static const struct {
+	uint32_t function, index;
+	const char *name;
+} feature_leaves[] = {
+	{ 1, 0, "leaf 0x1" },
+	{ 7, 0, "leaf 0x7" },
+	{ 7, 1, "leaf 0x7.1" },
+	{ 0xd, 0, "leaf 0xd (XSAVE components)" },
+	{ 0xd, 1, "leaf 0xd.1" },
+	{ 0x80000001, 0, "leaf 0x80000001" },
+	{ 0x80000008, 0, "leaf 0x80000008" },
+};
+
+int vm_check_vcpu(struct vm *vm, const struct snap_parsed *p, struct mote_err *err)
+{
+	const struct snap_section *cs = snap_find(p, SNAP_SEC_CPUID);
+	if (!cs || cs->size == 0 || cs->size % sizeof(struct kvm_cpuid_entry2) || cs->size > 256 * sizeof(struct kvm_cpuid_entry2))
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot CPUID section is missing or malformed");
+	const struct kvm_cpuid_entry2 *saved = cs->data;
+	uint32_t nsaved = cs->size / (uint32_t)sizeof(saved[0]);
+	const struct snap_section *xs = snap_find(p, SNAP_SEC_XSAVE);
+	if (!xs || xs->size < sizeof(struct kvm_xsave))
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot XSAVE section is missing or malformed");
+	if (xs->size > xsave_size(vm))
+		return mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE,
+				 "snapshot needs a %u-byte XSAVE area, this host's KVM has %u bytes", xs->size,
+				 xsave_size(vm));
+
+	/*
+	 * What a guest booted here would see: the supported CPUID as a vCPU
+	 * reports it once set. (PVM widens it to the host CPU's features, so
+	 * KVM_GET_SUPPORTED_CPUID alone understates it.)
+	 */
+	struct kvm_cpuid2 *host = vm_supported_cpuid(vm, err);
+	if (!host)
+		return -1;
+	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, host) < 0 || ioctl(vm->vcpu_fd, KVM_GET_CPUID2, host) < 0) {
+		int e = errno;
+		free(host);
+		return mote_errnof(err, MOTE_STATUS_HOST, e, "KVM_SET_CPUID2/KVM_GET_CPUID2");
+	}
+	int r = 0;
+	for (size_t i = 0; i < sizeof(feature_leaves) / sizeof(feature_leaves[0]) && r == 0; i++) {
+		const struct kvm_cpuid_entry2 *s = NULL, *h = NULL;
+		for (uint32_t k = 0; k < nsaved; k++)
+			if (saved[k].function == feature_leaves[i].function &&
+			    ((saved[k].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) == 0 || saved[k].index == feature_leaves[i].index))
+				s = &saved[k];
+		for (uint32_t k = 0; k < host->nent; k++)
+			if (host->entries[k].function == feature_leaves[i].function &&
+			    ((host->entries[k].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) == 0 ||
+			     host->entries[k].index == feature_leaves[i].index))
+				h = &host->entries[k];
+		if (!s)
+			continue;
+		uint32_t hv[4] = { 0, 0, 0, 0 };
+		if (h) {
+			hv[0] = h->eax;
+			hv[1] = h->ebx;
+			hv[2] = h->ecx;
+			hv[3] = h->edx;
+		}
+		const uint32_t sv[4] = { s->eax, s->ebx, s->ecx, s->edx };
+		static const char *const regname[4] = { "eax", "ebx", "ecx", "edx" };
+		for (int k = 0; k < 4; k++) {
+			/* Registers holding versions, sizes and counts rather than feature flags are skipped. */
+			if ((feature_leaves[i].function == 0x80000008 && k != 1) ||
+			    (feature_leaves[i].function == 0xd && feature_leaves[i].index == 0 && (k == 1 || k == 2)) ||
+			    (feature_leaves[i].function == 7 && feature_leaves[i].index == 0 && k == 0) ||
+			    (feature_leaves[i].function == 1 && (k == 0 || k == 1)))
+				continue;
+			uint32_t missing = sv[k] & ~hv[k];
+			/* OSXSAVE (leaf 1 ecx 27) and APIC (edx 9) follow the guest's CR4 and APIC state. */
+			if (feature_leaves[i].function == 1 && k == 2)
+				missing &= ~(1u << 27);
+			if (feature_leaves[i].function == 1 && k == 3)
+				missing &= ~(1u << 9);
+			if (feature_leaves[i].function == 7 && k == 2) /* OSPKE follows CR4.PKE */
+				missing &= ~(1u << 4);
+			if (missing) {
+				r = mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE,
+					      "snapshot needs CPU features this host lacks: CPUID %s %s bits %#x",
+					      feature_leaves[i].name, regname[k], missing);
+				break;
+			}
+		}
+	}
+	free(host);
+	return r;
+}
+
+int vm_restore_vcpu(struct vm *vm, const struct snap_parsed *p, uint64_t *saved_tsc, uint64_t *tsc,
+		    struct mote_err *err)
+{
+	const struct snap_section *cs = snap_find(p, SNAP_SEC_CPUID);
+	uint32_t n = cs->size / (uint32_t)sizeof(struct kvm_cpuid_entry2);
+	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + cs->size);
+	if (!cpuid)
+		return mote_errf(err, MOTE_STATUS_HOST, "out of memory");
+	cpuid->nent = n;
+	memcpy(cpuid->entries, cs->data, cs->size);
+	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0) {
+		int e = errno;
+		free(cpuid);
+		return mote_errnof(err, MOTE_STATUS_SNAP_INCOMPATIBLE, e, "this host's KVM refuses the snapshot's CPUID");
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (cpuid->entries[i].function == 1)
+			vm->hwcap = cpuid->entries[i].edx;
+	free(cpuid);
+
+	const struct kvm_sregs *sregs = section(p, SNAP_SEC_SREGS, sizeof(*sregs), 0, "sregs", err);
+	const struct kvm_regs *regs = sregs ? section(p, SNAP_SEC_REGS, sizeof(*regs), 0, "regs", err) : NULL;
+	if (!regs)
+		return -1;
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, sregs) < 0)
+		return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, errno, "KVM_SET_SREGS refuses the saved sregs");
+	const struct snap_section *xc = snap_find(p, SNAP_SEC_XCRS);
+	if (xc) {
+		if (xc->size != sizeof(struct kvm_xcrs))
+			return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot XCRs section is malformed");
+		if (ioctl(vm->vcpu_fd, KVM_SET_XCRS, xc->data) < 0)
+			return mote_errnof(err, MOTE_STATUS_SNAP_INCOMPATIBLE, errno, "KVM_SET_XCRS refuses the saved XCR0");
+	}
+	const struct snap_section *xs = snap_find(p, SNAP_SEC_XSAVE);
+	uint32_t size = xsave_size(vm);
+	void *xsave = calloc(1, size);
+	if (!xsave)
+		return mote_errf(err, MOTE_STATUS_HOST, "out of memory");
+	memcpy(xsave, xs->data, xs->size);
+	int r = ioctl(vm->vcpu_fd, KVM_SET_XSAVE, xsave);
+	int e = errno;
+	free(xsave);
+	if (r < 0)
+		return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, e, "KVM_SET_XSAVE refuses the saved FPU state");
+	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, regs) < 0)
+		return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, errno, "KVM_SET_REGS");
+	const struct snap_section *ev = snap_find(p, SNAP_SEC_EVENTS);
+	if (ev) {
+		if (ev->size != sizeof(struct kvm_vcpu_events))
+			return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot events section is malformed");
+		if (ioctl(vm->vcpu_fd, KVM_SET_VCPU_EVENTS, ev->data) < 0)
+			return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, errno, "KVM_SET_VCPU_EVENTS");
+	}
+	const struct snap_section *dr = snap_find(p, SNAP_SEC_DEBUGREGS);
+	if (dr) {
+		if (dr->size != sizeof(struct kvm_debugregs))
+			return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot debug-registers section is malformed");
+		if (ioctl(vm->vcpu_fd, KVM_SET_DEBUGREGS, dr->data) < 0)
+			return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, errno, "KVM_SET_DEBUGREGS");
+	}
+
+	const struct snap_section *ms = snap_find(p, SNAP_SEC_MSRS);
+	if (!ms || ms->size % sizeof(struct snap_msr) || ms->size > SNAPSHOT_MSRS_MAX * sizeof(struct snap_msr))
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot MSR section is missing or malformed");
+	const struct snap_msr *saved = ms->data;
+	uint32_t nmsrs = ms->size / (uint32_t)sizeof(*saved);
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[SNAPSHOT_MSRS_MAX];
+	} m;
+	memset(&m, 0, sizeof(m));
+	int have_tsc = 0;
+	/* TSC last (see snapshot_msrs). */
+	for (uint32_t i = 0; i < nmsrs; i++)
+		if (saved[i].index != MSR_IA32_TSC)
+			m.e[m.hdr.nmsrs++] = (struct kvm_msr_entry){ .index = saved[i].index, .data = saved[i].data };
+	for (uint32_t i = 0; i < nmsrs; i++)
+		if (saved[i].index == MSR_IA32_TSC && !have_tsc) {
+			m.e[m.hdr.nmsrs++] = (struct kvm_msr_entry){ .index = MSR_IA32_TSC, .data = saved[i].data };
+			*saved_tsc = saved[i].data;
+			have_tsc = 1;
+		}
+	if (!have_tsc)
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot MSR section has no TSC");
+	int set = ioctl(vm->vcpu_fd, KVM_SET_MSRS, &m);
+	if (set != (int)m.hdr.nmsrs)
+		return mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE, "this host's KVM refuses MSR %#x of the snapshot",
+				 set >= 0 && set < (int)m.hdr.nmsrs ? m.e[set].index : 0);
+	if (vm_read_guest_tsc(vm, tsc) < 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot read the guest TSC");
 	return 0;
 }

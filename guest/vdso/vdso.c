@@ -28,24 +28,6 @@ static long raw_syscall2(long nr, long a, long b)
 	return ret;
 }
 
-static uint64_t elapsed_ns(const struct vvar *v)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	uint64_t t = (uint64_t)hi << 32 | lo;
-	uint64_t delta = t > v->anchor_tsc ? t - v->anchor_tsc : 0;
-	return (uint64_t)(((unsigned __int128)delta * v->tsc_mult) >> v->tsc_shift);
-}
-
-static uint64_t monotonic_ns(struct vvar *v)
-{
-	uint64_t now = v->anchor_mono_ns + elapsed_ns(v);
-	if (now < v->last_mono_ns)
-		now = v->last_mono_ns;
-	v->last_mono_ns = now;
-	return now;
-}
-
 int __vdso_clock_gettime(int clk, struct vdso_timespec *ts);
 int __vdso_clock_gettime(int clk, struct vdso_timespec *ts)
 {
@@ -53,11 +35,11 @@ int __vdso_clock_gettime(int clk, struct vdso_timespec *ts)
 	int64_t ns;
 	switch (clk) {
 	case CLOCK_REALTIME:
-	case CLOCK_REALTIME_COARSE: ns = v->anchor_real_ns + (int64_t)elapsed_ns(v); break;
+	case CLOCK_REALTIME_COARSE: ns = vvar_realtime_ns(v); break;
 	case CLOCK_MONOTONIC:
 	case CLOCK_MONOTONIC_RAW:
 	case CLOCK_MONOTONIC_COARSE:
-	case CLOCK_BOOTTIME: ns = (int64_t)monotonic_ns(v); break;
+	case CLOCK_BOOTTIME: ns = (int64_t)vvar_monotonic_ns(v); break;
 	default: return (int)raw_syscall2(228, clk, (long)ts);
 	}
 	ts->tv_sec = ns / 1000000000;
@@ -72,7 +54,7 @@ int __vdso_gettimeofday(struct vdso_timeval *tv, void *tz)
 		return (int)raw_syscall2(96, (long)tv, (long)tz);
 	if (tv) {
 		struct vvar *v = &vdso_vvar;
-		int64_t ns = v->anchor_real_ns + (int64_t)elapsed_ns(v);
+		int64_t ns = vvar_realtime_ns(v);
 		tv->tv_sec = ns / 1000000000;
 		tv->tv_usec = ns % 1000000000 / 1000;
 	}
@@ -83,7 +65,7 @@ long __vdso_time(long *t);
 long __vdso_time(long *t)
 {
 	struct vvar *v = &vdso_vvar;
-	long s = (long)((v->anchor_real_ns + (int64_t)elapsed_ns(v)) / 1000000000);
+	long s = (long)(vvar_realtime_ns(v) / 1000000000);
 	if (t)
 		*t = s;
 	return s;

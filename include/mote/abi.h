@@ -23,8 +23,7 @@
  * descriptor) and mote-vmm refuses a kernel whose version differs.
  */
 
-#define MOTE_ABI_VERSION 1
-
+#define MOTE_ABI_VERSION 2
 
 #define MOTE_NOTE_NAME "MOTE"
 #define MOTE_NOTE_ABI 0x6d6f7401
@@ -35,6 +34,8 @@
 #define MOTE_EFAULT 14
 #define MOTE_EINVAL 22
 #define MOTE_ENOSYS 38
+#define MOTE_EIO 5
+#define MOTE_EOPNOTSUPP 95
 
 #define MOTE_HC_PORT_BASE 0x500
 
@@ -47,6 +48,7 @@ enum mote_hypercall {
 	MOTE_HC_SLEEP = 1,   /* struct mote_hc_sleep */
 	MOTE_HC_ENTROPY = 2, /* struct mote_hc_entropy */
 	MOTE_HC_EXIT = 3,    /* struct mote_hc_exit; does not return */
+	MOTE_HC_SNAPSHOT = 4, /* struct mote_hc_snapshot */
 	MOTE_HC_COUNT
 };
 
@@ -110,6 +112,17 @@ struct mote_hc_exit {
 	uint64_t rsp;    /* IN: likewise rsp */
 };
 
+/*
+ * Ask the monitor to snapshot this VM now (see docs/snapshots.md). The
+ * monitor writes `ret` and then saves the state, with the vCPU resuming right
+ * after the call: the VM that asked and every clone restored from the snapshot
+ * return from the same call with the same `ret`. A clone tells itself apart by
+ * the boot-info clock generation, which every restore bumps.
+ */
+struct mote_hc_snapshot {
+	int64_t ret; /* OUT: 0 when taken; -MOTE_EOPNOTSUPP when the VM was started without a snapshot file */
+};
+
 /* ---- Boot-info block ---------------------------------------------------- */
 
 #define MOTE_BOOT_MAGIC 0x746f6f62u /* "boot" */
@@ -131,6 +144,29 @@ struct mote_mem_region {
 };
 
 #define MOTE_MEM_REGIONS_MAX 16
+
+/*
+ * The guest clock, read at CPL3 without an exit:
+ *   ns = anchor_ns + ((rdtsc - anchor_tsc) * tsc_mult) >> tsc_shift
+ * The monitor writes it only while the vCPU is stopped: at boot and when a
+ * snapshot is restored. A restore bumps `generation` (0 at boot) and
+ * re-anchors: anchor_tsc is the restored TSC, anchor_monotonic_ns the
+ * monotonic time the guest had reached at that TSC (so CLOCK_MONOTONIC never
+ * goes back, and does not count time spent as a file), anchor_realtime_ns the
+ * host's wall clock at the restore, and mult/shift follow the restoring host's
+ * TSC rate. Readers copy the fields between two reads of `generation` and
+ * retry when it changed (a restore can fall between any two instructions).
+ */
+struct mote_clock {
+	uint64_t generation;
+	uint64_t tsc_khz;
+	uint64_t tsc_mult;
+	uint32_t tsc_shift;
+	uint32_t pad;
+	uint64_t anchor_tsc;
+	int64_t anchor_realtime_ns;
+	uint64_t anchor_monotonic_ns;
+};
 #define MOTE_BOOT_FLAG_DEBUG 1u
 
 /*
@@ -148,18 +184,10 @@ struct mote_boot_info {
 	struct mote_mem_region regions[MOTE_MEM_REGIONS_MAX];
 	uint64_t mem_size; /* guest RAM: [0, mem_size) */
 
-	/* Clock: ns = anchor_ns + ((tsc - anchor_tsc) * tsc_mult) >> tsc_shift. */
-	uint64_t tsc_khz;
-	uint64_t tsc_mult;
-	uint32_t tsc_shift;
-	uint32_t pad0;
-	uint64_t anchor_tsc;
-	int64_t anchor_realtime_ns;
-	uint64_t anchor_monotonic_ns;
+	struct mote_clock clock; /* written by the monitor at boot and at every restore */
 
-	uint8_t seed[32]; /* host entropy for the guest's random state */
+	uint8_t seed[32]; /* host entropy; replaced by fresh entropy at every restore */
 	uint64_t hwcap;   /* CPUID.1:EDX as the guest sees it, for AT_HWCAP (saves a CPUID exit) */
-	uint64_t generation; /* 0 at boot; bumped by every restore */
 
 	/* Program to run: path in the rootfs, argv and envp (gpa of string arrays). */
 	uint64_t exec_path; /* gpa of NUL-terminated path */

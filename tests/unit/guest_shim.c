@@ -192,3 +192,34 @@ void kpanic(const char *fmt, ...)
 	fflush(stdout);
 	abort();
 }
+
+static unsigned snapshot_requests;
+static uint64_t fake_generation;
+
+long snapshot_request(void)
+{
+	snapshot_requests++;
+	return 0;
+}
+
+size_t snapshot_read_generation(void *buf, size_t len, uint64_t *pos)
+{
+	char text[24];
+	size_t n = (size_t)snprintf(text, sizeof(text), "%llu\n", (unsigned long long)fake_generation);
+	if (*pos >= n)
+		return 0;
+	size_t count = len < n - (size_t)*pos ? len : n - (size_t)*pos;
+	memcpy(buf, text + *pos, count);
+	*pos += count;
+	return count;
+}
+
+unsigned shim_snapshot_requests(void)
+{
+	return snapshot_requests;
+}
+
+void shim_set_generation(uint64_t generation)
+{
+	fake_generation = generation;
+}

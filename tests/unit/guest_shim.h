@@ -9,7 +9,8 @@
  * The shim implements, with libc: kmalloc/krealloc/kfree/kstrdup,
  * pages_alloc/pages_release/pages_stats, console_write/console_flush
  * (captured, see below), clock_realtime_ns/clock_monotonic_ns/clock_sleep_ns
- * (fake clock), random_bytes, mm_user_range_ok (any address >= 4096),
+ * (fake clock), random_bytes, snapshot_request/snapshot_read_generation
+ * (counted, fake generation), mm_user_range_ok (any address >= 4096),
  * ksnprintf/kvsnprintf/kdebug/kdebug_enabled/kpanic. A test includes
  * guest_shim.c once and lists the guest modules it needs in its
  * "// guest-modules:" line.
@@ -26,5 +27,10 @@ uint64_t shim_slept_ns(void);
 
 /* Set the fake realtime clock (ns since the epoch). */
 void shim_set_realtime_ns(int64_t ns);
+
+/* How many times the code under test asked for a snapshot (/dev/mote/snapshot writes). */
+unsigned shim_snapshot_requests(void);
+/* The generation /dev/mote/generation shows. */
+void shim_set_generation(uint64_t generation);
 
 #endif /* TESTS_GUEST_SHIM_H */

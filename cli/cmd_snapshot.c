@@ -1,0 +1,221 @@
+/* `mote snapshot`: restore a clone of a snapshot (becomes mote-vmm) or ask a running VM for one. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "err.h"
+#include "locate.h"
+#include "size.h"
+#include "status.h"
+
+static void snapshot_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: mote snapshot restore [--timeout S] [--debug] [--snapshot FILE [--exit-after-snapshot]] SNAPSHOT\n"
+		"       mote snapshot take [--wait S] PID\n"
+		"  restore   resume a clone of SNAPSHOT (and SNAPSHOT.mem) in a new microVM; the\n"
+		"            clone continues where the snapshot was taken and exits with the\n"
+		"            program's status. Many clones of one snapshot may run at once.\n"
+		"  take      ask the running `mote run --snapshot FILE` (or mote-vmm) with process\n"
+		"            id PID to snapshot its VM now (SIGUSR1) and wait until FILE is\n"
+		"            written (at most --wait seconds, default 30)\n"
+		"See docs/snapshots.md.\n");
+}
+
+static int snapshot_restore(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "timeout", required_argument, NULL, 't' },  { "debug", no_argument, NULL, 'd' },
+		{ "snapshot", required_argument, NULL, 's' }, { "exit-after-snapshot", no_argument, NULL, 'x' },
+		{ "help", no_argument, NULL, 'h' },	      { NULL, 0, NULL, 0 },
+	};
+	struct mote_err err = { 0 };
+	const char *timeout = NULL, *snapshot = NULL;
+	int debug = 0, exit_after = 0, c;
+	uint64_t ns;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': timeout = optarg; break;
+		case 'd': debug = 1; break;
+		case 's': snapshot = optarg; break;
+		case 'x': exit_after = 1; break;
+		case 'h': snapshot_usage(stdout); return 0;
+		default:
+			fprintf(stderr, "mote: snapshot restore: unknown or incomplete option '%s' (see mote snapshot --help)\n",
+				argv[optind - 1]);
+			return MOTE_STATUS_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		snapshot_usage(stderr);
+		return MOTE_STATUS_USAGE;
+	}
+	if (timeout && (mote_parse_duration(timeout, &ns) < 0 || ns == 0)) {
+		mote_errf(&err, MOTE_STATUS_USAGE, "--timeout: '%s' is not a positive number of seconds", timeout);
+		mote_err_exit("mote", &err);
+	}
+	if (exit_after && !snapshot) {
+		mote_errf(&err, MOTE_STATUS_USAGE, "--exit-after-snapshot needs --snapshot FILE");
+		mote_err_exit("mote", &err);
+	}
+	char vmm[PATH_MAX];
+	if (mote_find_beside_self("mote-vmm", vmm, sizeof(vmm)) < 0) {
+		mote_errf(&err, MOTE_STATUS_HOST, "cannot find mote-vmm beside this mote binary");
+		mote_err_exit("mote", &err);
+	}
+	const char *vargv[12];
+	int n = 0;
+	vargv[n++] = vmm;
+	vargv[n++] = "--restore";
+	vargv[n++] = argv[optind];
+	if (timeout) {
+		vargv[n++] = "--timeout";
+		vargv[n++] = timeout;
+	}
+	if (debug)
+		vargv[n++] = "--debug";
+	if (snapshot) {
+		vargv[n++] = "--snapshot";
+		vargv[n++] = snapshot;
+	}
+	if (exit_after)
+		vargv[n++] = "--exit-after-snapshot";
+	vargv[n] = NULL;
+	execv(vmm, (char *const *)vargv);
+	mote_errnof(&err, MOTE_STATUS_HOST, errno, "cannot execute %s", vmm);
+	mote_err_exit("mote", &err);
+}
+
+/*
+ * The snapshot path a running mote-vmm was given (--snapshot FILE), made
+ * absolute against its working directory. Returns 0 or -1 with *err.
+ */
+static int snapshot_path_of(pid_t pid, char *out, size_t size, struct mote_err *err)
+{
+	char path[64], cmdline[16384];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return mote_errnof(err, errno == ENOENT ? MOTE_STATUS_NOT_FOUND : MOTE_STATUS_HOST, errno,
+				   "no process %d", (int)pid);
+	size_t len = fread(cmdline, 1, sizeof(cmdline) - 1, f);
+	fclose(f);
+	cmdline[len] = 0;
+	const char *prog = strrchr(cmdline, '/') ? strrchr(cmdline, '/') + 1 : cmdline;
+	if (strcmp(prog, "mote-vmm") != 0)
+		return mote_errf(err, MOTE_STATUS_USAGE, "process %d is not a mote VM (it runs %s)", (int)pid, cmdline);
+	const char *file = NULL;
+	for (size_t off = 0; off < len; off += strlen(cmdline + off) + 1) {
+		if (!strcmp(cmdline + off, "--"))
+			break;
+		if (!strcmp(cmdline + off, "--snapshot") && off + strlen(cmdline + off) + 1 < len)
+			file = cmdline + off + strlen(cmdline + off) + 1;
+	}
+	if (!file)
+		return mote_errf(err, MOTE_STATUS_USAGE, "the VM in process %d was started without --snapshot FILE",
+				 (int)pid);
+	if (file[0] == '/') {
+		snprintf(out, size, "%s", file);
+		return 0;
+	}
+	char cwd_link[64], cwd[PATH_MAX];
+	snprintf(cwd_link, sizeof(cwd_link), "/proc/%d/cwd", (int)pid);
+	ssize_t n = readlink(cwd_link, cwd, sizeof(cwd) - 1);
+	if (n <= 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot read the working directory of process %d",
+				   (int)pid);
+	cwd[n] = 0;
+	snprintf(out, size, "%s/%s", cwd, file);
+	return 0;
+}
+
+static int snapshot_take(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "wait", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mote_err err = { 0 };
+	uint64_t wait_ns = 30ull * 1000000000ull;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w':
+			if (mote_parse_duration(optarg, &wait_ns) < 0 || wait_ns == 0) {
+				mote_errf(&err, MOTE_STATUS_USAGE, "--wait: '%s' is not a positive number of seconds",
+					  optarg);
+				mote_err_exit("mote", &err);
+			}
+			break;
+		case 'h': snapshot_usage(stdout); return 0;
+		default:
+			fprintf(stderr, "mote: snapshot take: unknown or incomplete option '%s' (see mote snapshot --help)\n",
+				argv[optind - 1]);
+			return MOTE_STATUS_USAGE;
+		}
+	}
+	char *end;
+	long pid = optind == argc - 1 ? strtol(argv[optind], &end, 10) : 0;
+	if (optind != argc - 1 || *end || pid <= 0 || pid > INT32_MAX) {
+		mote_errf(&err, MOTE_STATUS_USAGE, "snapshot take: need one process id");
+		mote_err_exit("mote", &err);
+	}
+	char file[PATH_MAX + 64];
+	if (snapshot_path_of((pid_t)pid, file, sizeof(file), &err) < 0)
+		mote_err_exit("mote", &err);
+	struct stat before;
+	int existed = stat(file, &before) == 0;
+	if (kill((pid_t)pid, SIGUSR1) < 0) {
+		mote_errnof(&err, MOTE_STATUS_HOST, errno, "cannot signal process %ld", pid);
+		mote_err_exit("mote", &err);
+	}
+	/* The snapshot is renamed into place when complete: wait for a new inode at FILE. */
+	struct timespec tick = { 0, 1000000 };
+	for (uint64_t waited = 0; waited < wait_ns; waited += 1000000) {
+		int gone = kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+		struct stat now;
+		if (stat(file, &now) == 0 && (!existed || now.st_ino != before.st_ino || now.st_dev != before.st_dev)) {
+			printf("%s\n", file);
+			return 0;
+		}
+		if (gone) {
+			mote_errf(&err, MOTE_STATUS_SNAP_WRITE, "process %ld ended before writing snapshot %s", pid, file);
+			mote_err_exit("mote", &err);
+		}
+		nanosleep(&tick, NULL);
+	}
+	mote_errf(&err, MOTE_STATUS_SNAP_WRITE, "no snapshot at %s after %.1f s", file, (double)wait_ns / 1e9);
+	mote_err_exit("mote", &err);
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+	if (argc < 2) {
+		snapshot_usage(stderr);
+		return MOTE_STATUS_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		snapshot_usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "restore"))
+		return snapshot_restore(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "take"))
+		return snapshot_take(argc - 1, argv + 1);
+	fprintf(stderr, "mote: snapshot: unknown subcommand '%s' (restore or take; see mote snapshot --help)\n",
+		argv[1]);
+	return MOTE_STATUS_USAGE;
+}

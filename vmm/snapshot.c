@@ -1,0 +1,454 @@
+/* Snapshots: save a stopped guest to a state file and a sparse memory file; restore clones of it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "layout.h"
+#include "snapfile.h"
+#include "status.h"
+
+#define PAGE 4096ull
+
+/* ---- Taking a snapshot -------------------------------------------------- */
+
+static int page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	for (size_t i = 0; i < PAGE / 8; i += 8)
+		if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7])
+			return 0;
+	return 1;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Which pages of anonymous guest RAM the host ever backed: /proc/self/pagemap
+ * bit 63 (present) or 62 (swapped). A page with neither was never written and
+ * reads as zero, so it need not even be read. NULL when pagemap is unreadable
+ * (then every page is read and tested).
+ */
+static uint8_t *backed_pages(const struct vm *vm)
+{
+	uint64_t pages = vm->mem_size / PAGE;
+	uint8_t *backed = malloc(pages);
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (!backed || fd < 0) {
+		free(backed);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	uint64_t buf[4096];
+	uint64_t first = (uintptr_t)vm->mem / PAGE;
+	for (uint64_t i = 0; i < pages;) {
+		uint64_t n = pages - i < 4096 ? pages - i : 4096;
+		ssize_t got = pread(fd, buf, n * 8, (off_t)((first + i) * 8));
+		if (got != (ssize_t)(n * 8)) {
+			free(backed);
+			close(fd);
+			return NULL;
+		}
+		for (uint64_t k = 0; k < n; k++)
+			backed[i + k] = (buf[k] >> 62) != 0;
+		i += n;
+	}
+	close(fd);
+	return backed;
+}
+
+/* Write guest RAM at `off` in `fd`: runs of non-zero pages only, the rest stays a hole. */
+static int write_ram(const struct vm *vm, int fd, uint64_t off, uint64_t *data_bytes)
+{
+	uint8_t *backed = vm->mem_is_file ? NULL : backed_pages(vm);
+	uint64_t pages = vm->mem_size / PAGE, run = 0, nrun = 0;
+	*data_bytes = 0;
+	for (uint64_t i = 0; i <= pages; i++) {
+		int data = i < pages && (!backed || backed[i]) && !page_is_zero(vm->mem + i * PAGE);
+		if (data) {
+			if (!nrun)
+				run = i;
+			nrun++;
+			continue;
+		}
+		if (nrun && pwrite_all(fd, vm->mem + run * PAGE, nrun * PAGE, off + run * PAGE) < 0) {
+			free(backed);
+			return -1;
+		}
+		*data_bytes += nrun * PAGE;
+		nrun = 0;
+	}
+	free(backed);
+	return 0;
+}
+
+static int write_memory_file(struct guest *g, int fd, const uint8_t id[16], uint64_t *data_bytes)
+{
+	const struct vm *vm = &g->vm;
+	static uint8_t header_page[SNAP_MEM_HEADER_SIZE];
+	struct snap_mem_header mh;
+	memset(&mh, 0, sizeof(mh));
+	memcpy(mh.magic, SNAP_MEM_MAGIC, 8);
+	mh.format_version = SNAP_FORMAT_VERSION;
+	memcpy(mh.id, id, 16);
+	mh.mem_size = vm->mem_size;
+	mh.rootfs_map_size = vm->rootfs ? vm->rootfs_map_size : 0;
+	memset(header_page, 0, sizeof(header_page));
+	memcpy(header_page, &mh, sizeof(mh));
+	uint64_t total = SNAP_MEM_HEADER_SIZE + vm->mem_size + mh.rootfs_map_size;
+	if (ftruncate(fd, (off_t)total) < 0 || pwrite_all(fd, header_page, sizeof(header_page), 0) < 0)
+		return -1;
+	if (write_ram(vm, fd, SNAP_MEM_HEADER_SIZE, data_bytes) < 0)
+		return -1;
+	if (vm->rootfs && pwrite_all(fd, vm->rootfs, vm->rootfs_size, SNAP_MEM_HEADER_SIZE + vm->mem_size) < 0)
+		return -1;
+	return fdatasync(fd);
+}
+
+static int build_state(struct guest *g, const uint8_t id[16], struct snap_writer *w, struct mote_err *err)
+{
+	struct snap_header h;
+	memset(&h, 0, sizeof(h));
+	h.abi_version = MOTE_ABI_VERSION;
+	memcpy(h.id, id, 16);
+	h.created_realtime_ns = guest_host_ns(CLOCK_REALTIME);
+	snap_begin(w, &h);
+
+	const struct vm *vm = &g->vm;
+	struct snap_guest sg = {
+		.mem_size = vm->mem_size,
+		.stack_guard = g->stack_guard,
+		.stack_top = g->stack_top,
+		.rootfs_gpa = vm->rootfs ? vm->rootfs_gpa : 0,
+		.rootfs_size = vm->rootfs ? vm->rootfs_size : 0,
+		.rootfs_map_size = vm->rootfs ? vm->rootfs_map_size : 0,
+		.tsc_khz = vm->tsc_khz,
+		.hwcap = vm->hwcap,
+		.kernel_lo = g->kernel.lo,
+		.kernel_hi = g->kernel.hi,
+		.debug = (uint32_t)g->cfg->debug,
+	};
+	snap_add(w, SNAP_SEC_GUEST, &sg, sizeof(sg));
+	const char *kpath = g->kernel_path_saved ? g->kernel_path_saved : g->cfg->kernel_path;
+	char abs[PATH_MAX];
+	if (kpath && realpath(kpath, abs))
+		snap_add(w, SNAP_SEC_KERNEL_PATH, abs, (uint32_t)strlen(abs));
+	if (vm_save_vcpu(&g->vm, w, err) < 0)
+		return -1;
+	if (snap_finish(w) < 0)
+		return mote_errf(err, MOTE_STATUS_SNAP_WRITE, "snapshot state does not fit in %u bytes", SNAP_STATE_MAX);
+	return 0;
+}
+
+/* Open a new temporary file beside `path` (mode 0600: a snapshot holds all guest memory). */
+static int open_temp(const char *path, const char *suffix, char *tmp, size_t size)
+{
+	for (int attempt = 0; attempt < 100; attempt++) {
+		uint32_t r;
+		if (getentropy(&r, sizeof(r)) < 0)
+			r = (uint32_t)getpid() + (uint32_t)attempt;
+		snprintf(tmp, size, "%s%s.tmp-%08x", path, suffix, r);
+		int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+/* fsync the directory holding `path`, so that the renames survive a power loss. */
+static void sync_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = 0;
+	else if (slash)
+		*slash = 0;
+	else
+		snprintf(dir, sizeof(dir), ".");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+int guest_snapshot(struct guest *g, struct mote_err *err)
+{
+	const char *path = g->cfg->snapshot_path;
+	uint64_t t0 = guest_host_ns(CLOCK_MONOTONIC);
+
+	/* Finish the exit in flight (the `out` of a hypercall) so rip points past it. */
+	g->vm.run->immediate_exit = 1;
+	int r = ioctl(g->vm.vcpu_fd, KVM_RUN, 0);
+	int e = errno;
+	g->vm.run->immediate_exit = 0;
+	if (r == 0 || e != EINTR)
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, r == 0 ? EIO : e,
+				   "cannot stop the vCPU for a snapshot");
+
+	uint8_t id[16];
+	if (getentropy(id, sizeof(id)) < 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "getentropy");
+	struct snap_writer w;
+	if (build_state(g, id, &w, err) < 0) {
+		snap_writer_free(&w);
+		return -1;
+	}
+
+	char state_tmp[PATH_MAX + 32], mem_tmp[PATH_MAX + 32], mem_path[PATH_MAX + 8];
+	snprintf(mem_path, sizeof(mem_path), "%s.mem", path);
+	int mem_fd = open_temp(path, ".mem", mem_tmp, sizeof(mem_tmp));
+	if (mem_fd < 0) {
+		snap_writer_free(&w);
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, errno, "cannot create snapshot memory file %s", mem_path);
+	}
+	int state_fd = open_temp(path, "", state_tmp, sizeof(state_tmp));
+	if (state_fd < 0) {
+		e = errno;
+		close(mem_fd);
+		unlink(mem_tmp);
+		snap_writer_free(&w);
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, e, "cannot create snapshot %s", path);
+	}
+	uint64_t data_bytes = 0;
+	const char *stage = "memory file";
+	int ok = write_memory_file(g, mem_fd, id, &data_bytes) == 0;
+	if (ok) {
+		stage = "state file";
+		ok = pwrite_all(state_fd, w.buf, w.len, 0) == 0 && fdatasync(state_fd) == 0;
+	}
+	e = errno;
+	size_t state_len = w.len;
+	snap_writer_free(&w);
+	close(mem_fd);
+	close(state_fd);
+	/* The memory file first: a state file in place always names a complete memory file. */
+	if (ok) {
+		stage = "rename";
+		ok = rename(mem_tmp, mem_path) == 0 && rename(state_tmp, path) == 0;
+		e = errno;
+	}
+	if (!ok) {
+		unlink(mem_tmp);
+		unlink(state_tmp);
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, e ? e : EIO, "cannot write snapshot %s (%s)", path, stage);
+	}
+	sync_parent(path);
+	if (g->cfg->debug)
+		fprintf(stderr,
+			"mote-vmm: snapshot %s written in %.3f ms: %zu bytes of state, %llu KiB of %llu MiB memory "
+			"with data\n",
+			path, (double)(guest_host_ns(CLOCK_MONOTONIC) - t0) / 1e6, state_len,
+			(unsigned long long)(data_bytes >> 10), (unsigned long long)(g->vm.mem_size >> 20));
+	return 0;
+}
+
+/* ---- Restoring ---------------------------------------------------------- */
+
+static int read_state(const char *path, uint8_t **buf, size_t *len, struct mote_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mote_errnof(err, errno == ENOENT ? MOTE_STATUS_NOT_FOUND : MOTE_STATUS_HOST, errno,
+				   "cannot open snapshot %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s: not a regular file", path);
+	}
+	if (st.st_size > SNAP_STATE_MAX) {
+		close(fd);
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s: %lld bytes, more than any state file",
+				 path, (long long)st.st_size);
+	}
+	uint8_t *b = malloc((size_t)st.st_size + 1);
+	size_t got = 0;
+	while (b && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (!b || got != (size_t)st.st_size) {
+		free(b);
+		return mote_errf(err, MOTE_STATUS_HOST, "cannot read snapshot %s", path);
+	}
+	*buf = b;
+	*len = got;
+	return 0;
+}
+
+static int snap_status(enum snap_error e)
+{
+	switch (e) {
+	case SNAP_ERR_TRUNCATED: return MOTE_STATUS_SNAP_TRUNCATED;
+	case SNAP_ERR_FOREIGN: return MOTE_STATUS_SNAP_FOREIGN;
+	default: return MOTE_STATUS_SNAP_CORRUPT;
+	}
+}
+
+/* The guest section, checked against the layout mote-vmm builds. */
+static int check_guest(const struct snap_parsed *p, struct snap_guest *sg, const char *path, struct mote_err *err)
+{
+	const struct snap_section *s = snap_find(p, SNAP_SEC_GUEST);
+	if (!s || s->size != sizeof(*sg))
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s: guest section missing or malformed", path);
+	memcpy(sg, s->data, sizeof(*sg));
+	uint64_t mem = sg->mem_size;
+	const char *bad = NULL;
+	if (mem < LAYOUT_MEM_MIN || mem > LAYOUT_MEM_MAX || mem % LAYOUT_HUGE_PAGE)
+		bad = "memory size";
+	else if (sg->stack_top != mem || sg->stack_guard >= mem || sg->stack_guard < LAYOUT_KERNEL_END ||
+		 sg->stack_guard % PAGE)
+		bad = "stack";
+	else if (sg->rootfs_size &&
+		 (sg->rootfs_size > LAYOUT_ROOTFS_MAX || sg->rootfs_map_size != ((sg->rootfs_size + PAGE - 1) & ~(PAGE - 1)) ||
+		  sg->rootfs_gpa != ((mem + LAYOUT_HUGE_PAGE - 1) & ~(LAYOUT_HUGE_PAGE - 1))))
+		bad = "rootfs placement";
+	else if (!sg->rootfs_size && (sg->rootfs_gpa || sg->rootfs_map_size))
+		bad = "rootfs placement";
+	else if (sg->kernel_lo < LAYOUT_KERNEL_START || sg->kernel_hi > LAYOUT_KERNEL_END || sg->kernel_lo >= sg->kernel_hi)
+		bad = "kernel range";
+	else if (sg->tsc_khz == 0 || sg->tsc_khz > 100000000)
+		bad = "TSC rate";
+	if (bad)
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s: impossible %s in the guest section", path, bad);
+	return 0;
+}
+
+static int open_memory(const char *path, const struct snap_parsed *p, const struct snap_guest *sg, int *out_fd,
+		       struct mote_err *err)
+{
+	char mem_path[PATH_MAX + 8];
+	snprintf(mem_path, sizeof(mem_path), "%s.mem", path);
+	int fd = open(mem_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mote_errnof(err, errno == ENOENT ? MOTE_STATUS_NOT_FOUND : MOTE_STATUS_HOST, errno,
+				   "cannot open snapshot memory file %s", mem_path);
+	struct stat st;
+	uint64_t want = SNAP_MEM_HEADER_SIZE + sg->mem_size + sg->rootfs_map_size;
+	struct snap_mem_header mh;
+	int r = -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE, "snapshot memory file %s: not a regular file", mem_path);
+	else if ((uint64_t)st.st_size != want)
+		mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE, "snapshot memory file %s is %lld bytes, the snapshot needs %llu",
+			  mem_path, (long long)st.st_size, (unsigned long long)want);
+	else if (pread(fd, &mh, sizeof(mh), 0) != (ssize_t)sizeof(mh) || memcmp(mh.magic, SNAP_MEM_MAGIC, 8) != 0 ||
+		 mh.format_version != SNAP_FORMAT_VERSION)
+		mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE, "snapshot memory file %s: not a mote memory file", mem_path);
+	else if (memcmp(mh.id, p->header.id, 16) != 0 || mh.mem_size != sg->mem_size ||
+		 mh.rootfs_map_size != sg->rootfs_map_size)
+		mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE, "snapshot memory file %s belongs to another snapshot",
+			  mem_path);
+	else
+		r = 0;
+	if (r < 0) {
+		close(fd);
+		return -1;
+	}
+	*out_fd = fd;
+	return 0;
+}
+
+/*
+ * Re-anchor the clock, hand the clone fresh entropy, bump the generation.
+ * The guest's monotonic time resumes at what it was when the snapshot was
+ * taken (saved_tsc under the old anchor), from the TSC the guest reads now
+ * (`tsc`), whatever KVM made of the TSC write; realtime is the host's now.
+ */
+static int fix_boot_info(struct guest *g, uint64_t saved_tsc, uint64_t tsc, const char *path,
+			 struct mote_err *err)
+{
+	struct mote_boot_info *bi = vm_guest_ptr(&g->vm, LAYOUT_BOOT_INFO, sizeof(*bi), 0);
+	if (!bi || bi->magic != MOTE_BOOT_MAGIC || bi->abi_version != MOTE_ABI_VERSION)
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s: memory holds no boot-info block", path);
+	struct mote_clock c = bi->clock;
+	if (c.tsc_shift > 63 || c.tsc_mult == 0)
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s: impossible guest clock", path);
+	uint64_t delta = saved_tsc > c.anchor_tsc ? saved_tsc - c.anchor_tsc : 0;
+	uint64_t mono = c.anchor_monotonic_ns + (uint64_t)(((unsigned __int128)delta * c.tsc_mult) >> c.tsc_shift);
+	c.generation++;
+	guest_clock_rate(&c, g->vm.tsc_khz);
+	c.anchor_tsc = tsc;
+	c.anchor_monotonic_ns = mono;
+	c.anchor_realtime_ns = (int64_t)guest_host_ns(CLOCK_REALTIME);
+	bi->clock = c;
+	if (getentropy(bi->seed, sizeof(bi->seed)) < 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "getentropy");
+	g->boot_info = bi;
+	return 0;
+}
+
+int guest_restore(struct guest *g, const struct guest_config *cfg, struct mote_err *err)
+{
+	memset(g, 0, sizeof(*g));
+	g->vm.kvm_fd = g->vm.vm_fd = g->vm.vcpu_fd = -1;
+	g->cfg = cfg;
+	const char *path = cfg->restore_path;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	if (read_state(path, &buf, &len, err) < 0)
+		return -1;
+	static struct snap_parsed p;
+	char why[256];
+	enum snap_error e = snap_parse(buf, len, MOTE_ABI_VERSION, &p, why, sizeof(why));
+	struct snap_guest sg;
+	int mem_fd = -1, r = -1;
+	uint64_t saved_tsc = 0, tsc = 0;
+	if (e != SNAP_OK)
+		mote_errf(err, snap_status(e), "snapshot %s: %s", path, why);
+	else if (check_guest(&p, &sg, path, err) == 0 && open_memory(path, &p, &sg, &mem_fd, err) == 0 &&
+		 vm_create(&g->vm, sg.mem_size, mem_fd, SNAP_MEM_HEADER_SIZE, err) == 0 &&
+		 vm_check_vcpu(&g->vm, &p, err) == 0 &&
+		 (!sg.rootfs_size ||
+		  vm_map_rootfs(&g->vm, mem_fd, SNAP_MEM_HEADER_SIZE + sg.mem_size, sg.rootfs_size, err) == 0) &&
+		 vm_restore_vcpu(&g->vm, &p, &saved_tsc, &tsc, err) == 0 && fix_boot_info(g, saved_tsc, tsc, path, err) == 0)
+		r = 0;
+	if (mem_fd >= 0)
+		close(mem_fd);
+	if (r == 0 && cfg->debug)
+		fprintf(stderr, "mote-vmm: restored %s: TSC saved %llu, guest reads %llu after restoring it\n", path,
+			(unsigned long long)saved_tsc, (unsigned long long)tsc);
+	if (r == 0) {
+		g->stack_guard = sg.stack_guard;
+		g->stack_top = sg.stack_top;
+		g->kernel.lo = sg.kernel_lo;
+		g->kernel.hi = sg.kernel_hi;
+		const struct snap_section *kp = snap_find(&p, SNAP_SEC_KERNEL_PATH);
+		if (kp && kp->size < PATH_MAX && (g->kernel_path_saved = malloc(kp->size + 1))) {
+			memcpy(g->kernel_path_saved, kp->data, kp->size);
+			g->kernel_path_saved[kp->size] = 0;
+		}
+	}
+	free(buf);
+	return r;
+}
