@@ -47,6 +47,8 @@ TEST_GUEST_BIN := $(TEST_GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%.musl) 
 	$(TEST_GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%.glibc)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 BENCH_SRC := $(wildcard bench/*.c)
@@ -137,6 +139,11 @@ $(BUILD)/tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJ_SAN) $(HDRS) $(wildcar
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(LIB_OBJ_SAN) $(HOST_LIBS)
 
+# Test tools (tests/tools/*.c): host programs the end-to-end scripts use, sanitized like the rest.
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_OBJ_SAN) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -Ivmm -o $@ $< $(LIB_OBJ_SAN) $(HOST_LIBS)
+
 # Fuzzers (libFuzzer); `make check` replays their corpora under ASan/UBSan.
 $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -145,7 +152,7 @@ $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
 fuzz: $(FUZZ_BIN)
 
 tests: all $(BUILD)/asan/mote $(BUILD)/asan/mote-vmm $(BUILD)/asan/mote-kernel $(TEST_GUEST_BIN) \
-	$(UNIT_BIN) $(FUZZ_BIN)
+	$(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN)
 
 check: tests
 	@BUILD=$(BUILD) bash tests/run

@@ -323,7 +323,7 @@ for v in musl glibc; do
 	mote_run hostile-1g-$v --timeout 20 --mem 1G "$TESTBIN/hostile.$v" $((1 << 30))
 	hostile_like_first hostile-mem-1G-$v "$first_ok"
 
-	for mode in outl-504 outl-50f outl-600 outl-80 outb-500 outw-500 inl-500; do
+	for mode in outl-505 outl-50f outl-600 outl-80 outb-500 outw-500 inl-500; do
 		mote_run hostile-port-$mode-$v --timeout 20 "$TESTBIN/hostile_port.$v" $mode
 		if [ "$STATUS" = 0 ] && out_has '^hostile_port: survived' && [ "${mode#outl-5}" != "$mode" ] &&
 			[ "$SANITIZER" = 0 ]; then

@@ -1,5 +1,5 @@
 /* Guest test: port I/O outside the hypercall ABI. usage: hostile_port MODE, MODE one of
- *   outl-504 outl-50f outl-600 outl-80 (ports outside the TSS I/O bitmap: #GP under PVM, ignored under VMX)
+ *   outl-505 outl-50f outl-600 outl-80 (ports outside the TSS I/O bitmap: #GP under PVM, ignored under VMX)
  *   outb-500 outw-500 inl-500 (hypercall port with the wrong size or direction: the monitor refuses)
  * Either the guest crashes (mote-vmm: guest crashed, SIGSEGV) or the monitor ignores the access and the program
  * prints "hostile_port: survived". The monitor itself must never fail. */
@@ -11,12 +11,12 @@ static uint32_t arg = 0x1000;
 
 int main(int argc, char **argv)
 {
-	const char *mode = argc > 1 ? argv[1] : "outl-504";
+	const char *mode = argc > 1 ? argv[1] : "outl-505";
 	printf("hostile_port: %s\n", mode);
 	fflush(stdout);
 	uint32_t v = arg;
-	if (!strcmp(mode, "outl-504"))
-		__asm__ volatile("outl %0, %w1" : : "a"(v), "Nd"((uint16_t)0x504));
+	if (!strcmp(mode, "outl-505"))
+		__asm__ volatile("outl %0, %w1" : : "a"(v), "Nd"((uint16_t)0x505));
 	else if (!strcmp(mode, "outl-50f"))
 		__asm__ volatile("outl %0, %w1" : : "a"(v), "Nd"((uint16_t)0x50f));
 	else if (!strcmp(mode, "outl-600"))

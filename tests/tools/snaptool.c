@@ -1,0 +1,169 @@
+/* snaptool: inspect and deliberately damage mote snapshots, for the validation tests. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+#include <mote/abi.h>
+
+#include "layout.h"
+#include "snapfile.h"
+
+/*
+ * usage: snaptool info FILE
+ *        snaptool set-format-version FILE N   (format version; checksum left as is)
+ *        snaptool set-abi FILE N              (ABI version; checksum fixed)
+ *        snaptool corrupt FILE OFFSET         (flip one byte; checksum left as is)
+ *        snaptool cpuid-add FILE LEAF SUBLEAF eax|ebx|ecx|edx BIT  (checksum fixed)
+ *        snaptool fix-crc FILE
+ *        snaptool shift-clock FILE.mem SECONDS   (move the guest's realtime anchor back)
+ *        snaptool mem-realtime FILE.mem      (print the guest's realtime anchor, ns)
+ * Exits 0 on success, 1 with one line on stderr otherwise.
+ */
+
+static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "snaptool: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+static uint8_t *load(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die("cannot open %s", path);
+	uint8_t *b = malloc((size_t)st.st_size + 1);
+	if (!b || read(fd, b, (size_t)st.st_size) != st.st_size)
+		die("cannot read %s", path);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return b;
+}
+
+static void store(const char *path, const uint8_t *b, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0 || write(fd, b, len) != (ssize_t)len || close(fd) < 0)
+		die("cannot write %s", path);
+}
+
+static void fix_crc(uint8_t *b, size_t len)
+{
+	if (len < sizeof(struct snap_header) + sizeof(struct snap_trailer))
+		die("%s", "file too short to carry a checksum");
+	size_t body = len - sizeof(struct snap_trailer);
+	uint32_t crc = snap_crc32c(0, b, body);
+	memcpy(b + body, &crc, 4);
+}
+
+/* The section of `type` inside a (possibly unchecked) state file, or NULL. */
+static uint8_t *find_section(uint8_t *b, size_t len, uint32_t type, uint32_t *size)
+{
+	struct snap_header h;
+	memcpy(&h, b, sizeof(h));
+	size_t off = sizeof(h);
+	for (uint32_t i = 0; i < h.nsections && off + 8 <= len; i++) {
+		struct snap_section_hdr sh;
+		memcpy(&sh, b + off, sizeof(sh));
+		off += sizeof(sh);
+		if (sh.type == type) {
+			*size = sh.size;
+			return b + off;
+		}
+		off += (sh.size + 7) & ~7u;
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3)
+		die("%s", "usage: snaptool COMMAND FILE [ARGS] (see the comment in tests/tools/snaptool.c)");
+	const char *cmd = argv[1], *path = argv[2];
+	size_t len;
+	uint8_t *b = load(path, &len);
+
+	if (!strcmp(cmd, "info")) {
+		struct snap_parsed p;
+		char why[256];
+		enum snap_error e = snap_parse(b, len, MOTE_ABI_VERSION, &p, why, sizeof(why));
+		if (e != SNAP_OK)
+			die("invalid: %s", why);
+		printf("format %u abi %u size %llu sections %u\n", p.header.format_version, p.header.abi_version,
+		       (unsigned long long)p.header.file_size, p.nsections);
+		for (uint32_t i = 0; i < p.nsections; i++)
+			printf("section %u size %u\n", p.sections[i].type, p.sections[i].size);
+		free(b);
+		return 0;
+	}
+	if (!strcmp(cmd, "set-format-version") && argc == 4) {
+		uint32_t v = (uint32_t)strtoul(argv[3], NULL, 0);
+		memcpy(b + offsetof(struct snap_header, format_version), &v, 4);
+	} else if (!strcmp(cmd, "set-abi") && argc == 4) {
+		uint32_t v = (uint32_t)strtoul(argv[3], NULL, 0);
+		memcpy(b + offsetof(struct snap_header, abi_version), &v, 4);
+		fix_crc(b, len);
+	} else if (!strcmp(cmd, "corrupt") && argc == 4) {
+		size_t off = strtoul(argv[3], NULL, 0);
+		if (off >= len)
+			die("offset %s is past the end", argv[3]);
+		b[off] ^= 0xff;
+	} else if (!strcmp(cmd, "fix-crc") && argc == 3) {
+		fix_crc(b, len);
+	} else if (!strcmp(cmd, "cpuid-add") && argc == 7) {
+		uint32_t size, leaf = (uint32_t)strtoul(argv[3], NULL, 0), sub = (uint32_t)strtoul(argv[4], NULL, 0);
+		unsigned bit = (unsigned)strtoul(argv[6], NULL, 0);
+		struct kvm_cpuid_entry2 *e = (struct kvm_cpuid_entry2 *)find_section(b, len, SNAP_SEC_CPUID, &size);
+		if (!e || bit > 31)
+			die("%s", "no CPUID section, or bit > 31");
+		struct kvm_cpuid_entry2 *hit = NULL;
+		for (uint32_t i = 0; i < size / sizeof(*e); i++)
+			if (e[i].function == leaf && e[i].index == sub)
+				hit = &e[i];
+		if (!hit)
+			die("no CPUID leaf %s in the snapshot", argv[3]);
+		uint32_t *reg = !strcmp(argv[5], "eax")	  ? &hit->eax
+				: !strcmp(argv[5], "ebx") ? &hit->ebx
+				: !strcmp(argv[5], "ecx") ? &hit->ecx
+							  : &hit->edx;
+		*reg |= 1u << bit;
+		fix_crc(b, len);
+	} else if ((!strcmp(cmd, "shift-clock") && argc == 4) || (!strcmp(cmd, "mem-realtime") && argc == 3)) {
+		size_t at = SNAP_MEM_HEADER_SIZE + LAYOUT_BOOT_INFO + offsetof(struct mote_boot_info, clock) +
+			    offsetof(struct mote_clock, anchor_realtime_ns);
+		if (len < at + 8 || memcmp(b, SNAP_MEM_MAGIC, 8) != 0)
+			die("%s is not a snapshot memory file", path);
+		int64_t ns;
+		memcpy(&ns, b + at, 8);
+		if (!strcmp(cmd, "mem-realtime")) {
+			printf("%lld\n", (long long)ns);
+			free(b);
+			return 0;
+		}
+		ns -= (int64_t)strtoll(argv[3], NULL, 0) * 1000000000ll;
+		memcpy(b + at, &ns, 8);
+		/* Write just those bytes back: the memory file is large and sparse. */
+		int fd = open(path, O_WRONLY);
+		if (fd < 0 || pwrite(fd, &ns, 8, (off_t)at) != 8 || close(fd) < 0)
+			die("cannot write %s", path);
+		free(b);
+		return 0;
+	} else {
+		die("unknown command or wrong arguments: %s", cmd);
+	}
+	store(path, b, len);
+	free(b);
+	return 0;
+}
