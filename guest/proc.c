@@ -345,8 +345,12 @@ static long sleep_until(uint64_t clk, int64_t deadline_ns)
 	int64_t now;
 	if (clock_now(clk, &now) < 0)
 		return -EINVAL;
-	if (deadline_ns > now)
+	/* The host may end a sleep early (a snapshot taken meanwhile): sleep again for what is left. */
+	while (deadline_ns > now) {
 		clock_sleep_ns((uint64_t)(deadline_ns - now));
+		if (clock_now(clk, &now) < 0)
+			return -EINVAL;
+	}
 	return 0;
 }
 
