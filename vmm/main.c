@@ -15,17 +15,33 @@
 #include "status.h"
 
 static volatile sig_atomic_t timed_out, snapshot_wanted;
+/*
+ * The vCPU's run area, once it exists. A signal handler sets its
+ * immediate_exit, so that a signal arriving just before KVM_RUN still makes
+ * KVM_RUN return at once (EINTR) instead of running the guest until its next
+ * exit, which a spinning guest may never make.
+ */
+static struct kvm_run *volatile signal_run;
+
+static void kick_vcpu(void)
+{
+	struct kvm_run *run = signal_run;
+	if (run)
+		run->immediate_exit = 1;
+}
 
 static void on_alarm(int sig)
 {
 	(void)sig;
 	timed_out = 1;
+	kick_vcpu();
 }
 
 static void on_usr1(int sig)
 {
 	(void)sig;
 	snapshot_wanted = 1;
+	kick_vcpu();
 }
 
 static void usage(FILE *out)
@@ -150,6 +166,7 @@ static void run_loop(struct guest *g)
 {
 	struct kvm_run *run = g->vm.run;
 	char reason[160];
+	signal_run = run;
 	for (;;) {
 		if (timed_out)
 			timeout_exit(g->cfg);
@@ -158,8 +175,10 @@ static void run_loop(struct guest *g)
 			take_snapshot(g);
 		}
 		if (ioctl(g->vm.vcpu_fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				run->immediate_exit = 0; /* the flags above say why */
 				continue;
+			}
 			snprintf(reason, sizeof(reason), "KVM_RUN failed: %s", strerror(errno));
 			crash(g, reason);
 		}
