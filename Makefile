@@ -174,14 +174,34 @@ $(BUILD)/bench/first: bench/first.S include/mote/abi.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -nostdlib -static -Iinclude -o $@ $<
 
+# Snapshot benchmarks: programs that run inside the VM (static musl), and /snapfirst, whose
+# first instruction after the snapshot point is the exit hypercall (restore time).
+BENCH_GUEST_BIN := $(BUILD)/bench/snaphello $(BUILD)/bench/snapmem $(BUILD)/bench/snapidle
+$(BENCH_GUEST_BIN): $(BUILD)/bench/%: bench/%.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+$(BUILD)/bench/snapfirst: bench/snapfirst.S include/mote/abi.h | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -nostdlib -static -Iinclude -o $@ $<
+
 # bench/hello.c is built only with musl (hello.musl), not as a host tool.
-bench: all $(filter-out $(BUILD)/bench/hello,$(BENCH_BIN)) $(BUILD)/bench/hello.musl $(BUILD)/bench/first
+bench: all $(filter-out $(BUILD)/bench/hello,$(BENCH_BIN)) $(BUILD)/bench/hello.musl $(BUILD)/bench/first \
+	$(BUILD)/bench/snapfirst
 	@BUILD=$(BUILD) bash bench/run
 
 # ---- demo, install, housekeeping ---------------------------------------------
 # The demo: a busybox shell script (loop, arithmetic, builtins) in a fresh microVM.
 run: all
 	$(BUILD)/mote run /bin/busybox sh -c 'echo "hello from a mote microVM"; i=0; while [ $$i -lt 3 ]; do i=$$((i + 1)); echo "  iteration $$i, $$i squared is $$((i * i))"; done'
+	@dir=$$(mktemp -d /tmp/mote-run.XXXXXX) && \
+	echo "$(BUILD)/mote run --snapshot $$dir/demo.snap /bin/busybox sh -c '...'" && \
+	$(BUILD)/mote run --snapshot $$dir/demo.snap /bin/busybox sh -c 'echo "booted; asking for a snapshot"; \
+		echo 1 > /dev/mote/snapshot; read g < /dev/mote/generation; \
+		if [ "$$g" = 0 ]; then echo "  the original VM goes on (generation $$g)"; \
+		else echo "  a clone resumed right after the snapshot (generation $$g)"; fi' && \
+	echo "$(BUILD)/mote snapshot restore $$dir/demo.snap  (twice)" && \
+	$(BUILD)/mote snapshot restore $$dir/demo.snap && $(BUILD)/mote snapshot restore $$dir/demo.snap; \
+	rc=$$?; rm -rf "$$dir"; exit $$rc
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/mote
