@@ -507,6 +507,20 @@ int vm_check_vcpu(struct vm *vm, const struct snap_parsed *p, struct mote_err *e
 	return r;
 }
 
+/* Load the fixed-size section `type` with ioctl `req` if the snapshot has it (`what` names it in errors). */
+static int set_optional(struct vm *vm, const struct snap_parsed *p, uint32_t type, uint32_t size, unsigned long req,
+			const char *what, int refused_status, struct mote_err *err)
+{
+	const struct snap_section *s = snap_find(p, type);
+	if (!s)
+		return 0;
+	if (s->size != size)
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s section is malformed", what);
+	if (ioctl(vm->vcpu_fd, req, (void *)s->data) < 0)
+		return mote_errnof(err, refused_status, errno, "this host's KVM refuses the saved %s", what);
+	return 0;
+}
+
 int vm_restore_vcpu(struct vm *vm, const struct snap_parsed *p, uint64_t *saved_tsc, uint64_t *tsc,
 		    struct mote_err *err)
 {
@@ -533,13 +547,9 @@ int vm_restore_vcpu(struct vm *vm, const struct snap_parsed *p, uint64_t *saved_
 		return -1;
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, sregs) < 0)
 		return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, errno, "KVM_SET_SREGS refuses the saved sregs");
-	const struct snap_section *xc = snap_find(p, SNAP_SEC_XCRS);
-	if (xc) {
-		if (xc->size != sizeof(struct kvm_xcrs))
-			return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot XCRs section is malformed");
-		if (ioctl(vm->vcpu_fd, KVM_SET_XCRS, xc->data) < 0)
-			return mote_errnof(err, MOTE_STATUS_SNAP_INCOMPATIBLE, errno, "KVM_SET_XCRS refuses the saved XCR0");
-	}
+	if (set_optional(vm, p, SNAP_SEC_XCRS, sizeof(struct kvm_xcrs), KVM_SET_XCRS, "XCR0",
+			 MOTE_STATUS_SNAP_INCOMPATIBLE, err) < 0)
+		return -1;
 	const struct snap_section *xs = snap_find(p, SNAP_SEC_XSAVE);
 	uint32_t size = xsave_size(vm);
 	void *xsave = calloc(1, size);
@@ -553,20 +563,11 @@ int vm_restore_vcpu(struct vm *vm, const struct snap_parsed *p, uint64_t *saved_
 		return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, e, "KVM_SET_XSAVE refuses the saved FPU state");
 	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, regs) < 0)
 		return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, errno, "KVM_SET_REGS");
-	const struct snap_section *ev = snap_find(p, SNAP_SEC_EVENTS);
-	if (ev) {
-		if (ev->size != sizeof(struct kvm_vcpu_events))
-			return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot events section is malformed");
-		if (ioctl(vm->vcpu_fd, KVM_SET_VCPU_EVENTS, ev->data) < 0)
-			return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, errno, "KVM_SET_VCPU_EVENTS");
-	}
-	const struct snap_section *dr = snap_find(p, SNAP_SEC_DEBUGREGS);
-	if (dr) {
-		if (dr->size != sizeof(struct kvm_debugregs))
-			return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot debug-registers section is malformed");
-		if (ioctl(vm->vcpu_fd, KVM_SET_DEBUGREGS, dr->data) < 0)
-			return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, errno, "KVM_SET_DEBUGREGS");
-	}
+	if (set_optional(vm, p, SNAP_SEC_EVENTS, sizeof(struct kvm_vcpu_events), KVM_SET_VCPU_EVENTS,
+			 "pending events", MOTE_STATUS_SNAP_CORRUPT, err) < 0 ||
+	    set_optional(vm, p, SNAP_SEC_DEBUGREGS, sizeof(struct kvm_debugregs), KVM_SET_DEBUGREGS,
+			 "debug registers", MOTE_STATUS_SNAP_CORRUPT, err) < 0)
+		return -1;
 
 	const struct snap_section *ms = snap_find(p, SNAP_SEC_MSRS);
 	if (!ms || ms->size % sizeof(struct snap_msr) || ms->size > SNAPSHOT_MSRS_MAX * sizeof(struct snap_msr))
