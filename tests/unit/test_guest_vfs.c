@@ -857,6 +857,78 @@ static void test_devices_and_console(void)
 	shim_console_reset();
 }
 
+/* /dev/mote: the snapshot request and generation device files (docs/snapshots.md). */
+static void test_snapshot_devices(void)
+{
+	struct linux_stat st;
+	char buf[64], names[128];
+	EXPECT_EQ("stat /dev/mote", xstat("/dev/mote", &st), 0);
+	EXPECT_EQ("/dev/mote is a directory", st.st_mode & S_IFMT, S_IFDIR);
+	memset(&st, 0, sizeof(st));
+	EXPECT_EQ("stat /dev/mote/snapshot", xstat("/dev/mote/snapshot", &st), 0);
+	EXPECT_EQ("/dev/mote/snapshot is a character device", st.st_mode & S_IFMT, S_IFCHR);
+	memset(&st, 0, sizeof(st));
+	EXPECT_EQ("stat /dev/mote/generation", xstat("/dev/mote/generation", &st), 0);
+	EXPECT_EQ("/dev/mote/generation is a character device", st.st_mode & S_IFMT, S_IFCHR);
+	long n = list_dir("/dev/mote", names, sizeof(names));
+	check("/dev/mote lists both", n >= 2 && strstr(names, "snapshot") && strstr(names, "generation"),
+	      "%ld entries: %s", n, names);
+
+	/* Each write asks for exactly one snapshot and returns its count. */
+	unsigned before = shim_snapshot_requests();
+	long fd = xopen("/dev/mote/snapshot", O_WRONLY, 0);
+	check("open /dev/mote/snapshot", fd >= 0, "returned %ld", fd);
+	EXPECT_EQ("snapshot write returns count", sys_write((uint64_t)fd, U("1"), 1), 1);
+	EXPECT_EQ("one write, one request", shim_snapshot_requests() - before, 1);
+	EXPECT_EQ("snapshot write of 5 bytes", sys_write((uint64_t)fd, U("hello"), 5), 5);
+	EXPECT_EQ("second write, second request", shim_snapshot_requests() - before, 2);
+	EXPECT_EQ("snapshot write bad pointer", sys_write((uint64_t)fd, 16, 4), -EFAULT);
+	EXPECT_EQ("bad pointer asks for none", shim_snapshot_requests() - before, 2);
+	sys_close((uint64_t)fd);
+	fd = xopen("/dev/mote/snapshot", O_RDONLY, 0);
+	EXPECT_EQ("snapshot write on read-only fd", sys_write((uint64_t)fd, U("1"), 1), -EBADF);
+	sys_close((uint64_t)fd);
+	EXPECT_EQ("no request without a write", shim_snapshot_requests() - before, 2);
+
+	/* The generation reads as decimal text and a newline, then EOF. */
+	shim_set_generation(7);
+	fd = xopen("/dev/mote/generation", O_RDONLY, 0);
+	check("open /dev/mote/generation", fd >= 0, "returned %ld", fd);
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ("generation read length", sys_read((uint64_t)fd, U(buf), sizeof(buf) - 1), 2);
+	EXPECT_STR("generation reads 7", buf, "7\n");
+	EXPECT_EQ("generation then EOF", sys_read((uint64_t)fd, U(buf), sizeof(buf) - 1), 0);
+	EXPECT_EQ("generation EOF again", sys_read((uint64_t)fd, U(buf), sizeof(buf) - 1), 0);
+	sys_close((uint64_t)fd);
+	fd = xopen("/dev/mote/generation", O_RDONLY, 0);
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ("generation byte 1", sys_read((uint64_t)fd, U(buf), 1), 1);
+	EXPECT_EQ("generation byte 2", sys_read((uint64_t)fd, U(buf + 1), 1), 1);
+	EXPECT_EQ("generation byte 3 is EOF", sys_read((uint64_t)fd, U(buf + 2), 1), 0);
+	EXPECT_STR("generation read bytewise", buf, "7\n");
+	sys_close((uint64_t)fd);
+	shim_set_generation(18446744073709551615ull);
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ("generation 2^64-1 length", slurp("/dev/mote/generation", buf, sizeof(buf)), 21);
+	EXPECT_STR("generation 2^64-1", buf, "18446744073709551615\n");
+	shim_set_generation(0);
+	EXPECT_EQ("generation 0 length", slurp("/dev/mote/generation", buf, sizeof(buf)), 2);
+	EXPECT_STR("generation 0", buf, "0\n");
+
+	/* The generation cannot be written, and trying asks for no snapshot. */
+	fd = xopen("/dev/mote/generation", O_WRONLY, 0);
+	EXPECT_EQ("write generation", sys_write((uint64_t)fd, U("8\n"), 2), -EINVAL);
+	sys_close((uint64_t)fd);
+	fd = xopen("/dev/mote/generation", O_RDWR, 0);
+	EXPECT_EQ("write generation O_RDWR", sys_write((uint64_t)fd, U("8"), 1), -EINVAL);
+	sys_close((uint64_t)fd);
+	EXPECT_EQ("generation reads no snapshot request", shim_snapshot_requests() - before, 2);
+	shim_set_generation(7);
+	EXPECT_EQ("generation unchanged by writes", slurp("/dev/mote/generation", buf, sizeof(buf)), 2);
+	EXPECT_STR("generation still 7", buf, "7\n");
+
+}
+
 static void test_bad_pointers(void)
 {
 	struct linux_stat st;
@@ -906,6 +978,7 @@ int main(void)
 	test_pipes();
 	test_poll_select_sleep();
 	test_devices_and_console();
+	test_snapshot_devices();
 	test_bad_pointers();
 	test_mmap_helpers();
 	shim_console_reset();
