@@ -21,6 +21,7 @@
  *        snaptool set-abi FILE N              (ABI version; checksum fixed)
  *        snaptool corrupt FILE OFFSET         (flip one byte; checksum left as is)
  *        snaptool cpuid-add FILE LEAF SUBLEAF eax|ebx|ecx|edx BIT  (checksum fixed)
+ *        snaptool cpuid-get FILE LEAF SUBLEAF eax|ebx|ecx|edx      (print the register, 0x%08x)
  *        snaptool fix-crc FILE
  *        snaptool shift-clock FILE.mem SECONDS   (move the guest's realtime anchor back)
  *        snaptool mem-realtime FILE.mem      (print the guest's realtime anchor, ns)
@@ -122,9 +123,9 @@ int main(int argc, char **argv)
 		b[off] ^= 0xff;
 	} else if (!strcmp(cmd, "fix-crc") && argc == 3) {
 		fix_crc(b, len);
-	} else if (!strcmp(cmd, "cpuid-add") && argc == 7) {
+	} else if ((!strcmp(cmd, "cpuid-add") && argc == 7) || (!strcmp(cmd, "cpuid-get") && argc == 6)) {
 		uint32_t size, leaf = (uint32_t)strtoul(argv[3], NULL, 0), sub = (uint32_t)strtoul(argv[4], NULL, 0);
-		unsigned bit = (unsigned)strtoul(argv[6], NULL, 0);
+		unsigned bit = argc == 7 ? (unsigned)strtoul(argv[6], NULL, 0) : 0;
 		struct kvm_cpuid_entry2 *e = (struct kvm_cpuid_entry2 *)find_section(b, len, SNAP_SEC_CPUID, &size);
 		if (!e || bit > 31)
 			die("%s", "no CPUID section, or bit > 31");
@@ -138,6 +139,11 @@ int main(int argc, char **argv)
 				: !strcmp(argv[5], "ebx") ? &hit->ebx
 				: !strcmp(argv[5], "ecx") ? &hit->ecx
 							  : &hit->edx;
+		if (!strcmp(cmd, "cpuid-get")) {
+			printf("0x%08x\n", *reg);
+			free(b);
+			return 0;
+		}
 		*reg |= 1u << bit;
 		fix_crc(b, len);
 	} else if ((!strcmp(cmd, "shift-clock") && argc == 4) || (!strcmp(cmd, "mem-realtime") && argc == 3)) {
