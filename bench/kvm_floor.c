@@ -62,7 +62,8 @@ static void xioctl(int fd, unsigned long req, void *arg, const char *what)
 
 static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 {
-	for (unsigned n = 64; n <= 1024; n *= 2) {
+	/* 128 first: enough for any current host (75 here), so no failed E2BIG probe (~0.35 ms under PVM). */
+	for (unsigned n = 128; n <= 1024; n *= 2) {
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
 		if (!c)
 			fail("calloc");
