@@ -53,10 +53,12 @@ enum snap_error snap_parse(const void *buf, size_t len, uint32_t abi_version, st
 	const uint8_t *p = buf;
 	struct snap_header h;
 	memset(out, 0, sizeof(*out));
-	if (len < 8 || memcmp(p, SNAP_MAGIC, 8) != 0)
-		return fail(len < 8 ? SNAP_ERR_TRUNCATED : SNAP_ERR_CORRUPT, why, why_size,
-			    len < 8 ? "truncated: %zu bytes, shorter than the magic" : "not a mote snapshot (bad magic)",
-			    len);
+	/* A short file is truncated only if what it has is the start of the magic. */
+	size_t head = len < 8 ? len : 8;
+	if (memcmp(p, SNAP_MAGIC, head) != 0)
+		return fail(SNAP_ERR_CORRUPT, why, why_size, "not a mote snapshot (bad magic)");
+	if (len < 8)
+		return fail(SNAP_ERR_TRUNCATED, why, why_size, "truncated: %zu bytes, shorter than the magic", len);
 	if (len < 12)
 		return fail(SNAP_ERR_TRUNCATED, why, why_size, "truncated: %zu bytes, no format version", len);
 	uint32_t version;

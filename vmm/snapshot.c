@@ -197,6 +197,45 @@ static void sync_parent(const char *path)
 	}
 }
 
+/*
+ * Put the new files in place. Renaming the state file is the commit point;
+ * the memory file must be in place before it, so the previous one is kept
+ * as FILE.mem.old (a hard link) until then:
+ *   link FILE.mem -> FILE.mem.old; rename new -> FILE.mem; rename new -> FILE; unlink FILE.mem.old
+ * If the last rename fails, FILE.mem.old goes back. If the process dies
+ * between the two renames, FILE is the previous state and FILE.mem.old its
+ * memory, which restores find (open_memory). Returns 0, or -1 with errno.
+ */
+static int commit(const char *path, const char *mem_path, const char *state_tmp, const char *mem_tmp)
+{
+	char old[PATH_MAX + 16];
+	snprintf(old, sizeof(old), "%s.old", mem_path);
+	unlink(old);
+	int had_old = link(mem_path, old) == 0;
+	if (!had_old && errno != ENOENT)
+		return -1;
+	if (rename(mem_tmp, mem_path) < 0) {
+		int e = errno;
+		if (had_old)
+			unlink(old);
+		errno = e;
+		return -1;
+	}
+	if (rename(state_tmp, path) < 0) {
+		int e = errno;
+		if (had_old)
+			rename(old, mem_path);
+		else
+			unlink(mem_path);
+		errno = e;
+		return -1;
+	}
+	sync_parent(path);
+	if (had_old)
+		unlink(old);
+	return 0;
+}
+
 int guest_snapshot(struct guest *g, struct mote_err *err)
 {
 	const char *path = g->cfg->snapshot_path;
@@ -247,10 +286,9 @@ int guest_snapshot(struct guest *g, struct mote_err *err)
 	snap_writer_free(&w);
 	close(mem_fd);
 	close(state_fd);
-	/* The memory file first: a state file in place always names a complete memory file. */
 	if (ok) {
 		stage = "rename";
-		ok = rename(mem_tmp, mem_path) == 0 && rename(state_tmp, path) == 0;
+		ok = commit(path, mem_path, state_tmp, mem_tmp) == 0;
 		e = errno;
 	}
 	if (!ok) {
@@ -258,7 +296,6 @@ int guest_snapshot(struct guest *g, struct mote_err *err)
 		unlink(state_tmp);
 		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, e ? e : EIO, "cannot write snapshot %s (%s)", path, stage);
 	}
-	sync_parent(path);
 	if (g->cfg->debug)
 		fprintf(stderr,
 			"mote-vmm: snapshot %s written in %.3f ms: %zu bytes of state, %llu KiB of %llu MiB memory "
@@ -344,11 +381,10 @@ static int check_guest(const struct snap_parsed *p, struct snap_guest *sg, const
 	return 0;
 }
 
-static int open_memory(const char *path, const struct snap_parsed *p, const struct snap_guest *sg, int *out_fd,
-		       struct mote_err *err)
+/* Open and check one candidate memory file. Returns the fd, -1 with *err, or -2 when its id is another snapshot's. */
+static int open_memory_file(const char *mem_path, const struct snap_parsed *p, const struct snap_guest *sg,
+			    struct mote_err *err)
 {
-	char mem_path[PATH_MAX + 8];
-	snprintf(mem_path, sizeof(mem_path), "%s.mem", path);
 	int fd = open(mem_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return mote_errnof(err, errno == ENOENT ? MOTE_STATUS_NOT_FOUND : MOTE_STATUS_HOST, errno,
@@ -366,15 +402,37 @@ static int open_memory(const char *path, const struct snap_parsed *p, const stru
 		 mh.format_version != SNAP_FORMAT_VERSION)
 		mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE, "snapshot memory file %s: not a mote memory file", mem_path);
 	else if (memcmp(mh.id, p->header.id, 16) != 0 || mh.mem_size != sg->mem_size ||
-		 mh.rootfs_map_size != sg->rootfs_map_size)
+		 mh.rootfs_map_size != sg->rootfs_map_size) {
 		mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE, "snapshot memory file %s belongs to another snapshot",
 			  mem_path);
-	else
-		r = 0;
-	if (r < 0) {
-		close(fd);
-		return -1;
+		r = -2;
+	} else {
+		return fd;
 	}
+	close(fd);
+	return r;
+}
+
+/*
+ * The memory file of the state file `path`: FILE.mem, or FILE.mem.old when a
+ * snapshot writer died between its two renames (see commit()).
+ */
+static int open_memory(const char *path, const struct snap_parsed *p, const struct snap_guest *sg, int *out_fd,
+		       struct mote_err *err)
+{
+	char mem_path[PATH_MAX + 16];
+	snprintf(mem_path, sizeof(mem_path), "%s.mem", path);
+	int fd = open_memory_file(mem_path, p, sg, err);
+	if (fd == -2) {
+		struct mote_err old_err;
+		char old_path[PATH_MAX + 32];
+		snprintf(old_path, sizeof(old_path), "%s.old", mem_path);
+		fd = open_memory_file(old_path, p, sg, &old_err);
+		if (fd < 0)
+			fd = -1; /* report the mismatch of FILE.mem itself */
+	}
+	if (fd < 0)
+		return -1;
 	*out_fd = fd;
 	return 0;
 }
@@ -435,6 +493,12 @@ int guest_restore(struct guest *g, const struct guest_config *cfg, struct mote_e
 		r = 0;
 	if (mem_fd >= 0)
 		close(mem_fd);
+	if (r < 0 && err && !strstr(err->msg, path)) {
+		/* vCPU and CPU refusals come from vmm/x86_64.c, which does not know the file: name it. */
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		mote_errf(err, err->status, "snapshot %s: %s", path, msg);
+	}
 	if (r == 0 && cfg->debug)
 		fprintf(stderr, "mote-vmm: restored %s: TSC saved %llu, guest reads %llu after restoring it\n", path,
 			(unsigned long long)saved_tsc, (unsigned long long)tsc);

@@ -244,6 +244,19 @@ rm -f "$f.mem"
 ln "$W/other.snap.mem" "$f.mem"
 restore swap "$f"
 expect_refusal memory-file-of-another-snapshot 77 "$f.mem" 'another snapshot'
+# A writer that died between its two renames leaves FILE (previous state), FILE.mem (new memory) and
+# FILE.mem.old (previous memory): the restore uses FILE.mem.old and the clone runs.
+f=$(copy halfrenamed)
+rm -f "$f.mem" "$f.mem.old"
+ln "$W/other.snap.mem" "$f.mem"
+ln "$W/good.snap.mem" "$f.mem.old"
+restore halfrenamed "$f"
+if [ "$STATUS" = 0 ] && grep -q 'generation 1' "$OUT"; then
+	pass crash-between-renames-restores-previous-snapshot
+else
+	fail crash-between-renames-restores-previous-snapshot "status $STATUS, expected 0 with the clone's output"
+fi
+rm -f "$f.mem.old"
 f=$(copy memdir)
 rm -f "$f.mem"
 mkdir "$f.mem"
