@@ -313,8 +313,11 @@ static const uint32_t snapshot_msrs[] = {
 /* The XSAVE area size this host's KVM uses (>= 4096). */
 static uint32_t xsave_size(struct vm *vm)
 {
-	int n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
-	return n > (int)sizeof(struct kvm_xsave) ? (uint32_t)n : (uint32_t)sizeof(struct kvm_xsave);
+	if (!vm->xsave_size) {
+		int n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+		vm->xsave_size = n > (int)sizeof(struct kvm_xsave) ? (uint32_t)n : (uint32_t)sizeof(struct kvm_xsave);
+	}
+	return vm->xsave_size;
 }
 
 static int save_msrs(struct vm *vm, struct snap_writer *w, struct mote_err *err)
