@@ -120,6 +120,8 @@ static int snapshot_path_of(pid_t pid, char *out, size_t size, struct mote_err *
 			break;
 		if (!strcmp(cmdline + off, "--snapshot") && off + strlen(cmdline + off) + 1 < len)
 			file = cmdline + off + strlen(cmdline + off) + 1;
+		else if (!strncmp(cmdline + off, "--snapshot=", 11))
+			file = cmdline + off + 11;
 	}
 	if (!file)
 		return mote_errf(err, MOTE_STATUS_USAGE, "the VM in process %d was started without --snapshot FILE",

@@ -68,23 +68,31 @@ void random_init(struct mote_boot_info *bi)
 
 void random_bytes(void *buf, size_t len)
 {
-	uint8_t *p = buf;
 	uint32_t block[16];
-	uint64_t generation = boot_info->clock.generation;
-	if (generation != seen_generation) {
-		/* Restored from a snapshot: every clone has its own fresh seed. */
-		mix_seed();
-		seen_generation = generation;
-	}
-	while (len) {
+	for (;;) {
+		uint64_t generation = boot_info->clock.generation;
+		if (generation != seen_generation) {
+			/* Restored from a snapshot: every clone has its own fresh seed. */
+			mix_seed();
+			seen_generation = generation;
+		}
+		uint8_t *p = buf;
+		for (size_t left = len; left;) {
+			chacha_block(block);
+			size_t n = MIN(left, sizeof(block));
+			memcpy(p, block, n);
+			p += n;
+			left -= n;
+		}
+		/* Fast key erasure: the next key comes from a fresh block, so past output cannot be recomputed. */
 		chacha_block(block);
-		size_t n = MIN(len, sizeof(block));
-		memcpy(p, block, n);
-		p += n;
-		len -= n;
+		memcpy(key, block, sizeof(key));
+		memset(block, 0, sizeof(block));
+		/*
+		 * A snapshot taken while this ran (a host request lands between any
+		 * two instructions) left every clone with the same output: redo it.
+		 */
+		if (boot_info->clock.generation == generation)
+			return;
 	}
-	/* Fast key erasure: the next key comes from a fresh block, so past output cannot be recomputed. */
-	chacha_block(block);
-	memcpy(key, block, sizeof(key));
-	memset(block, 0, sizeof(block));
 }

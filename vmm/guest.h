@@ -40,6 +40,7 @@ struct guest {
 	uint64_t hypercall_count[MOTE_HC_COUNT];
 	uint64_t bad_hypercalls;
 	char *kernel_path_saved; /* restored guests: kernel ELF path from the snapshot, loaded on a crash */
+	struct mote_hc_snapshot *snapshot_call; /* the guest's pending snapshot request (host pointer) */
 };
 
 /*

@@ -128,7 +128,10 @@ enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
 		/* The result is in guest memory before the snapshot, so clones return it too. */
 		struct mote_hc_snapshot *s = p;
 		s->ret = g->cfg->snapshot_path ? 0 : -MOTE_EOPNOTSUPP;
-		return g->cfg->snapshot_path ? GUEST_SNAPSHOT : GUEST_RESUME;
+		if (!g->cfg->snapshot_path)
+			return GUEST_RESUME;
+		g->snapshot_call = s;
+		return GUEST_SNAPSHOT;
 	}
 	}
 	return GUEST_RESUME;

@@ -504,4 +504,41 @@ else
 	fi
 fi
 
+# SIGUSR1 to a VM started without --snapshot is ignored with one line; the VM goes on (here until its
+# --timeout, SIGALRM = 142). And a host-requested snapshot that cannot be written (its directory vanished)
+# is reported in one line while the VM goes on.
+name=sigusr1-without-snapshot-file
+bg_start usr1 "$MOTE" run --timeout 1.5 "$TESTBIN/spin.musl"
+if ! wait_line "$E2E_TMP/usr1.out" '^spin: spinning' 20; then
+	fail "$name" "spin did not start"
+else
+	kill -USR1 "$BG_PID"
+	bg_wait "$BG_PID"
+	STATUS=$BG_STATUS OUT=$E2E_TMP/usr1.out ERR=$E2E_TMP/usr1.err
+	if [ "$STATUS" != 142 ] || ! err_has '^mote-vmm: SIGUSR1 ignored: .*without --snapshot' ||
+		! err_has 'timed out'; then
+		fail "$name" "status $STATUS (want 142: the VM went on until --timeout), stderr: $(head -c 300 "$ERR")"
+	else
+		pass "$name"
+	fi
+fi
+name=failed-host-snapshot-keeps-vm
+d=$E2E_TMP/vanish
+mkdir -p "$d"
+bg_start vanish "$MOTE" run --timeout 20 --snapshot "$d/snap" "$TESTBIN/snap_idle.musl" 1 1.2
+if ! wait_line "$E2E_TMP/vanish.out" '^snap_idle: ready' 20; then
+	fail "$name" "snap_idle did not get ready"
+else
+	rm -rf "$d"
+	kill -USR1 "$BG_PID"
+	bg_wait "$BG_PID"
+	STATUS=$BG_STATUS OUT=$E2E_TMP/vanish.out ERR=$E2E_TMP/vanish.err
+	if [ "$STATUS" != 0 ] || ! out_has '^snap_idle: done slept_ms=' ||
+		[ "$(grep -c . "$ERR")" != 1 ] || ! err_has "^mote-vmm: .*$d/snap.*the VM goes on"; then
+		fail "$name" "status $STATUS (want 0 after the sleep), stderr: $(head -c 300 "$ERR")"
+	else
+		pass "$name"
+	fi
+fi
+
 e2e_finish
