@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "commands.h"
 #include "status.h"
 
@@ -24,6 +26,8 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	/* SHA-256 (rootfs cache keys) needs no OpenSSL configuration: skip reading openssl.cnf. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	if (argc < 2) {
 		usage(stderr);
 		return MOTE_STATUS_USAGE;
