@@ -65,11 +65,22 @@ enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg);
 /*
  * Write a snapshot of the guest to cfg->snapshot_path (and its ".mem"
  * memory file), completing any pending port I/O first so the vCPU resumes
- * after the instruction that exited. Both files are written under temporary
- * names and renamed when complete. Returns 0, or -1 with *err
- * (MOTE_STATUS_SNAP_WRITE) with nothing left behind.
+ * after the instruction that exited. The guest is paused while its memory is
+ * copied into the files (temporary names). Then, with `wait`, the files are
+ * synced and renamed into place before returning; without, a thread does
+ * that while the guest runs on, and guest_snapshot_finish reports how it
+ * went. Returns 0, or -1 with *err (MOTE_STATUS_SNAP_WRITE) with nothing
+ * left behind. MUST NOT be called while a previous snapshot is unfinished.
  */
-int guest_snapshot(struct guest *g, struct mote_err *err);
+int guest_snapshot(struct guest *g, int wait, struct mote_err *err);
+
+/*
+ * Collect a snapshot being synced in the background: when it has finished,
+ * or always (waiting for it) with `block`. Returns 0 (nothing pending, still
+ * running, or committed: a --debug line then says how long it took), or -1
+ * with *err when it could not be written (nothing was left behind).
+ */
+int guest_snapshot_finish(int block, struct mote_err *err);
 
 /*
  * Restore the snapshot cfg->restore_path into a new VM, ready to resume:

@@ -44,6 +44,19 @@ static void on_usr1(int sig)
 	kick_vcpu();
 }
 
+/*
+ * Report a snapshot that finished syncing in the background (or, with
+ * `block`, wait for it first, as before a new snapshot or before mote-vmm
+ * ends, so that it is never left half in place). A failure is one line; the
+ * VM goes on.
+ */
+static void collect_snapshot(int block)
+{
+	struct mote_err err = { 0 };
+	if (guest_snapshot_finish(block, &err) < 0)
+		fprintf(stderr, "mote-vmm: %s; the VM goes on\n", err.msg);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: mote-vmm --kernel FILE [--rootfs IMAGE] [--mem SIZE] [--timeout SECONDS]\n"
@@ -75,20 +88,20 @@ static int start_timer(uint64_t ns, struct mote_err *err)
 
 static void __attribute__((noreturn)) timeout_exit(const struct guest_config *cfg)
 {
+	collect_snapshot(1);
 	fprintf(stderr, "mote-vmm: guest timed out after %.3f s (--timeout); killed\n",
 		(double)cfg->timeout_ns / 1e9);
 	vmm_die_by_signal(MOTE_SIGNAL_TIMEOUT);
 }
 
-/* Guest RAM pages the host has backed so far: roughly the pages the guest touched. */
+/* Guest RAM pages backed in this process so far: the pages the guest touched (after a restore too). */
 static uint64_t resident_pages(const struct vm *vm)
 {
 	uint64_t n = 0, pages = vm->mem_size / 4096;
-	unsigned char *vec = malloc(pages);
-	if (vec && mincore(vm->mem, vm->mem_size, vec) == 0)
-		for (uint64_t i = 0; i < pages; i++)
-			n += vec[i] & 1;
-	free(vec);
+	uint8_t *backed = vm_backed_pages(vm);
+	for (uint64_t i = 0; backed && i < pages; i++)
+		n += backed[i];
+	free(backed);
 	return n;
 }
 
@@ -109,6 +122,7 @@ static int load_error_status(int code)
 /* The guest asked to end: turn its request into mote-vmm's own ending. */
 static void __attribute__((noreturn)) finish(struct guest *g)
 {
+	collect_snapshot(1);
 	const struct guest_exit *x = &guest_exit_state;
 	switch (x->reason) {
 	case MOTE_EXIT_NORMAL:
@@ -146,6 +160,7 @@ static void __attribute__((noreturn)) finish(struct guest *g)
 
 static void __attribute__((noreturn)) crash(struct guest *g, const char *reason)
 {
+	collect_snapshot(1);
 	guest_crash_report(g, reason);
 	vmm_die_by_signal(MOTE_SIGNAL_CRASH);
 }
@@ -165,7 +180,8 @@ static void take_snapshot(struct guest *g)
 		return;
 	}
 	struct mote_err err = { 0 };
-	if (guest_snapshot(g, &err) == 0) {
+	collect_snapshot(1);
+	if (guest_snapshot(g, g->cfg->exit_after_snapshot, &err) == 0) {
 		if (g->cfg->exit_after_snapshot) {
 			vm_destroy(&g->vm);
 			free(g->kernel_image);
@@ -188,6 +204,7 @@ static void run_loop(struct guest *g)
 	for (;;) {
 		if (timed_out)
 			timeout_exit(g->cfg);
+		collect_snapshot(0);
 		if (snapshot_wanted) {
 			snapshot_wanted = 0;
 			take_snapshot(g);

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,45 +46,12 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/*
- * Which pages of anonymous guest RAM the host ever backed: /proc/self/pagemap
- * bit 63 (present) or 62 (swapped). A page with neither was never written and
- * reads as zero, so it need not even be read. NULL when pagemap is unreadable
- * (then every page is read and tested).
- */
-static uint8_t *backed_pages(const struct vm *vm)
-{
-	uint64_t pages = vm->mem_size / PAGE;
-	uint8_t *backed = malloc(pages);
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (!backed || fd < 0) {
-		free(backed);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	uint64_t buf[4096];
-	uint64_t first = (uintptr_t)vm->mem / PAGE;
-	for (uint64_t i = 0; i < pages;) {
-		uint64_t n = pages - i < 4096 ? pages - i : 4096;
-		ssize_t got = pread(fd, buf, n * 8, (off_t)((first + i) * 8));
-		if (got != (ssize_t)(n * 8)) {
-			free(backed);
-			close(fd);
-			return NULL;
-		}
-		for (uint64_t k = 0; k < n; k++)
-			backed[i + k] = (buf[k] >> 62) != 0;
-		i += n;
-	}
-	close(fd);
-	return backed;
-}
-
 /* Write guest RAM at `off` in `fd`: runs of non-zero pages only, the rest stays a hole. */
 static int write_ram(const struct vm *vm, int fd, uint64_t off, uint64_t *data_bytes)
 {
-	uint8_t *backed = vm->mem_is_file ? NULL : backed_pages(vm);
+	/* A page of anonymous memory the host never backed reads as zero: not even read. (A memory file's pages
+	 * can hold data without being mapped here, so a restored guest's are all read.) */
+	uint8_t *backed = vm->mem_is_file ? NULL : vm_backed_pages(vm);
 	uint64_t pages = vm->mem_size / PAGE, run = 0, nrun = 0;
 	*data_bytes = 0;
 	for (uint64_t i = 0; i <= pages; i++) {
@@ -124,7 +93,7 @@ static int write_memory_file(struct guest *g, int fd, const uint8_t id[16], uint
 		return -1;
 	if (vm->rootfs && pwrite_all(fd, vm->rootfs, vm->rootfs_size, SNAP_MEM_HEADER_SIZE + vm->mem_size) < 0)
 		return -1;
-	return fdatasync(fd);
+	return 0;
 }
 
 static int build_state(struct guest *g, const uint8_t id[16], struct snap_writer *w, struct mote_err *err)
@@ -236,10 +205,85 @@ static int commit(const char *path, const char *mem_path, const char *state_tmp,
 	return 0;
 }
 
-int guest_snapshot(struct guest *g, struct mote_err *err)
+/*
+ * A snapshot whose files are written (in the page cache) but not yet durable
+ * and in place. The guest runs on while a thread syncs and renames them: the
+ * guest is paused only for as long as copying its memory takes, not for the
+ * disk.
+ */
+struct commit_job {
+	pthread_t thread;
+	int started;
+	volatile int finished;
+	int mem_fd, state_fd;
+	char path[PATH_MAX], mem_path[PATH_MAX + 8], state_tmp[PATH_MAX + 32], mem_tmp[PATH_MAX + 32];
+	const char *stage;
+	int error; /* errno of the failure; 0 once committed */
+	uint64_t t0, paused_ns, done_ns, data_bytes, mem_size;
+	size_t state_len;
+	int debug;
+};
+static struct commit_job job;
+
+static void *commit_job_run(void *arg)
+{
+	struct commit_job *j = arg;
+	j->stage = "memory file";
+	int ok = fdatasync(j->mem_fd) == 0;
+	if (ok) {
+		j->stage = "state file";
+		ok = fdatasync(j->state_fd) == 0;
+	}
+	if (ok) {
+		j->stage = "rename";
+		ok = commit(j->path, j->mem_path, j->state_tmp, j->mem_tmp) == 0;
+	}
+	j->error = ok ? 0 : errno ? errno : EIO;
+	close(j->mem_fd);
+	close(j->state_fd);
+	if (!ok) {
+		unlink(j->mem_tmp);
+		unlink(j->state_tmp);
+	}
+	j->done_ns = guest_host_ns(CLOCK_MONOTONIC);
+	__atomic_store_n(&j->finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* The finished job's outcome: a --debug line, or the error. */
+static int job_report(const struct commit_job *j, struct mote_err *err)
+{
+	if (j->error)
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, j->error, "cannot write snapshot %s (%s)", j->path,
+				   j->stage);
+	if (j->debug)
+		fprintf(stderr,
+			"mote-vmm: snapshot %s: guest paused for %.3f ms, durable after %.3f ms; %zu bytes of state, "
+			"%llu KiB of %llu MiB memory with data\n",
+			j->path, (double)j->paused_ns / 1e6, (double)(j->done_ns - j->t0) / 1e6, j->state_len,
+			(unsigned long long)(j->data_bytes >> 10), (unsigned long long)(j->mem_size >> 20));
+	return 0;
+}
+
+int guest_snapshot_finish(int block, struct mote_err *err)
+{
+	if (!job.started || (!block && !__atomic_load_n(&job.finished, __ATOMIC_ACQUIRE)))
+		return 0;
+	pthread_join(job.thread, NULL);
+	job.started = 0;
+	return job_report(&job, err);
+}
+
+int guest_snapshot(struct guest *g, int wait, struct mote_err *err)
 {
 	const char *path = g->cfg->snapshot_path;
 	uint64_t t0 = guest_host_ns(CLOCK_MONOTONIC);
+	if (job.started)
+		return mote_errf(err, MOTE_STATUS_HOST, "snapshot %s: the previous one is still being written", path);
+
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, EISDIR, "cannot write snapshot %s", path);
 
 	/* Finish the exit in flight (the `out` of a hypercall) so rip points past it. */
 	g->vm.run->immediate_exit = 1;
@@ -259,50 +303,60 @@ int guest_snapshot(struct guest *g, struct mote_err *err)
 		return -1;
 	}
 
-	char state_tmp[PATH_MAX + 32], mem_tmp[PATH_MAX + 32], mem_path[PATH_MAX + 8];
-	snprintf(mem_path, sizeof(mem_path), "%s.mem", path);
-	int mem_fd = open_temp(path, ".mem", mem_tmp, sizeof(mem_tmp));
-	if (mem_fd < 0) {
+	struct commit_job *j = &job;
+	memset(j, 0, sizeof(*j));
+	snprintf(j->path, sizeof(j->path), "%s", path);
+	snprintf(j->mem_path, sizeof(j->mem_path), "%s.mem", path);
+	j->mem_fd = open_temp(path, ".mem", j->mem_tmp, sizeof(j->mem_tmp));
+	if (j->mem_fd < 0) {
 		snap_writer_free(&w);
-		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, errno, "cannot create snapshot memory file %s", mem_path);
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, errno, "cannot create snapshot memory file %s",
+				   j->mem_path);
 	}
-	int state_fd = open_temp(path, "", state_tmp, sizeof(state_tmp));
-	if (state_fd < 0) {
+	j->state_fd = open_temp(path, "", j->state_tmp, sizeof(j->state_tmp));
+	if (j->state_fd < 0) {
 		e = errno;
-		close(mem_fd);
-		unlink(mem_tmp);
+		close(j->mem_fd);
+		unlink(j->mem_tmp);
 		snap_writer_free(&w);
 		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, e, "cannot create snapshot %s", path);
 	}
-	uint64_t data_bytes = 0;
-	const char *stage = "memory file";
-	int ok = write_memory_file(g, mem_fd, id, &data_bytes) == 0;
+	j->stage = "memory file";
+	int ok = write_memory_file(g, j->mem_fd, id, &j->data_bytes) == 0;
 	if (ok) {
-		stage = "state file";
-		ok = pwrite_all(state_fd, w.buf, w.len, 0) == 0 && fdatasync(state_fd) == 0;
+		j->stage = "state file";
+		ok = pwrite_all(j->state_fd, w.buf, w.len, 0) == 0;
 	}
 	e = errno;
-	size_t state_len = w.len;
+	j->state_len = w.len;
 	snap_writer_free(&w);
-	close(mem_fd);
-	close(state_fd);
-	if (ok) {
-		stage = "rename";
-		ok = commit(path, mem_path, state_tmp, mem_tmp) == 0;
-		e = errno;
-	}
 	if (!ok) {
-		unlink(mem_tmp);
-		unlink(state_tmp);
-		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, e ? e : EIO, "cannot write snapshot %s (%s)", path, stage);
+		close(j->mem_fd);
+		close(j->state_fd);
+		unlink(j->mem_tmp);
+		unlink(j->state_tmp);
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, e ? e : EIO, "cannot write snapshot %s (%s)", path,
+				   j->stage);
 	}
-	if (g->cfg->debug)
-		fprintf(stderr,
-			"mote-vmm: snapshot %s written in %.3f ms: %zu bytes of state, %llu KiB of %llu MiB memory "
-			"with data\n",
-			path, (double)(guest_host_ns(CLOCK_MONOTONIC) - t0) / 1e6, state_len,
-			(unsigned long long)(data_bytes >> 10), (unsigned long long)(g->vm.mem_size >> 20));
-	return 0;
+	j->t0 = t0;
+	j->paused_ns = guest_host_ns(CLOCK_MONOTONIC) - t0;
+	j->mem_size = g->vm.mem_size;
+	j->debug = g->cfg->debug;
+	if (!wait) {
+		/* Signals stay with the vCPU thread: KVM_RUN must see them. */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		int pr = pthread_create(&j->thread, NULL, commit_job_run, j);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (pr == 0) {
+			j->started = 1;
+			return 0;
+		}
+	}
+	/* Asked to wait (or no thread to be had): commit here. */
+	commit_job_run(j);
+	return job_report(j, err);
 }
 
 /* ---- Restoring ---------------------------------------------------------- */

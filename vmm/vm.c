@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -120,4 +121,33 @@ void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len, int allow_ro
 			return (void *)(vm->rootfs + off);
 	}
 	return NULL;
+}
+
+uint8_t *vm_backed_pages(const struct vm *vm)
+{
+	uint64_t pages = vm->mem_size / 4096ull;
+	uint8_t *backed = malloc(pages);
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (!backed || fd < 0) {
+		free(backed);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	uint64_t buf[4096];
+	uint64_t first = (uintptr_t)vm->mem / 4096ull;
+	for (uint64_t i = 0; i < pages;) {
+		uint64_t n = pages - i < 4096 ? pages - i : 4096;
+		ssize_t got = pread(fd, buf, n * 8, (off_t)((first + i) * 8));
+		if (got != (ssize_t)(n * 8)) {
+			free(backed);
+			close(fd);
+			return NULL;
+		}
+		for (uint64_t k = 0; k < n; k++)
+			backed[i + k] = (buf[k] >> 62) != 0;
+		i += n;
+	}
+	close(fd);
+	return backed;
 }

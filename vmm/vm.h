@@ -53,6 +53,15 @@ void vm_destroy(struct vm *vm);
  */
 void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len, int allow_rootfs);
 
+/*
+ * Which pages of guest RAM are backed in this process: one byte per 4 KiB
+ * page, 1 when /proc/self/pagemap says present (bit 63) or swapped (bit 62).
+ * For anonymous RAM, a page with neither was never written and reads as
+ * zero. Returns a malloc'ed array (free() it), or NULL when pagemap is
+ * unreadable.
+ */
+uint8_t *vm_backed_pages(const struct vm *vm);
+
 /* ---- x86-64 specifics (vmm/x86_64.c) ---- */
 
 /*
