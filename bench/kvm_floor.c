@@ -112,16 +112,16 @@ static void write_guest_memory(uint8_t *mem)
 static struct kvm_segment segment(uint16_t sel, uint8_t type, int code)
 {
 	struct kvm_segment s = {
-		.base = 0,
-		.limit = 0xffffffff,
-		.selector = sel,
-		.type = type,
-		.present = 1,
-		.dpl = sel & 3,
-		.s = 1,
-		.g = 1,
-		.l = code ? 1 : 0,
-		.db = code ? 0 : 1,
+	    .base = 0,
+	    .limit = 0xffffffff,
+	    .selector = sel,
+	    .type = type,
+	    .present = 1,
+	    .dpl = sel & 3,
+	    .s = 1,
+	    .g = 1,
+	    .l = code ? 1 : 0,
+	    .db = code ? 0 : 1,
 	};
 	return s;
 }
@@ -130,10 +130,10 @@ static void enter_long_mode_cpl3(int vcpu_fd)
 {
 	struct kvm_sregs sregs;
 	xioctl(vcpu_fd, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
-	sregs.cr0 = 0x80000033ull;       /* PG | NE | ET | MP | PE */
+	sregs.cr0 = 0x80000033ull; /* PG | NE | ET | MP | PE */
 	sregs.cr3 = GPA_PML4;
-	sregs.cr4 = 1ull << 5;           /* PAE */
-	sregs.efer = 0x500ull;           /* LMA | LME */
+	sregs.cr4 = 1ull << 5; /* PAE */
+	sregs.efer = 0x500ull; /* LMA | LME */
 	sregs.cs = segment(SEL_CODE3 | 3, 11, 1);
 	sregs.ss = sregs.ds = sregs.es = sregs.fs = sregs.gs = segment(SEL_DATA3 | 3, 3, 0);
 	memset(&sregs.tr, 0, sizeof(sregs.tr));
@@ -168,15 +168,15 @@ int main(void)
 	if (vm_fd < 0)
 		fail("KVM_CREATE_VM");
 
-	uint8_t *mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			    -1, 0);
+	uint8_t *mem =
+	    mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (mem == MAP_FAILED)
 		fail("mmap guest memory");
 	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = MEM_SIZE,
-		.userspace_addr = (uintptr_t)mem,
+	    .slot = 0,
+	    .guest_phys_addr = 0,
+	    .memory_size = MEM_SIZE,
+	    .userspace_addr = (uintptr_t)mem,
 	};
 	xioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION");
 

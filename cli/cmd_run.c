@@ -23,18 +23,17 @@
 
 static void run_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: mote run [--mem SIZE] [--rootfs DIR] [--env K=V]... [--timeout S] [--debug]\n"
-		"                [--snapshot FILE [--exit-after-snapshot]] [--] PROGRAM [ARGS...]\n"
-		"  --mem SIZE     guest memory, e.g. 64M (default), 1G\n"
-		"  --rootfs DIR   pack DIR as the root file system; PROGRAM is a path inside it\n"
-		"  --env K=V      add an environment variable (repeatable)\n"
-		"  --timeout S    kill the guest after S seconds (e.g. 10, 0.5, 250ms)\n"
-		"  --debug        log guest kernel diagnostics (unknown syscalls, ...)\n"
-		"  --snapshot FILE  allow snapshots, saved to FILE and FILE.mem: the program\n"
-		"                 writes to /dev/mote/snapshot, or `mote snapshot take PID`\n"
-		"  --exit-after-snapshot  end once the snapshot is written (status 0)\n"
-		"Without --rootfs, PROGRAM is a host file and the root file system holds just it.\n");
+	fprintf(out, "usage: mote run [--mem SIZE] [--rootfs DIR] [--env K=V]... [--timeout S] [--debug]\n"
+		     "                [--snapshot FILE [--exit-after-snapshot]] [--] PROGRAM [ARGS...]\n"
+		     "  --mem SIZE     guest memory, e.g. 64M (default), 1G\n"
+		     "  --rootfs DIR   pack DIR as the root file system; PROGRAM is a path inside it\n"
+		     "  --env K=V      add an environment variable (repeatable)\n"
+		     "  --timeout S    kill the guest after S seconds (e.g. 10, 0.5, 250ms)\n"
+		     "  --debug        log guest kernel diagnostics (unknown syscalls, ...)\n"
+		     "  --snapshot FILE  allow snapshots, saved to FILE and FILE.mem: the program\n"
+		     "                 writes to /dev/mote/snapshot, or `mote snapshot take PID`\n"
+		     "  --exit-after-snapshot  end once the snapshot is written (status 0)\n"
+		     "Without --rootfs, PROGRAM is a host file and the root file system holds just it.\n");
 }
 
 static int elf_status(int r)
@@ -53,8 +52,8 @@ static int check_program(const char *host_path, const char *shown, uint64_t mem,
 {
 	int fd = open(host_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return mote_errnof(err, errno == ENOENT ? MOTE_STATUS_NOT_FOUND : MOTE_STATUS_UNSUPPORTED, errno,
-				   "program %s", shown);
+		return mote_errnof(err, errno == ENOENT ? MOTE_STATUS_NOT_FOUND : MOTE_STATUS_UNSUPPORTED,
+				   errno, "program %s", shown);
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
@@ -62,7 +61,8 @@ static int check_program(const char *host_path, const char *shown, uint64_t mem,
 	}
 	if (st.st_size == 0) {
 		close(fd);
-		return mote_errf(err, MOTE_STATUS_NOT_ELF, "program %s: empty file, not an ELF executable", shown);
+		return mote_errf(err, MOTE_STATUS_NOT_ELF, "program %s: empty file, not an ELF executable",
+				 shown);
 	}
 	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
@@ -72,16 +72,17 @@ static int check_program(const char *host_path, const char *shown, uint64_t mem,
 	int r = mote_elf_parse(p, (size_t)st.st_size, &info);
 	munmap(p, (size_t)st.st_size);
 	if (r == MOTE_ELF_DYNAMIC)
-		return mote_errf(err, MOTE_STATUS_DYNAMIC,
-				 "program %s: dynamically linked (PT_INTERP %s); mote runs static programs only", shown,
-				 info.interp);
+		return mote_errf(
+		    err, MOTE_STATUS_DYNAMIC,
+		    "program %s: dynamically linked (PT_INTERP %s); mote runs static programs only", shown,
+		    info.interp);
 	if (r != MOTE_ELF_OK)
 		return mote_errf(err, elf_status(r), "program %s: %s", shown, mote_elf_strerror(r));
 	uint64_t need = info.hi - info.lo;
 	if ((!info.is_pie && info.hi > mem - STACK_RESERVE) || need > mem - STACK_RESERVE)
 		return mote_errf(err, MOTE_STATUS_TOO_BIG,
-				 "program %s: its segments [%#llx, %#llx) do not fit in --mem %llu MiB", shown,
-				 (unsigned long long)info.lo, (unsigned long long)info.hi,
+				 "program %s: its segments [%#llx, %#llx) do not fit in --mem %llu MiB",
+				 shown, (unsigned long long)info.lo, (unsigned long long)info.hi,
 				 (unsigned long long)(mem >> 20));
 	return 0;
 }
@@ -101,13 +102,17 @@ static void add_env(const char **envs, int *n, const char *kv)
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "mem", required_argument, NULL, 'm' },  { "rootfs", required_argument, NULL, 'r' },
-		{ "env", required_argument, NULL, 'e' },  { "timeout", required_argument, NULL, 't' },
-		{ "debug", no_argument, NULL, 'd' },      { "help", no_argument, NULL, 'h' },
-		{ "snapshot", required_argument, NULL, 's' }, { "exit-after-snapshot", no_argument, NULL, 'x' },
-		{ NULL, 0, NULL, 0 },
+	    {"mem", required_argument, NULL, 'm'},
+	    {"rootfs", required_argument, NULL, 'r'},
+	    {"env", required_argument, NULL, 'e'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"snapshot", required_argument, NULL, 's'},
+	    {"exit-after-snapshot", no_argument, NULL, 'x'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct mote_err err = { 0 };
+	struct mote_err err = {0};
 	const char *mem_text = "64M", *rootfs_dir = NULL, *timeout = NULL, *snapshot = NULL;
 	int debug = 0, nenv = 0, exit_after_snapshot = 0;
 	static const char **envs; /* static: stays reachable until exit */
@@ -135,9 +140,13 @@ int cmd_run(int argc, char **argv)
 		case 'd': debug = 1; break;
 		case 's': snapshot = optarg; break;
 		case 'x': exit_after_snapshot = 1; break;
-		case 'h': run_usage(stdout); free(envs); return 0;
+		case 'h':
+			run_usage(stdout);
+			free(envs);
+			return 0;
 		default:
-			fprintf(stderr, "mote: run: unknown or incomplete option '%s' (see mote run --help)\n",
+			fprintf(stderr,
+				"mote: run: unknown or incomplete option '%s' (see mote run --help)\n",
 				argv[optind - 1]);
 			free(envs);
 			return MOTE_STATUS_USAGE;
@@ -154,13 +163,14 @@ int cmd_run(int argc, char **argv)
 	}
 	uint64_t mem, timeout_ns;
 	if (mote_parse_size(mem_text, &mem) < 0 || mem < (16ull << 20) || mem > (32ull << 30)) {
-		mote_errf(&err, MOTE_STATUS_USAGE, "--mem: '%s' is not a size between 16M and 32G (like 64M or 1G)",
-			  mem_text);
+		mote_errf(&err, MOTE_STATUS_USAGE,
+			  "--mem: '%s' is not a size between 16M and 32G (like 64M or 1G)", mem_text);
 		mote_err_exit("mote", &err);
 	}
 	mem = (mem + (2ull << 20) - 1) & ~((2ull << 20) - 1);
 	if (timeout && (mote_parse_duration(timeout, &timeout_ns) < 0 || timeout_ns == 0)) {
-		mote_errf(&err, MOTE_STATUS_USAGE, "--timeout: '%s' is not a positive number of seconds", timeout);
+		mote_errf(&err, MOTE_STATUS_USAGE, "--timeout: '%s' is not a positive number of seconds",
+			  timeout);
 		mote_err_exit("mote", &err);
 	}
 
@@ -169,7 +179,8 @@ int cmd_run(int argc, char **argv)
 	if (rootfs_dir) {
 		struct stat st;
 		if (stat(rootfs_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			mote_errf(&err, errno == ENOENT || !errno ? MOTE_STATUS_NOT_FOUND : MOTE_STATUS_ROOTFS,
+			mote_errf(&err,
+				  errno == ENOENT || !errno ? MOTE_STATUS_NOT_FOUND : MOTE_STATUS_ROOTFS,
 				  "--rootfs %s: not a directory", rootfs_dir);
 			mote_err_exit("mote", &err);
 		}
@@ -177,11 +188,12 @@ int cmd_run(int argc, char **argv)
 		char host_path[PATH_MAX * 2];
 		snprintf(host_path, sizeof(host_path), "%s%s", rootfs_dir, exec_path);
 		struct stat lst;
-		if (lstat(host_path, &lst) == 0 && !S_ISLNK(lst.st_mode) && check_program(host_path, exec_path, mem, &err) < 0)
+		if (lstat(host_path, &lst) == 0 && !S_ISLNK(lst.st_mode) &&
+		    check_program(host_path, exec_path, mem, &err) < 0)
 			mote_err_exit("mote", &err);
 		if (lstat(host_path, &lst) < 0) {
-			mote_errf(&err, MOTE_STATUS_NOT_FOUND, "program %s: no such file in --rootfs %s", exec_path,
-				  rootfs_dir);
+			mote_errf(&err, MOTE_STATUS_NOT_FOUND, "program %s: no such file in --rootfs %s",
+				  exec_path, rootfs_dir);
 			mote_err_exit("mote", &err);
 		}
 		if (mote_rootfs_cached_dir(rootfs_dir, image, sizeof(image), &err) < 0)
@@ -192,18 +204,21 @@ int cmd_run(int argc, char **argv)
 		char tmp[PATH_MAX];
 		snprintf(tmp, sizeof(tmp), "%s", program);
 		snprintf(exec_path, sizeof(exec_path), "/%s", basename(tmp));
-		struct mote_rootfs_file file = { .host_path = program, .guest_path = exec_path + 1 };
+		struct mote_rootfs_file file = {.host_path = program, .guest_path = exec_path + 1};
 		if (mote_rootfs_cached_files(&file, 1, image, sizeof(image), &err) < 0)
 			mote_err_exit("mote", &err);
 	}
 
 	char vmm[PATH_MAX], kernel[PATH_MAX];
-	if (mote_find_beside_self("mote-vmm", vmm, sizeof(vmm)) < 0 || mote_find_beside_self("mote-kernel", kernel, sizeof(kernel)) < 0) {
-		mote_errf(&err, MOTE_STATUS_HOST, "cannot find mote-vmm and mote-kernel beside this mote binary");
+	if (mote_find_beside_self("mote-vmm", vmm, sizeof(vmm)) < 0 ||
+	    mote_find_beside_self("mote-kernel", kernel, sizeof(kernel)) < 0) {
+		mote_errf(&err, MOTE_STATUS_HOST,
+			  "cannot find mote-vmm and mote-kernel beside this mote binary");
 		mote_err_exit("mote", &err);
 	}
 
-	/* mote-vmm --kernel K --rootfs I --mem M [--timeout T] [--debug] [--snapshot F] [--env E]... -- EXEC ARGS... */
+	/* mote-vmm --kernel K --rootfs I --mem M [--timeout T] [--debug] [--snapshot F] [--env E]... -- EXEC
+	 * ARGS... */
 	int nargs = 0, max = 16 + 2 * nenv + argc;
 	const char **vargv = calloc((size_t)max, sizeof(char *));
 	char mem_arg[32];

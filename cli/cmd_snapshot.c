@@ -18,26 +18,26 @@
 
 static void snapshot_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: mote snapshot restore [--timeout S] [--debug] [--snapshot FILE [--exit-after-snapshot]] SNAPSHOT\n"
-		"       mote snapshot take [--wait S] PID\n"
-		"  restore   resume a clone of SNAPSHOT (and SNAPSHOT.mem) in a new microVM; the\n"
-		"            clone continues where the snapshot was taken and exits with the\n"
-		"            program's status. Many clones of one snapshot may run at once.\n"
-		"  take      ask the running `mote run --snapshot FILE` (or mote-vmm) with process\n"
-		"            id PID to snapshot its VM now (SIGUSR1) and wait until FILE is\n"
-		"            written (at most --wait seconds, default 30)\n"
-		"See docs/snapshots.md.\n");
+	fprintf(out, "usage: mote snapshot restore [--timeout S] [--debug] [--snapshot FILE "
+		     "[--exit-after-snapshot]] SNAPSHOT\n"
+		     "       mote snapshot take [--wait S] PID\n"
+		     "  restore   resume a clone of SNAPSHOT (and SNAPSHOT.mem) in a new microVM; the\n"
+		     "            clone continues where the snapshot was taken and exits with the\n"
+		     "            program's status. Many clones of one snapshot may run at once.\n"
+		     "  take      ask the running `mote run --snapshot FILE` (or mote-vmm) with process\n"
+		     "            id PID to snapshot its VM now (SIGUSR1) and wait until FILE is\n"
+		     "            written (at most --wait seconds, default 30)\n"
+		     "See docs/snapshots.md.\n");
 }
 
 static int snapshot_restore(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "timeout", required_argument, NULL, 't' },  { "debug", no_argument, NULL, 'd' },
-		{ "snapshot", required_argument, NULL, 's' }, { "exit-after-snapshot", no_argument, NULL, 'x' },
-		{ "help", no_argument, NULL, 'h' },	      { NULL, 0, NULL, 0 },
+	    {"timeout", required_argument, NULL, 't'},	{"debug", no_argument, NULL, 'd'},
+	    {"snapshot", required_argument, NULL, 's'}, {"exit-after-snapshot", no_argument, NULL, 'x'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
 	};
-	struct mote_err err = { 0 };
+	struct mote_err err = {0};
 	const char *timeout = NULL, *snapshot = NULL;
 	int debug = 0, exit_after = 0, c;
 	uint64_t ns;
@@ -51,7 +51,9 @@ static int snapshot_restore(int argc, char **argv)
 		case 'x': exit_after = 1; break;
 		case 'h': snapshot_usage(stdout); return 0;
 		default:
-			fprintf(stderr, "mote: snapshot restore: unknown or incomplete option '%s' (see mote snapshot --help)\n",
+			fprintf(stderr,
+				"mote: snapshot restore: unknown or incomplete option '%s' (see mote "
+				"snapshot --help)\n",
 				argv[optind - 1]);
 			return MOTE_STATUS_USAGE;
 		}
@@ -61,7 +63,8 @@ static int snapshot_restore(int argc, char **argv)
 		return MOTE_STATUS_USAGE;
 	}
 	if (timeout && (mote_parse_duration(timeout, &ns) < 0 || ns == 0)) {
-		mote_errf(&err, MOTE_STATUS_USAGE, "--timeout: '%s' is not a positive number of seconds", timeout);
+		mote_errf(&err, MOTE_STATUS_USAGE, "--timeout: '%s' is not a positive number of seconds",
+			  timeout);
 		mote_err_exit("mote", &err);
 	}
 	if (exit_after && !snapshot) {
@@ -113,7 +116,8 @@ static int snapshot_path_of(pid_t pid, char *out, size_t size, struct mote_err *
 	cmdline[len] = 0;
 	const char *prog = strrchr(cmdline, '/') ? strrchr(cmdline, '/') + 1 : cmdline;
 	if (strcmp(prog, "mote-vmm") != 0)
-		return mote_errf(err, MOTE_STATUS_USAGE, "process %d is not a mote VM (it runs %s)", (int)pid, cmdline);
+		return mote_errf(err, MOTE_STATUS_USAGE, "process %d is not a mote VM (it runs %s)", (int)pid,
+				 cmdline);
 	const char *file = NULL;
 	for (size_t off = 0; off < len; off += strlen(cmdline + off) + 1) {
 		if (!strcmp(cmdline + off, "--"))
@@ -124,8 +128,8 @@ static int snapshot_path_of(pid_t pid, char *out, size_t size, struct mote_err *
 			file = cmdline + off + 11;
 	}
 	if (!file)
-		return mote_errf(err, MOTE_STATUS_USAGE, "the VM in process %d was started without --snapshot FILE",
-				 (int)pid);
+		return mote_errf(err, MOTE_STATUS_USAGE,
+				 "the VM in process %d was started without --snapshot FILE", (int)pid);
 	if (file[0] == '/') {
 		snprintf(out, size, "%s", file);
 		return 0;
@@ -134,8 +138,8 @@ static int snapshot_path_of(pid_t pid, char *out, size_t size, struct mote_err *
 	snprintf(cwd_link, sizeof(cwd_link), "/proc/%d/cwd", (int)pid);
 	ssize_t n = readlink(cwd_link, cwd, sizeof(cwd) - 1);
 	if (n <= 0)
-		return mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot read the working directory of process %d",
-				   (int)pid);
+		return mote_errnof(err, MOTE_STATUS_HOST, errno,
+				   "cannot read the working directory of process %d", (int)pid);
 	cwd[n] = 0;
 	snprintf(out, size, "%s/%s", cwd, file);
 	return 0;
@@ -144,11 +148,11 @@ static int snapshot_path_of(pid_t pid, char *out, size_t size, struct mote_err *
 static int snapshot_take(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "wait", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"wait", required_argument, NULL, 'w'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct mote_err err = { 0 };
+	struct mote_err err = {0};
 	uint64_t wait_ns = 30ull * 1000000000ull;
 	int c;
 	optind = 1;
@@ -157,14 +161,16 @@ static int snapshot_take(int argc, char **argv)
 		switch (c) {
 		case 'w':
 			if (mote_parse_duration(optarg, &wait_ns) < 0 || wait_ns == 0) {
-				mote_errf(&err, MOTE_STATUS_USAGE, "--wait: '%s' is not a positive number of seconds",
-					  optarg);
+				mote_errf(&err, MOTE_STATUS_USAGE,
+					  "--wait: '%s' is not a positive number of seconds", optarg);
 				mote_err_exit("mote", &err);
 			}
 			break;
 		case 'h': snapshot_usage(stdout); return 0;
 		default:
-			fprintf(stderr, "mote: snapshot take: unknown or incomplete option '%s' (see mote snapshot --help)\n",
+			fprintf(stderr,
+				"mote: snapshot take: unknown or incomplete option '%s' (see mote snapshot "
+				"--help)\n",
 				argv[optind - 1]);
 			return MOTE_STATUS_USAGE;
 		}
@@ -185,21 +191,24 @@ static int snapshot_take(int argc, char **argv)
 		mote_err_exit("mote", &err);
 	}
 	/* The snapshot is renamed into place when complete: wait for a new inode at FILE. */
-	struct timespec tick = { 0, 1000000 };
+	struct timespec tick = {0, 1000000};
 	for (uint64_t waited = 0; waited < wait_ns; waited += 1000000) {
 		int gone = kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 		struct stat now;
-		if (stat(file, &now) == 0 && (!existed || now.st_ino != before.st_ino || now.st_dev != before.st_dev)) {
+		if (stat(file, &now) == 0 &&
+		    (!existed || now.st_ino != before.st_ino || now.st_dev != before.st_dev)) {
 			printf("%s\n", file);
 			return 0;
 		}
 		if (gone) {
-			mote_errf(&err, MOTE_STATUS_SNAP_WRITE, "process %ld ended before writing snapshot %s", pid, file);
+			mote_errf(&err, MOTE_STATUS_SNAP_WRITE,
+				  "process %ld ended before writing snapshot %s", pid, file);
 			mote_err_exit("mote", &err);
 		}
 		nanosleep(&tick, NULL);
 	}
-	mote_errf(&err, MOTE_STATUS_SNAP_WRITE, "no snapshot at %s after %.1f s", file, (double)wait_ns / 1e9);
+	mote_errf(&err, MOTE_STATUS_SNAP_WRITE, "no snapshot at %s after %.1f s", file,
+		  (double)wait_ns / 1e9);
 	mote_err_exit("mote", &err);
 }
 
@@ -217,7 +226,8 @@ int cmd_snapshot(int argc, char **argv)
 		return snapshot_restore(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "take"))
 		return snapshot_take(argc - 1, argv + 1);
-	fprintf(stderr, "mote: snapshot: unknown subcommand '%s' (restore or take; see mote snapshot --help)\n",
+	fprintf(stderr,
+		"mote: snapshot: unknown subcommand '%s' (restore or take; see mote snapshot --help)\n",
 		argv[1]);
 	return MOTE_STATUS_USAGE;
 }

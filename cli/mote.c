@@ -12,8 +12,8 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "run", cmd_run, "run a static Linux program in a fresh microVM" },
-	{ "snapshot", cmd_snapshot, "restore clones of a snapshot, or snapshot a running VM" },
+    {"run", cmd_run, "run a static Linux program in a fresh microVM"},
+    {"snapshot", cmd_snapshot, "restore clones of a snapshot, or snapshot a running VM"},
 };
 
 static void usage(FILE *out)

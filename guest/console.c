@@ -13,7 +13,7 @@ struct stream_buf {
 	char data[CONSOLE_BUF];
 };
 
-static struct stream_buf bufs[2] = { { .stream = MOTE_CONSOLE_STDOUT }, { .stream = MOTE_CONSOLE_STDERR } };
+static struct stream_buf bufs[2] = {{.stream = MOTE_CONSOLE_STDOUT}, {.stream = MOTE_CONSOLE_STDERR}};
 
 static long send(unsigned stream, const void *data, size_t len)
 {

@@ -15,6 +15,6 @@ static inline void hypercall(unsigned nr, void *arg)
 
 /* End the guest; never returns. */
 void hypercall_exit(uint32_t reason, int32_t status, const char *msg, uint64_t rip, uint64_t rsp)
-	__attribute__((noreturn));
+    __attribute__((noreturn));
 
 #endif /* GUEST_HYPERCALL_H */

@@ -136,7 +136,7 @@ static void out_number(struct fmt_out *o, uint64_t v, int negative, unsigned bas
 
 int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	struct fmt_out o = { buf, size, 0 };
+	struct fmt_out o = {buf, size, 0};
 	for (; *fmt; fmt++) {
 		if (*fmt != '%') {
 			out_char(&o, *fmt);

@@ -71,11 +71,14 @@ uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp_out)
 	int r = vfs_map_file(path, &image, &size);
 	if (r < 0)
 		load_fail(r == -ENOENT ? MOTE_LOAD_NOT_FOUND : MOTE_LOAD_UNSUPPORTED, "program %s: %s", path,
-			  r == -ENOENT ? "no such file in the rootfs" : r == -EISDIR ? "is a directory" : "cannot be opened");
+			  r == -ENOENT	 ? "no such file in the rootfs"
+			  : r == -EISDIR ? "is a directory"
+					 : "cannot be opened");
 	static struct mote_elf_info elf;
 	r = mote_elf_parse(image, size, &elf);
 	if (r == MOTE_ELF_DYNAMIC)
-		load_fail(MOTE_LOAD_DYNAMIC, "program %s: dynamically linked (PT_INTERP %s); mote runs static programs only",
+		load_fail(MOTE_LOAD_DYNAMIC,
+			  "program %s: dynamically linked (PT_INTERP %s); mote runs static programs only",
 			  path, elf.interp);
 	if (r != MOTE_ELF_OK)
 		load_fail(elf_load_code(r), "program %s: %s", path, mote_elf_strerror(r));
@@ -84,17 +87,19 @@ uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp_out)
 	if (elf.is_pie) {
 		void *at = mm_alloc_user(span, 0);
 		if (!at)
-			load_fail(MOTE_LOAD_NO_MEMORY, "program %s: needs %lu KiB, more than guest memory has free (raise --mem)",
+			load_fail(MOTE_LOAD_NO_MEMORY,
+				  "program %s: needs %lu KiB, more than guest memory has free (raise --mem)",
 				  path, span >> 10);
 		bias = (uint64_t)(uintptr_t)at - elf.lo;
 	} else if (mm_claim_user(elf.lo, span) < 0) {
 		load_fail(MOTE_LOAD_NO_MEMORY,
-			  "program %s: its segments [%#lx, %#lx) do not fit in guest memory (raise --mem)", path, elf.lo,
-			  elf.hi);
+			  "program %s: its segments [%#lx, %#lx) do not fit in guest memory (raise --mem)",
+			  path, elf.lo, elf.hi);
 	}
 	for (unsigned i = 0; i < elf.nloads; i++) {
 		const struct mote_elf_load *ld = &elf.loads[i];
-		memcpy((void *)(uintptr_t)(ld->vaddr + bias), (const uint8_t *)image + ld->offset, ld->filesz);
+		memcpy((void *)(uintptr_t)(ld->vaddr + bias), (const uint8_t *)image + ld->offset,
+		       ld->filesz);
 	}
 	mm_set_brk_base(elf.hi + bias);
 	bi->prog_start = elf.lo + bias;
@@ -123,7 +128,8 @@ uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp_out)
 		strings_size += strlen((const char *)(uintptr_t)envp[i]) + 1;
 	uint64_t vec_size = (1 + argc + 1 + envc + 1 + 2 * 20) * 8;
 	if (strings_size + vec_size + 4096 > stack_top - stack_lo)
-		load_fail(MOTE_LOAD_NO_MEMORY, "program %s: arguments and environment do not fit on the stack", path);
+		load_fail(MOTE_LOAD_NO_MEMORY,
+			  "program %s: arguments and environment do not fit on the stack", path);
 
 	uint64_t vdso = clock_setup_vdso();
 	uint8_t rnd[16];
@@ -144,25 +150,25 @@ uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp_out)
 		ev[i] = push_bytes(&sp, s, strlen(s) + 1);
 	}
 	uint64_t auxv[][2] = {
-		{ AT_PHDR, elf.phdr_vaddr ? elf.phdr_vaddr + bias : 0 },
-		{ AT_PHENT, elf.phentsize },
-		{ AT_PHNUM, elf.phnum },
-		{ AT_PAGESZ, PAGE_SIZE },
-		{ AT_BASE, 0 },
-		{ AT_FLAGS, 0 },
-		{ AT_ENTRY, elf.entry + bias },
-		{ AT_UID, 0 },
-		{ AT_EUID, 0 },
-		{ AT_GID, 0 },
-		{ AT_EGID, 0 },
-		{ AT_HWCAP, bi->hwcap },
-		{ AT_HWCAP2, HWCAP2_FSGSBASE },
-		{ AT_CLKTCK, 100 },
-		{ AT_SECURE, 0 },
-		{ AT_RANDOM, at_random },
-		{ AT_EXECFN, execfn },
-		{ vdso ? AT_SYSINFO_EHDR : AT_FLAGS, vdso },
-		{ AT_NULL, 0 },
+	    {AT_PHDR, elf.phdr_vaddr ? elf.phdr_vaddr + bias : 0},
+	    {AT_PHENT, elf.phentsize},
+	    {AT_PHNUM, elf.phnum},
+	    {AT_PAGESZ, PAGE_SIZE},
+	    {AT_BASE, 0},
+	    {AT_FLAGS, 0},
+	    {AT_ENTRY, elf.entry + bias},
+	    {AT_UID, 0},
+	    {AT_EUID, 0},
+	    {AT_GID, 0},
+	    {AT_EGID, 0},
+	    {AT_HWCAP, bi->hwcap},
+	    {AT_HWCAP2, HWCAP2_FSGSBASE},
+	    {AT_CLKTCK, 100},
+	    {AT_SECURE, 0},
+	    {AT_RANDOM, at_random},
+	    {AT_EXECFN, execfn},
+	    {vdso ? AT_SYSINFO_EHDR : AT_FLAGS, vdso},
+	    {AT_NULL, 0},
 	};
 	uint64_t words = 1 + argc + 1 + envc + 1 + 2 * ARRAY_SIZE(auxv);
 	sp = ALIGN_DOWN(sp - words * 8, 16);

@@ -35,17 +35,21 @@ void kmain(struct mote_boot_info *bi)
 			rootfs_size = bi->regions[i].size;
 		}
 	const char *exec_path = (const char *)(uintptr_t)bi->exec_path;
-	kdebug("boot: exec_path %#lx argc %u rootfs %p size %lu", bi->exec_path, bi->argc, rootfs, rootfs_size);
+	kdebug("boot: exec_path %#lx argc %u rootfs %p size %lu", bi->exec_path, bi->argc, rootfs,
+	       rootfs_size);
 	int r = vfs_init(rootfs, rootfs_size, exec_path);
 	if (r < 0)
-		hypercall_exit(MOTE_EXIT_LOAD_ERROR, MOTE_LOAD_BAD_ROOTFS,
-			       r == -EINVAL ? "rootfs image: not a valid cpio newc archive"
-					    : "rootfs image: the guest kernel is out of memory unpacking it (raise --mem)",
-			       0, 0);
+		hypercall_exit(
+		    MOTE_EXIT_LOAD_ERROR, MOTE_LOAD_BAD_ROOTFS,
+		    r == -EINVAL
+			? "rootfs image: not a valid cpio newc archive"
+			: "rootfs image: the guest kernel is out of memory unpacking it (raise --mem)",
+		    0, 0);
 	fd_init();
 
 	uint64_t sp;
 	uint64_t entry = loader_load_program(bi, &sp);
-	kdebug("program %s loaded at [%#lx, %#lx), entry %#lx", exec_path, bi->prog_start, bi->prog_end, entry);
+	kdebug("program %s loaded at [%#lx, %#lx), entry %#lx", exec_path, bi->prog_start, bi->prog_end,
+	       entry);
 	enter_program(entry, sp);
 }

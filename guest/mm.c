@@ -14,7 +14,7 @@
  */
 static uint64_t *used, *dirty, *user;
 static uint64_t npages, nfree, ntotal;
-static uint64_t ram_limit;   /* end of RAM */
+static uint64_t ram_limit; /* end of RAM */
 static uint64_t rootfs_lo, rootfs_hi;
 static uint64_t brk_base, brk_cur;
 
@@ -184,7 +184,8 @@ static void *class_alloc(unsigned cls)
 {
 	size_t chunk = 32u << cls;
 	if (!free_lists[cls]) {
-		uint8_t *page = pages_alloc(1, 1); /* top-down: keep low memory for ET_EXEC programs and brk */
+		uint8_t *page =
+		    pages_alloc(1, 1); /* top-down: keep low memory for ET_EXEC programs and brk */
 		if (!page)
 			return NULL;
 		for (size_t off = 0; off + chunk <= PAGE_SIZE; off += chunk) {
@@ -400,9 +401,11 @@ long sys_munmap(uint64_t addr, uint64_t len)
 
 long sys_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, uint64_t flags, uint64_t new_addr)
 {
-	if (old % PAGE_SIZE || new_len == 0 || (flags & ~3ull) || ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)))
+	if (old % PAGE_SIZE || new_len == 0 || (flags & ~3ull) ||
+	    ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)))
 		return -EINVAL;
-	uint64_t old_n = ALIGN_UP(old_len, PAGE_SIZE) / PAGE_SIZE, new_n = ALIGN_UP(new_len, PAGE_SIZE) / PAGE_SIZE;
+	uint64_t old_n = ALIGN_UP(old_len, PAGE_SIZE) / PAGE_SIZE,
+		 new_n = ALIGN_UP(new_len, PAGE_SIZE) / PAGE_SIZE;
 	if (!range_replaceable(old, old_n))
 		return -EFAULT;
 	if (!(flags & MREMAP_FIXED)) {
@@ -425,7 +428,8 @@ long sys_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, uint64_t flags
 		sys_munmap(old, old_n * PAGE_SIZE);
 		return (long)(uintptr_t)p;
 	}
-	if (new_addr % PAGE_SIZE || (new_addr < old + old_n * PAGE_SIZE && old < new_addr + new_n * PAGE_SIZE))
+	if (new_addr % PAGE_SIZE ||
+	    (new_addr < old + old_n * PAGE_SIZE && old < new_addr + new_n * PAGE_SIZE))
 		return -EINVAL;
 	if (!range_replaceable(new_addr, new_n))
 		return -ENOMEM;

@@ -47,8 +47,6 @@ long sys_madvise(uint64_t addr, uint64_t len, uint64_t advice);
 /* True if [addr, addr+len) is inside guest RAM or the rootfs image (for pointer checks). */
 int mm_user_range_ok(uint64_t addr, uint64_t len);
 
-
-
 /* For the program loader: make [addr, addr+len) program memory (zeroed); -1 if not possible. */
 int mm_claim_user(uint64_t addr, uint64_t len);
 /* Allocate zeroed program memory anywhere; NULL when out of memory. */

@@ -204,11 +204,11 @@ static int limits_ready;
 static void limits_init(void)
 {
 	for (int i = 0; i < RLIMIT_NLIMITS; i++)
-		limits[i] = (struct linux_rlimit){ RLIM_INFINITY, RLIM_INFINITY };
-	limits[RLIMIT_STACK] = (struct linux_rlimit){ stack_size, stack_size };
-	limits[RLIMIT_NOFILE] = (struct linux_rlimit){ 1024, 1024 };
-	limits[RLIMIT_AS] = (struct linux_rlimit){ mem_total, mem_total };
-	limits[4] = (struct linux_rlimit){ 0, RLIM_INFINITY }; /* RLIMIT_CORE */
+		limits[i] = (struct linux_rlimit){RLIM_INFINITY, RLIM_INFINITY};
+	limits[RLIMIT_STACK] = (struct linux_rlimit){stack_size, stack_size};
+	limits[RLIMIT_NOFILE] = (struct linux_rlimit){1024, 1024};
+	limits[RLIMIT_AS] = (struct linux_rlimit){mem_total, mem_total};
+	limits[4] = (struct linux_rlimit){0, RLIM_INFINITY}; /* RLIMIT_CORE */
 	limits_ready = 1;
 }
 
@@ -257,7 +257,7 @@ long sys_getrusage(uint64_t who, uint64_t usage)
 long sys_times(uint64_t buf)
 {
 	uint64_t ticks = (clock_monotonic_ns() - boot_mono_ns) / 10000000ull;
-	uint64_t t[4] = { ticks, 0, 0, 0 };
+	uint64_t t[4] = {ticks, 0, 0, 0};
 	if (buf && put_user(buf, t, sizeof(t)) < 0)
 		return -EFAULT;
 	return (long)ticks;
@@ -295,7 +295,7 @@ static int clock_now(uint64_t clk, int64_t *ns)
 
 static struct linux_timespec ns_to_ts(int64_t ns)
 {
-	struct linux_timespec ts = { ns / 1000000000, ns % 1000000000 };
+	struct linux_timespec ts = {ns / 1000000000, ns % 1000000000};
 	if (ts.tv_nsec < 0)
 		ts.tv_sec--, ts.tv_nsec += 1000000000;
 	return ts;
@@ -315,18 +315,18 @@ long sys_clock_getres(uint64_t clk, uint64_t ts)
 	int64_t ns;
 	if (clock_now(clk, &ns) < 0)
 		return -EINVAL;
-	struct linux_timespec t = { 0, 1 };
+	struct linux_timespec t = {0, 1};
 	return ts ? put_user(ts, &t, sizeof(t)) : 0;
 }
 
 long sys_gettimeofday(uint64_t tv, uint64_t tz)
 {
 	int64_t ns = clock_realtime_ns();
-	int64_t t[2] = { ns / 1000000000, ns % 1000000000 / 1000 };
+	int64_t t[2] = {ns / 1000000000, ns % 1000000000 / 1000};
 	if (tv && put_user(tv, t, sizeof(t)) < 0)
 		return -EFAULT;
 	if (tz) {
-		int32_t z[2] = { 0, 0 };
+		int32_t z[2] = {0, 0};
 		return put_user(tz, z, sizeof(z));
 	}
 	return 0;
@@ -489,7 +489,7 @@ long sys_rt_sigprocmask(uint64_t how, uint64_t set, uint64_t oset, uint64_t size
 long sys_sigaltstack(uint64_t ss, uint64_t oss)
 {
 	if (oss) {
-		uint64_t disabled[3] = { 0, 2 /* SS_DISABLE */, 0 };
+		uint64_t disabled[3] = {0, 2 /* SS_DISABLE */, 0};
 		if (put_user(oss, disabled, sizeof(disabled)) < 0)
 			return -EFAULT;
 	}
@@ -507,7 +507,8 @@ static long signal_self(uint64_t sig)
 	if (actions[sig].handler == SIG_IGN || (actions[sig].handler == 0 && default_ignored))
 		return 0;
 	hypercall_exit(MOTE_EXIT_SIGNAL, (int32_t)sig,
-		       actions[sig].handler > SIG_IGN ? "signal handlers are not run by the mote guest kernel" : 0,
+		       actions[sig].handler > SIG_IGN ? "signal handlers are not run by the mote guest kernel"
+						      : 0,
 		       syscall_user_rip, syscall_user_rsp);
 }
 
@@ -577,7 +578,7 @@ long sys_alarm(uint64_t seconds)
 long sys_setitimer(uint64_t which, uint64_t new_value, uint64_t old_value)
 {
 	if (old_value) {
-		uint64_t zero[4] = { 0, 0, 0, 0 };
+		uint64_t zero[4] = {0, 0, 0, 0};
 		return put_user(old_value, zero, sizeof(zero));
 	}
 	return 0;

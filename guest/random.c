@@ -21,7 +21,7 @@ static inline uint32_t rotl(uint32_t x, int n)
 
 static void chacha_block(uint32_t out[16])
 {
-	uint32_t s[16] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574 };
+	uint32_t s[16] = {0x61707865, 0x3320646e, 0x79622d32, 0x6b206574};
 	for (int i = 0; i < 8; i++)
 		s[4 + i] = key[i];
 	s[12] = (uint32_t)counter;
@@ -84,7 +84,8 @@ void random_bytes(void *buf, size_t len)
 			p += n;
 			left -= n;
 		}
-		/* Fast key erasure: the next key comes from a fresh block, so past output cannot be recomputed. */
+		/* Fast key erasure: the next key comes from a fresh block, so past output cannot be
+		 * recomputed. */
 		chacha_block(block);
 		memcpy(key, block, sizeof(key));
 		memset(block, 0, sizeof(block));

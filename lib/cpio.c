@@ -28,7 +28,7 @@ static uint64_t pad4(uint64_t x)
 
 int mote_cpio_next(const void *image, size_t size, size_t *offset, struct mote_cpio_entry *entry)
 {
-	static const char magic[6] = { '0', '7', '0', '7', '0', '1' };
+	static const char magic[6] = {'0', '7', '0', '7', '0', '1'};
 	const uint8_t *base = image;
 	uint64_t off = *offset;
 	uint32_t f[13];

@@ -11,7 +11,7 @@
 struct mote_cpio_entry {
 	const char *name; /* NUL-terminated, inside the image, e.g. "bin/sh" (no leading "/") */
 	size_t name_len;  /* without the NUL */
-	uint32_t mode;    /* st_mode: type and permission bits */
+	uint32_t mode;	  /* st_mode: type and permission bits */
 	uint32_t uid, gid, nlink;
 	uint32_t mtime;
 	uint32_t ino;

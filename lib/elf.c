@@ -166,7 +166,8 @@ int mote_elf_parse(const void *data, size_t size, struct mote_elf_info *info)
 		case PT_INTERP: {
 			if (!in_bounds(ph.offset, ph.filesz, size))
 				return MOTE_ELF_TRUNCATED;
-			uint64_t n = ph.filesz < sizeof(info->interp) - 1 ? ph.filesz : sizeof(info->interp) - 1;
+			uint64_t n =
+			    ph.filesz < sizeof(info->interp) - 1 ? ph.filesz : sizeof(info->interp) - 1;
 			copy_bytes(info->interp, p + ph.offset, n);
 			info->interp[n] = 0;
 			dynamic = 1;
@@ -178,11 +179,8 @@ int mote_elf_parse(const void *data, size_t size, struct mote_elf_info *info)
 			if (parse_note(p, ph.offset, ph.filesz, info) != MOTE_ELF_OK)
 				return MOTE_ELF_CORRUPT;
 			break;
-		case PT_TLS:
-			info->tls_memsz = ph.memsz;
-			break;
-		default:
-			break;
+		case PT_TLS: info->tls_memsz = ph.memsz; break;
+		default: break;
 		}
 	}
 	if (dynamic)

@@ -10,7 +10,7 @@ enum mote_elf_result {
 	MOTE_ELF_OK = 0,
 	MOTE_ELF_NOT_ELF,     /* no ELF magic, or the file is shorter than a header */
 	MOTE_ELF_CORRUPT,     /* headers malformed (bad sizes, overlapping or absurd segments) */
-	MOTE_ELF_32BIT,       /* ELFCLASS32 */
+	MOTE_ELF_32BIT,	      /* ELFCLASS32 */
 	MOTE_ELF_BAD_MACHINE, /* not EM_X86_64 or not little-endian */
 	MOTE_ELF_NOT_EXEC,    /* not ET_EXEC / ET_DYN, or no PT_LOAD */
 	MOTE_ELF_DYNAMIC,     /* has PT_INTERP: `interp` names it */
@@ -22,8 +22,8 @@ enum mote_elf_result {
 #define MOTE_ELF_PF_R 4u
 
 struct mote_elf_load {
-	uint64_t vaddr;  /* unbiased virtual address */
-	uint64_t memsz;  /* >= filesz */
+	uint64_t vaddr;	 /* unbiased virtual address */
+	uint64_t memsz;	 /* >= filesz */
 	uint64_t offset; /* in the file; offset + filesz <= file size */
 	uint64_t filesz;
 	uint32_t flags; /* MOTE_ELF_PF_* */
@@ -32,10 +32,10 @@ struct mote_elf_load {
 #define MOTE_ELF_MAX_LOADS 16
 
 struct mote_elf_info {
-	int is_pie;           /* ET_DYN (static-pie): may be loaded at any page-aligned bias */
-	uint64_t entry;       /* unbiased */
-	uint64_t lo, hi;      /* page-aligned span of all PT_LOAD segments, unbiased */
-	uint64_t phdr_vaddr;  /* unbiased address of the program headers, 0 if not loaded */
+	int is_pie;	     /* ET_DYN (static-pie): may be loaded at any page-aligned bias */
+	uint64_t entry;	     /* unbiased */
+	uint64_t lo, hi;     /* page-aligned span of all PT_LOAD segments, unbiased */
+	uint64_t phdr_vaddr; /* unbiased address of the program headers, 0 if not loaded */
 	uint16_t phnum, phentsize;
 	unsigned nloads;
 	struct mote_elf_load loads[MOTE_ELF_MAX_LOADS];
@@ -43,7 +43,7 @@ struct mote_elf_info {
 	int has_abi_note; /* a MOTE ABI note was found */
 	uint32_t abi_version;
 	uint64_t syscall_entry; /* from a MOTE syscall-entry note (guest kernels only), else 0 */
-	uint64_t tls_memsz; /* PT_TLS size, 0 if none */
+	uint64_t tls_memsz;	/* PT_TLS size, 0 if none */
 };
 
 /*

@@ -13,12 +13,11 @@ struct mote_err {
  * Record an error in *err (which may be NULL) with exit status `status` and a
  * printf-style message. Returns -1 so callers can `return mote_errf(...)`.
  */
-int mote_errf(struct mote_err *err, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int mote_errf(struct mote_err *err, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Like mote_errf, appending ": strerror(errnum)". */
 int mote_errnof(struct mote_err *err, int status, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Print "prog: msg" on stderr and exit with err->status. */
 void mote_err_exit(const char *prog, const struct mote_err *err) __attribute__((noreturn));

@@ -1,4 +1,5 @@
-/* The snapshot state file's framing: header, typed sections, CRC-32C trailer; and the memory file's header. */
+/* The snapshot state file's framing: header, typed sections, CRC-32C trailer; and the memory file's header.
+ */
 #include "snapfile.h"
 
 #include <stdarg.h>
@@ -30,7 +31,7 @@ uint32_t snap_crc32c(uint32_t crc, const void *data, size_t len)
 }
 
 static enum snap_error fail(enum snap_error e, char *why, size_t why_size, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static enum snap_error fail(enum snap_error e, char *why, size_t why_size, const char *fmt, ...)
 {
@@ -47,8 +48,8 @@ static size_t pad8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
-enum snap_error snap_parse(const void *buf, size_t len, uint32_t abi_version, struct snap_parsed *out, char *why,
-			   size_t why_size)
+enum snap_error snap_parse(const void *buf, size_t len, uint32_t abi_version, struct snap_parsed *out,
+			   char *why, size_t why_size)
 {
 	const uint8_t *p = buf;
 	struct snap_header h;
@@ -58,16 +59,20 @@ enum snap_error snap_parse(const void *buf, size_t len, uint32_t abi_version, st
 	if (memcmp(p, SNAP_MAGIC, head) != 0)
 		return fail(SNAP_ERR_CORRUPT, why, why_size, "not a mote snapshot (bad magic)");
 	if (len < 8)
-		return fail(SNAP_ERR_TRUNCATED, why, why_size, "truncated: %zu bytes, shorter than the magic", len);
+		return fail(SNAP_ERR_TRUNCATED, why, why_size, "truncated: %zu bytes, shorter than the magic",
+			    len);
 	if (len < 12)
-		return fail(SNAP_ERR_TRUNCATED, why, why_size, "truncated: %zu bytes, no format version", len);
+		return fail(SNAP_ERR_TRUNCATED, why, why_size, "truncated: %zu bytes, no format version",
+			    len);
 	uint32_t version;
 	memcpy(&version, p + 8, 4);
 	if (version != SNAP_FORMAT_VERSION)
-		return fail(SNAP_ERR_FOREIGN, why, why_size, "snapshot format version %u, this mote reads version %u",
-			    version, SNAP_FORMAT_VERSION);
+		return fail(SNAP_ERR_FOREIGN, why, why_size,
+			    "snapshot format version %u, this mote reads version %u", version,
+			    SNAP_FORMAT_VERSION);
 	if (len < sizeof(h) + sizeof(struct snap_trailer))
-		return fail(SNAP_ERR_TRUNCATED, why, why_size, "truncated: %zu bytes, shorter than the header", len);
+		return fail(SNAP_ERR_TRUNCATED, why, why_size,
+			    "truncated: %zu bytes, shorter than the header", len);
 	memcpy(&h, p, sizeof(h));
 	if (h.file_size > SNAP_STATE_MAX || h.file_size < sizeof(h) + sizeof(struct snap_trailer))
 		return fail(SNAP_ERR_CORRUPT, why, why_size, "header gives an impossible file size %llu",
@@ -76,7 +81,8 @@ enum snap_error snap_parse(const void *buf, size_t len, uint32_t abi_version, st
 		return fail(SNAP_ERR_TRUNCATED, why, why_size, "truncated: %zu of %llu bytes", len,
 			    (unsigned long long)h.file_size);
 	if (len > h.file_size)
-		return fail(SNAP_ERR_CORRUPT, why, why_size, "%zu bytes of trailing data after the %llu-byte snapshot",
+		return fail(SNAP_ERR_CORRUPT, why, why_size,
+			    "%zu bytes of trailing data after the %llu-byte snapshot",
 			    len - (size_t)h.file_size, (unsigned long long)h.file_size);
 	size_t body = (size_t)h.file_size - sizeof(struct snap_trailer);
 	struct snap_trailer t;
@@ -85,13 +91,15 @@ enum snap_error snap_parse(const void *buf, size_t len, uint32_t abi_version, st
 		return fail(SNAP_ERR_TRUNCATED, why, why_size, "truncated: no end marker");
 	uint32_t crc = snap_crc32c(0, p, body);
 	if (crc != t.crc32c)
-		return fail(SNAP_ERR_CORRUPT, why, why_size, "checksum mismatch (CRC-32C %08x, file says %08x)", crc,
-			    t.crc32c);
+		return fail(SNAP_ERR_CORRUPT, why, why_size,
+			    "checksum mismatch (CRC-32C %08x, file says %08x)", crc, t.crc32c);
 	if (h.abi_version != abi_version)
-		return fail(SNAP_ERR_FOREIGN, why, why_size, "snapshot of a guest kernel with ABI version %u, this mote speaks %u",
+		return fail(SNAP_ERR_FOREIGN, why, why_size,
+			    "snapshot of a guest kernel with ABI version %u, this mote speaks %u",
 			    h.abi_version, abi_version);
 	if (h.nsections > SNAP_SECTIONS_MAX)
-		return fail(SNAP_ERR_CORRUPT, why, why_size, "%u sections, at most %u", h.nsections, SNAP_SECTIONS_MAX);
+		return fail(SNAP_ERR_CORRUPT, why, why_size, "%u sections, at most %u", h.nsections,
+			    SNAP_SECTIONS_MAX);
 
 	size_t off = sizeof(h);
 	uint32_t seen = 0;
@@ -102,17 +110,21 @@ enum snap_error snap_parse(const void *buf, size_t len, uint32_t abi_version, st
 		memcpy(&sh, p + off, sizeof(sh));
 		off += sizeof(sh);
 		if (sh.type == 0 || sh.type > SNAP_SEC_MAX)
-			return fail(SNAP_ERR_CORRUPT, why, why_size, "section %u has unknown type %u", i, sh.type);
+			return fail(SNAP_ERR_CORRUPT, why, why_size, "section %u has unknown type %u", i,
+				    sh.type);
 		if (seen & (1u << sh.type))
-			return fail(SNAP_ERR_CORRUPT, why, why_size, "section type %u appears twice", sh.type);
+			return fail(SNAP_ERR_CORRUPT, why, why_size, "section type %u appears twice",
+				    sh.type);
 		seen |= 1u << sh.type;
 		if (sh.size > body - off || pad8(sh.size) > body - off)
-			return fail(SNAP_ERR_CORRUPT, why, why_size, "section %u (type %u) runs past the end", i, sh.type);
-		out->sections[i] = (struct snap_section){ .type = sh.type, .size = sh.size, .data = p + off };
+			return fail(SNAP_ERR_CORRUPT, why, why_size, "section %u (type %u) runs past the end",
+				    i, sh.type);
+		out->sections[i] = (struct snap_section){.type = sh.type, .size = sh.size, .data = p + off};
 		off += pad8(sh.size);
 	}
 	if (off != body)
-		return fail(SNAP_ERR_CORRUPT, why, why_size, "%zu stray bytes after the last section", body - off);
+		return fail(SNAP_ERR_CORRUPT, why, why_size, "%zu stray bytes after the last section",
+			    body - off);
 	out->header = h;
 	out->nsections = h.nsections;
 	return SNAP_OK;
@@ -166,7 +178,7 @@ void snap_begin(struct snap_writer *w, const struct snap_header *header)
 
 void snap_add(struct snap_writer *w, uint32_t type, const void *data, uint32_t size)
 {
-	struct snap_section_hdr sh = { .type = type, .size = size };
+	struct snap_section_hdr sh = {.type = type, .size = size};
 	put(w, &sh, sizeof(sh));
 	put(w, data, size);
 	put(w, NULL, pad8(size) - size);

@@ -1,4 +1,5 @@
-/* The snapshot state file's framing: header, typed sections, CRC-32C trailer; and the memory file's header. */
+/* The snapshot state file's framing: header, typed sections, CRC-32C trailer; and the memory file's header.
+ */
 #ifndef MOTE_SNAPFILE_H
 #define MOTE_SNAPFILE_H
 
@@ -61,15 +62,15 @@ struct snap_mem_header {
 
 /* Section types. Unknown types are an error: a reader never skips state. */
 enum snap_section_type {
-	SNAP_SEC_GUEST = 1,	  /* struct snap_guest */
-	SNAP_SEC_REGS = 2,	  /* struct kvm_regs */
-	SNAP_SEC_SREGS = 3,	  /* struct kvm_sregs */
-	SNAP_SEC_XSAVE = 4,	  /* XSAVE area as KVM_GET_XSAVE(2) returns it (>= 4096 bytes) */
-	SNAP_SEC_XCRS = 5,	  /* struct kvm_xcrs */
-	SNAP_SEC_MSRS = 6,	  /* array of struct snap_msr */
-	SNAP_SEC_CPUID = 7,	  /* array of struct kvm_cpuid_entry2: the CPUID the guest saw */
-	SNAP_SEC_EVENTS = 8,	  /* struct kvm_vcpu_events */
-	SNAP_SEC_DEBUGREGS = 9,	  /* struct kvm_debugregs */
+	SNAP_SEC_GUEST = 1,	   /* struct snap_guest */
+	SNAP_SEC_REGS = 2,	   /* struct kvm_regs */
+	SNAP_SEC_SREGS = 3,	   /* struct kvm_sregs */
+	SNAP_SEC_XSAVE = 4,	   /* XSAVE area as KVM_GET_XSAVE(2) returns it (>= 4096 bytes) */
+	SNAP_SEC_XCRS = 5,	   /* struct kvm_xcrs */
+	SNAP_SEC_MSRS = 6,	   /* array of struct snap_msr */
+	SNAP_SEC_CPUID = 7,	   /* array of struct kvm_cpuid_entry2: the CPUID the guest saw */
+	SNAP_SEC_EVENTS = 8,	   /* struct kvm_vcpu_events */
+	SNAP_SEC_DEBUGREGS = 9,	   /* struct kvm_debugregs */
 	SNAP_SEC_KERNEL_PATH = 10, /* path of the guest kernel ELF, for crash-report symbols */
 	SNAP_SEC_MAX = 10,
 };
@@ -79,7 +80,7 @@ struct snap_guest {
 	uint64_t mem_size;
 	uint64_t stack_guard, stack_top;
 	uint64_t rootfs_gpa, rootfs_size, rootfs_map_size; /* all 0 without a rootfs */
-	uint64_t tsc_khz;				     /* of the host that took it */
+	uint64_t tsc_khz;				   /* of the host that took it */
 	uint64_t hwcap;
 	uint64_t kernel_lo, kernel_hi; /* guest kernel image range */
 	uint32_t debug;
@@ -108,9 +109,9 @@ struct snap_parsed {
 /* Why a state file was refused; each maps to one exit status (lib/status.h). */
 enum snap_error {
 	SNAP_OK = 0,
-	SNAP_ERR_TRUNCATED,  /* shorter than its header says */
-	SNAP_ERR_CORRUPT,    /* bad magic, checksum mismatch, malformed sections */
-	SNAP_ERR_FOREIGN,    /* another format version or hypercall ABI version */
+	SNAP_ERR_TRUNCATED, /* shorter than its header says */
+	SNAP_ERR_CORRUPT,   /* bad magic, checksum mismatch, malformed sections */
+	SNAP_ERR_FOREIGN,   /* another format version or hypercall ABI version */
 };
 
 /* CRC-32C (Castagnoli) of `len` bytes, continuing from `crc` (start with 0). */
@@ -122,8 +123,8 @@ uint32_t snap_crc32c(uint32_t crc, const void *data, size_t len);
  * types, no duplicates, every section inside the file). On failure returns
  * the error and writes one line naming the fault to `why` (`why_size` bytes).
  */
-enum snap_error snap_parse(const void *buf, size_t len, uint32_t abi_version, struct snap_parsed *out, char *why,
-			   size_t why_size);
+enum snap_error snap_parse(const void *buf, size_t len, uint32_t abi_version, struct snap_parsed *out,
+			   char *why, size_t why_size);
 
 /* The section of `type`, or NULL. */
 const struct snap_section *snap_find(const struct snap_parsed *p, uint32_t type);

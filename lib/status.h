@@ -12,21 +12,22 @@
  * docs/run.md has the table.
  */
 enum mote_status {
-	MOTE_STATUS_USAGE = 64,       /* bad command line or flag value */
-	MOTE_STATUS_NOT_ELF = 65,     /* program is not an ELF file or its headers are corrupt */
-	MOTE_STATUS_NOT_FOUND = 66,   /* program, rootfs or other input file missing */
-	MOTE_STATUS_UNSUPPORTED = 67, /* 32-bit, other machine, not an executable */
-	MOTE_STATUS_DYNAMIC = 68,     /* dynamically linked (has PT_INTERP) */
-	MOTE_STATUS_TRUNCATED = 69,   /* segments reach past the end of the file */
-	MOTE_STATUS_TOO_BIG = 70,     /* does not fit in --mem */
-	MOTE_STATUS_BAD_KERNEL = 71,  /* guest kernel image invalid or of another ABI version */
-	MOTE_STATUS_HOST = 72,        /* host failure: no /dev/kvm, out of memory, I/O error */
-	MOTE_STATUS_ROOTFS = 73,      /* rootfs directory or image cannot be packed or read */
-	MOTE_STATUS_SNAP_TRUNCATED = 74,    /* snapshot state file shorter than its header says */
-	MOTE_STATUS_SNAP_CORRUPT = 75,      /* not a snapshot, checksum mismatch, malformed or inconsistent */
-	MOTE_STATUS_SNAP_FOREIGN = 76,      /* snapshot of another format or hypercall ABI version */
-	MOTE_STATUS_SNAP_INCOMPATIBLE = 77, /* needs CPU features this host lacks; memory file does not match */
-	MOTE_STATUS_SNAP_WRITE = 78,        /* a snapshot could not be written */
+	MOTE_STATUS_USAGE = 64,		 /* bad command line or flag value */
+	MOTE_STATUS_NOT_ELF = 65,	 /* program is not an ELF file or its headers are corrupt */
+	MOTE_STATUS_NOT_FOUND = 66,	 /* program, rootfs or other input file missing */
+	MOTE_STATUS_UNSUPPORTED = 67,	 /* 32-bit, other machine, not an executable */
+	MOTE_STATUS_DYNAMIC = 68,	 /* dynamically linked (has PT_INTERP) */
+	MOTE_STATUS_TRUNCATED = 69,	 /* segments reach past the end of the file */
+	MOTE_STATUS_TOO_BIG = 70,	 /* does not fit in --mem */
+	MOTE_STATUS_BAD_KERNEL = 71,	 /* guest kernel image invalid or of another ABI version */
+	MOTE_STATUS_HOST = 72,		 /* host failure: no /dev/kvm, out of memory, I/O error */
+	MOTE_STATUS_ROOTFS = 73,	 /* rootfs directory or image cannot be packed or read */
+	MOTE_STATUS_SNAP_TRUNCATED = 74, /* snapshot state file shorter than its header says */
+	MOTE_STATUS_SNAP_CORRUPT = 75,	 /* not a snapshot, checksum mismatch, malformed or inconsistent */
+	MOTE_STATUS_SNAP_FOREIGN = 76,	 /* snapshot of another format or hypercall ABI version */
+	MOTE_STATUS_SNAP_INCOMPATIBLE =
+	    77,			     /* needs CPU features this host lacks; memory file does not match */
+	MOTE_STATUS_SNAP_WRITE = 78, /* a snapshot could not be written */
 };
 
 /* Signals that end mote-vmm for failures after the guest started. */

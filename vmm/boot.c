@@ -15,8 +15,8 @@ static int read_file(const char *path, uint8_t **data, size_t *size, int status,
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return mote_errnof(err, errno == ENOENT ? MOTE_STATUS_NOT_FOUND : status, errno, "cannot open %s",
-				   path);
+		return mote_errnof(err, errno == ENOENT ? MOTE_STATUS_NOT_FOUND : status, errno,
+				   "cannot open %s", path);
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) {
 		close(fd);
@@ -47,21 +47,24 @@ int guest_read_kernel(struct guest *g, const char *path, struct mote_err *err)
 	struct mote_elf_info *k = &g->kernel;
 	int r = mote_elf_parse(g->kernel_image, g->kernel_size, k);
 	if (r != MOTE_ELF_OK)
-		return mote_errf(err, MOTE_STATUS_BAD_KERNEL, "guest kernel %s: %s", path, mote_elf_strerror(r));
+		return mote_errf(err, MOTE_STATUS_BAD_KERNEL, "guest kernel %s: %s", path,
+				 mote_elf_strerror(r));
 	if (k->is_pie)
 		return mote_errf(err, MOTE_STATUS_BAD_KERNEL, "guest kernel %s: must be ET_EXEC", path);
 	if (!k->has_abi_note)
 		return mote_errf(err, MOTE_STATUS_BAD_KERNEL, "guest kernel %s: no MOTE ABI note", path);
 	if (k->abi_version != MOTE_ABI_VERSION)
-		return mote_errf(err, MOTE_STATUS_BAD_KERNEL, "guest kernel %s: ABI version %u, monitor speaks %u",
-				 path, k->abi_version, MOTE_ABI_VERSION);
+		return mote_errf(err, MOTE_STATUS_BAD_KERNEL,
+				 "guest kernel %s: ABI version %u, monitor speaks %u", path, k->abi_version,
+				 MOTE_ABI_VERSION);
 	if (k->lo < LAYOUT_KERNEL_START || k->hi > LAYOUT_KERNEL_END)
 		return mote_errf(err, MOTE_STATUS_BAD_KERNEL,
 				 "guest kernel %s: segments [%#llx, %#llx) outside [%#llx, %#llx)", path,
 				 (unsigned long long)k->lo, (unsigned long long)k->hi, LAYOUT_KERNEL_START,
 				 LAYOUT_KERNEL_END);
 	if (k->syscall_entry < k->lo || k->syscall_entry >= k->hi)
-		return mote_errf(err, MOTE_STATUS_BAD_KERNEL, "guest kernel %s: no valid syscall-entry note", path);
+		return mote_errf(err, MOTE_STATUS_BAD_KERNEL, "guest kernel %s: no valid syscall-entry note",
+				 path);
 	return 0;
 }
 
@@ -75,7 +78,8 @@ static int load_kernel(struct guest *g, struct mote_err *err)
 		const struct mote_elf_load *ld = &k->loads[i];
 		uint8_t *dst = vm_guest_ptr(&g->vm, ld->vaddr, ld->memsz, 0);
 		if (!dst)
-			return mote_errf(err, MOTE_STATUS_BAD_KERNEL, "guest kernel %s: segment outside memory", path);
+			return mote_errf(err, MOTE_STATUS_BAD_KERNEL,
+					 "guest kernel %s: segment outside memory", path);
 		memcpy(dst, g->kernel_image + ld->offset, ld->filesz);
 	}
 	return 0;
@@ -91,7 +95,8 @@ static int map_rootfs(struct guest *g, struct mote_err *err)
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
 		close(fd);
-		return mote_errf(err, MOTE_STATUS_ROOTFS, "rootfs image %s: not a non-empty regular file", path);
+		return mote_errf(err, MOTE_STATUS_ROOTFS, "rootfs image %s: not a non-empty regular file",
+				 path);
 	}
 	int r = vm_map_rootfs(&g->vm, fd, 0, (uint64_t)st.st_size, err);
 	close(fd);
@@ -135,7 +140,8 @@ static uint64_t area_put_vector(struct string_area *a, int n, char **strs)
 static void add_region(struct mote_boot_info *bi, uint64_t gpa, uint64_t size, uint32_t type)
 {
 	if (bi->nregions < MOTE_MEM_REGIONS_MAX && size)
-		bi->regions[bi->nregions++] = (struct mote_mem_region){ .gpa = gpa, .size = size, .type = type };
+		bi->regions[bi->nregions++] =
+		    (struct mote_mem_region){.gpa = gpa, .size = size, .type = type};
 }
 
 uint64_t guest_host_ns(clockid_t id)
@@ -177,7 +183,7 @@ static int write_boot_info(struct guest *g, struct mote_err *err)
 	if (getentropy(bi->seed, sizeof(bi->seed)) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "getentropy");
 
-	struct string_area a = { .vm = &g->vm, .next = LAYOUT_STRINGS };
+	struct string_area a = {.vm = &g->vm, .next = LAYOUT_STRINGS};
 	bi->exec_path = area_put(&a, cfg->exec_path, strlen(cfg->exec_path) + 1);
 	bi->cmdline = area_put(&a, cfg->debug ? "debug" : "", cfg->debug ? 6 : 1);
 	bi->argc = (uint32_t)cfg->argc;
@@ -223,8 +229,8 @@ int guest_boot(struct guest *g, const struct guest_config *cfg, struct mote_err 
 		return -1;
 	if (write_boot_info(g, err) < 0)
 		return -1;
-	if (vm_setup_x86_64(&g->vm, g->kernel.entry, 0, LAYOUT_BOOT_INFO, g->kernel.syscall_entry, g->stack_guard,
-			    err) < 0)
+	if (vm_setup_x86_64(&g->vm, g->kernel.entry, 0, LAYOUT_BOOT_INFO, g->kernel.syscall_entry,
+			    g->stack_guard, err) < 0)
 		return -1;
 	g->boot_info->hwcap = g->vm.hwcap;
 	return anchor_clock(g, err);

@@ -13,7 +13,7 @@ void vmm_die_by_signal(int sig)
 {
 	fflush(stdout);
 	fflush(stderr);
-	struct rlimit none = { 0, 0 };
+	struct rlimit none = {0, 0};
 	setrlimit(RLIMIT_CORE, &none);
 	signal(sig, SIG_DFL);
 	sigset_t set;
@@ -34,8 +34,8 @@ static void describe_address(struct guest *g, uint64_t addr, char *out, size_t s
 		if (!g->kernel_image && g->kernel_path_saved) {
 			/* A restored guest: read the kernel's symbols only now, when they are needed. */
 			struct mote_elf_info range = g->kernel;
-			if (guest_read_kernel(g, g->kernel_path_saved, NULL) < 0 || g->kernel.lo != range.lo ||
-			    g->kernel.hi != range.hi) {
+			if (guest_read_kernel(g, g->kernel_path_saved, NULL) < 0 ||
+			    g->kernel.lo != range.lo || g->kernel.hi != range.hi) {
 				free(g->kernel_image);
 				g->kernel_image = NULL;
 				g->kernel = range;
@@ -53,7 +53,8 @@ static void describe_address(struct guest *g, uint64_t addr, char *out, size_t s
 	uint64_t start = bi->prog_start, end = bi->prog_end, bias = bi->prog_bias;
 	if (end > start && addr >= start && addr < end) {
 		const void *image = vm_guest_ptr(&g->vm, bi->prog_image, bi->prog_image_size, 1);
-		if (image && mote_elf_symbolize(image, bi->prog_image_size, addr - bias, sym, sizeof(sym), &off) == 0)
+		if (image &&
+		    mote_elf_symbolize(image, bi->prog_image_size, addr - bias, sym, sizeof(sym), &off) == 0)
 			snprintf(out, size, "in the program (%s+%#llx)", sym, (unsigned long long)off);
 		else
 			snprintf(out, size, "in the program");
@@ -65,12 +66,13 @@ static void describe_address(struct guest *g, uint64_t addr, char *out, size_t s
 static const char *likely_cause(struct guest *g, uint64_t cr2, uint64_t rsp)
 {
 	if (cr2 < 4096)
-		return "page fault on the null page (null pointer dereference), or an exception other than a page "
+		return "page fault on the null page (null pointer dereference), or an exception other than a "
+		       "page "
 		       "fault (cr2 is not set then)";
 	if (cr2 >= g->stack_guard && cr2 < g->stack_guard + 4096)
 		return "page fault on the stack guard page (stack overflow)";
-	if (cr2 >= g->vm.mem_size && !(g->vm.rootfs && cr2 >= g->vm.rootfs_gpa &&
-				       cr2 < g->vm.rootfs_gpa + g->vm.rootfs_map_size))
+	if (cr2 >= g->vm.mem_size &&
+	    !(g->vm.rootfs && cr2 >= g->vm.rootfs_gpa && cr2 < g->vm.rootfs_gpa + g->vm.rootfs_map_size))
 		return "page fault outside guest memory";
 	if (g->vm.rootfs && cr2 >= g->vm.rootfs_gpa && cr2 < g->vm.rootfs_gpa + g->vm.rootfs_map_size)
 		return "write to the read-only rootfs image";
@@ -97,8 +99,9 @@ void guest_crash_report(struct guest *g, const char *reason)
 	if (strstr(reason, "triple fault") || strstr(reason, "shutdown"))
 		fprintf(stderr, "mote-vmm:   likely cause: %s\n", likely_cause(g, s.cr2, r.rsp));
 	fprintf(stderr, "mote-vmm:   rip 0x%016llx %s\n", (unsigned long long)r.rip, where);
-	fprintf(stderr, "mote-vmm:   rsp 0x%016llx  cr2 0x%016llx  rflags %#llx  cs %#x\n", (unsigned long long)r.rsp,
-		(unsigned long long)s.cr2, (unsigned long long)r.rflags, s.cs.selector);
+	fprintf(stderr, "mote-vmm:   rsp 0x%016llx  cr2 0x%016llx  rflags %#llx  cs %#x\n",
+		(unsigned long long)r.rsp, (unsigned long long)s.cr2, (unsigned long long)r.rflags,
+		s.cs.selector);
 	fprintf(stderr, "mote-vmm:   rax 0x%016llx  rbx 0x%016llx  rcx 0x%016llx  rdx 0x%016llx\n",
 		(unsigned long long)r.rax, (unsigned long long)r.rbx, (unsigned long long)r.rcx,
 		(unsigned long long)r.rdx);

@@ -14,7 +14,8 @@
 #include "vm.h"
 
 struct guest_config {
-	const char *restore_path; /* restore this snapshot instead of booting (kernel, rootfs, program unused) */
+	const char
+	    *restore_path; /* restore this snapshot instead of booting (kernel, rootfs, program unused) */
 	const char *snapshot_path; /* where snapshots of this guest go, or NULL: none allowed */
 	int exit_after_snapshot;   /* end mote-vmm (status 0) once a snapshot is written */
 	const char *kernel_path;

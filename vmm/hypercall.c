@@ -41,7 +41,8 @@ static void hc_console(struct guest *g, struct mote_hc_console *c)
 	case MOTE_CONSOLE_STDERR: c->ret = write_all(STDERR_FILENO, data, c->len); break;
 	case MOTE_CONSOLE_LOG:
 		if (g->cfg->debug)
-			fprintf(stderr, "mote-vmm: guest: %.*s\n", (int)(c->len > 4096 ? 4096 : c->len), data);
+			fprintf(stderr, "mote-vmm: guest: %.*s\n", (int)(c->len > 4096 ? 4096 : c->len),
+				data);
 		c->ret = (int64_t)c->len;
 		break;
 	default: c->ret = -MOTE_EINVAL; break;
@@ -50,7 +51,8 @@ static void hc_console(struct guest *g, struct mote_hc_console *c)
 
 static void hc_sleep(struct guest *g, struct mote_hc_sleep *s)
 {
-	struct timespec ts = { .tv_sec = (time_t)(s->ns / 1000000000ull), .tv_nsec = (long)(s->ns % 1000000000ull) };
+	struct timespec ts = {.tv_sec = (time_t)(s->ns / 1000000000ull),
+			      .tv_nsec = (long)(s->ns % 1000000000ull)};
 	if (s->ns > 100ull * 365 * 86400 * 1000000000ull) {
 		s->ret = -MOTE_EINVAL;
 		return;
@@ -100,11 +102,11 @@ enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
 {
 	unsigned nr = port - MOTE_HC_PORT_BASE;
 	static const size_t sizes[MOTE_HC_COUNT] = {
-		[MOTE_HC_CONSOLE] = sizeof(struct mote_hc_console),
-		[MOTE_HC_SLEEP] = sizeof(struct mote_hc_sleep),
-		[MOTE_HC_ENTROPY] = sizeof(struct mote_hc_entropy),
-		[MOTE_HC_EXIT] = sizeof(struct mote_hc_exit),
-		[MOTE_HC_SNAPSHOT] = sizeof(struct mote_hc_snapshot),
+	    [MOTE_HC_CONSOLE] = sizeof(struct mote_hc_console),
+	    [MOTE_HC_SLEEP] = sizeof(struct mote_hc_sleep),
+	    [MOTE_HC_ENTROPY] = sizeof(struct mote_hc_entropy),
+	    [MOTE_HC_EXIT] = sizeof(struct mote_hc_exit),
+	    [MOTE_HC_SNAPSHOT] = sizeof(struct mote_hc_snapshot),
 	};
 	if (port < MOTE_HC_PORT_BASE || nr >= MOTE_HC_COUNT) {
 		g->bad_hypercalls++;
@@ -115,7 +117,8 @@ enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
 		/* Nowhere to write an error: the call is ignored and counted. */
 		g->bad_hypercalls++;
 		if (g->cfg->debug)
-			fprintf(stderr, "mote-vmm: hypercall %u with bad struct address %#x ignored\n", nr, arg);
+			fprintf(stderr, "mote-vmm: hypercall %u with bad struct address %#x ignored\n", nr,
+				arg);
 		return GUEST_RESUME;
 	}
 	g->hypercall_count[nr]++;

@@ -52,7 +52,7 @@ static void on_usr1(int sig)
  */
 static void collect_snapshot(int block)
 {
-	struct mote_err err = { 0 };
+	struct mote_err err = {0};
 	if (guest_snapshot_finish(block, &err) < 0)
 		fprintf(stderr, "mote-vmm: %s; the VM goes on\n", err.msg);
 }
@@ -77,8 +77,8 @@ static int start_timer(uint64_t ns, struct mote_err *err)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm; /* no SA_RESTART: KVM_RUN and nanosleep return EINTR */
 	sigaction(SIGALRM, &sa, NULL);
-	struct itimerval it = { .it_value = { .tv_sec = (time_t)(ns / 1000000000ull),
-					      .tv_usec = (suseconds_t)(ns % 1000000000ull / 1000) } };
+	struct itimerval it = {.it_value = {.tv_sec = (time_t)(ns / 1000000000ull),
+					    .tv_usec = (suseconds_t)(ns % 1000000000ull / 1000)}};
 	if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
 		it.it_value.tv_usec = 1;
 	if (setitimer(ITIMER_REAL, &it, NULL) < 0)
@@ -128,7 +128,8 @@ static void __attribute__((noreturn)) finish(struct guest *g)
 	case MOTE_EXIT_NORMAL:
 		if (g->cfg->debug)
 			fprintf(stderr,
-				"mote-vmm: exit status %d after %llu console, %llu sleep, %llu entropy hypercalls; "
+				"mote-vmm: exit status %d after %llu console, %llu sleep, %llu entropy "
+				"hypercalls; "
 				"%llu guest pages resident\n",
 				x->status & 0xff, (unsigned long long)g->hypercall_count[MOTE_HC_CONSOLE],
 				(unsigned long long)g->hypercall_count[MOTE_HC_SLEEP],
@@ -139,14 +140,16 @@ static void __attribute__((noreturn)) finish(struct guest *g)
 		exit(x->status & 0xff);
 	case MOTE_EXIT_SIGNAL: {
 		char what[160];
-		snprintf(what, sizeof(what), "program killed by signal %d (%s)", x->status, strsignal(x->status));
+		snprintf(what, sizeof(what), "program killed by signal %d (%s)", x->status,
+			 strsignal(x->status));
 		fprintf(stderr, "mote-vmm: guest crashed: %s%s%s\n", what, x->msg[0] ? ": " : "", x->msg);
 		fprintf(stderr, "mote-vmm:   at rip %#llx rsp %#llx (the program's syscall)\n",
 			(unsigned long long)x->rip, (unsigned long long)x->rsp);
 		vmm_die_by_signal(x->status == SIGSEGV ? MOTE_SIGNAL_CRASH : MOTE_SIGNAL_ABORT);
 	}
 	case MOTE_EXIT_LOAD_ERROR:
-		fprintf(stderr, "mote-vmm: %s\n", x->msg[0] ? x->msg : "guest kernel could not load the program");
+		fprintf(stderr, "mote-vmm: %s\n",
+			x->msg[0] ? x->msg : "guest kernel could not load the program");
 		exit(load_error_status(x->status));
 	case MOTE_EXIT_PANIC:
 	default: {
@@ -179,7 +182,7 @@ static void take_snapshot(struct guest *g)
 		fprintf(stderr, "mote-vmm: SIGUSR1 ignored: this VM was started without --snapshot FILE\n");
 		return;
 	}
-	struct mote_err err = { 0 };
+	struct mote_err err = {0};
 	collect_snapshot(1);
 	if (guest_snapshot(g, g->cfg->exit_after_snapshot, &err) == 0) {
 		if (g->cfg->exit_after_snapshot) {
@@ -230,11 +233,13 @@ static void run_loop(struct guest *g)
 				break;
 			}
 			snprintf(reason, sizeof(reason), "unexpected port I/O (%s port %#x, size %u)",
-				 run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port, run->io.size);
+				 run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port,
+				 run->io.size);
 			crash(g, reason);
 		case KVM_EXIT_MMIO:
 			snprintf(reason, sizeof(reason), "%s of unmapped guest-physical address %#llx",
-				 run->mmio.is_write ? "write" : "read", (unsigned long long)run->mmio.phys_addr);
+				 run->mmio.is_write ? "write" : "read",
+				 (unsigned long long)run->mmio.phys_addr);
 			crash(g, reason);
 		case KVM_EXIT_SHUTDOWN: crash(g, "triple fault (KVM_EXIT_SHUTDOWN)");
 		case KVM_EXIT_HLT: crash(g, "guest halted (KVM_EXIT_HLT)");
@@ -243,7 +248,8 @@ static void run_loop(struct guest *g)
 				 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 			crash(g, reason);
 		case KVM_EXIT_INTERNAL_ERROR:
-			snprintf(reason, sizeof(reason), "KVM internal error (suberror %u)", run->internal.suberror);
+			snprintf(reason, sizeof(reason), "KVM internal error (suberror %u)",
+				 run->internal.suberror);
 			crash(g, reason);
 		case KVM_EXIT_INTR: break;
 		default:
@@ -256,15 +262,20 @@ static void run_loop(struct guest *g)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "kernel", required_argument, NULL, 'k' }, { "rootfs", required_argument, NULL, 'r' },
-		{ "mem", required_argument, NULL, 'm' },    { "timeout", required_argument, NULL, 't' },
-		{ "env", required_argument, NULL, 'e' },    { "debug", no_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },         { "snapshot", required_argument, NULL, 's' },
-		{ "restore", required_argument, NULL, 'R' }, { "exit-after-snapshot", no_argument, NULL, 'x' },
-		{ NULL, 0, NULL, 0 },
+	    {"kernel", required_argument, NULL, 'k'},
+	    {"rootfs", required_argument, NULL, 'r'},
+	    {"mem", required_argument, NULL, 'm'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"env", required_argument, NULL, 'e'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"snapshot", required_argument, NULL, 's'},
+	    {"restore", required_argument, NULL, 'R'},
+	    {"exit-after-snapshot", no_argument, NULL, 'x'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct guest_config cfg = { .mem_size = 64ull << 20 };
-	struct mote_err err = { 0 };
+	struct guest_config cfg = {.mem_size = 64ull << 20};
+	struct mote_err err = {0};
 	static char **envp; /* static: stays reachable until exit */
 	envp = calloc((size_t)argc + 1, sizeof(char *));
 	if (!envp)
@@ -278,14 +289,15 @@ int main(int argc, char **argv)
 		case 'r': cfg.rootfs_path = optarg; break;
 		case 'm':
 			if (mote_parse_size(optarg, &cfg.mem_size) < 0) {
-				mote_errf(&err, MOTE_STATUS_USAGE, "--mem: '%s' is not a size like 64M or 1G", optarg);
+				mote_errf(&err, MOTE_STATUS_USAGE, "--mem: '%s' is not a size like 64M or 1G",
+					  optarg);
 				mote_err_exit("mote-vmm", &err);
 			}
 			break;
 		case 't':
 			if (mote_parse_duration(optarg, &cfg.timeout_ns) < 0 || cfg.timeout_ns == 0) {
-				mote_errf(&err, MOTE_STATUS_USAGE, "--timeout: '%s' is not a positive number of seconds",
-					  optarg);
+				mote_errf(&err, MOTE_STATUS_USAGE,
+					  "--timeout: '%s' is not a positive number of seconds", optarg);
 				mote_err_exit("mote-vmm", &err);
 			}
 			break;
@@ -300,7 +312,10 @@ int main(int argc, char **argv)
 		case 's': cfg.snapshot_path = optarg; break;
 		case 'R': cfg.restore_path = optarg; break;
 		case 'x': cfg.exit_after_snapshot = 1; break;
-		case 'h': usage(stdout); free(envp); return 0;
+		case 'h':
+			usage(stdout);
+			free(envp);
+			return 0;
 		default:
 			fprintf(stderr, "mote-vmm: unknown or incomplete option '%s' (see mote-vmm --help)\n",
 				argv[optind - 1]);
@@ -310,9 +325,13 @@ int main(int argc, char **argv)
 	}
 	const char *conflict = NULL;
 	if (cfg.restore_path)
-		conflict = cfg.kernel_path ? "--kernel" : cfg.rootfs_path ? "--rootfs" : cfg.envc ? "--env" : NULL;
+		conflict = cfg.kernel_path   ? "--kernel"
+			   : cfg.rootfs_path ? "--rootfs"
+			   : cfg.envc	     ? "--env"
+					     : NULL;
 	if (conflict) {
-		mote_errf(&err, MOTE_STATUS_USAGE, "--restore: %s cannot be used (the snapshot holds it)", conflict);
+		mote_errf(&err, MOTE_STATUS_USAGE, "--restore: %s cannot be used (the snapshot holds it)",
+			  conflict);
 		free(envp);
 		mote_err_exit("mote-vmm", &err);
 	}

@@ -49,8 +49,8 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 /* Write guest RAM at `off` in `fd`: runs of non-zero pages only, the rest stays a hole. */
 static int write_ram(const struct vm *vm, int fd, uint64_t off, uint64_t *data_bytes)
 {
-	/* A page of anonymous memory the host never backed reads as zero: not even read. (A memory file's pages
-	 * can hold data without being mapped here, so a restored guest's are all read.) */
+	/* A page of anonymous memory the host never backed reads as zero: not even read. (A memory file's
+	 * pages can hold data without being mapped here, so a restored guest's are all read.) */
 	uint8_t *backed = vm->mem_is_file ? NULL : vm_backed_pages(vm);
 	uint64_t pages = vm->mem_size / PAGE, run = 0, nrun = 0;
 	*data_bytes = 0;
@@ -91,7 +91,8 @@ static int write_memory_file(struct guest *g, int fd, const uint8_t id[16], uint
 		return -1;
 	if (write_ram(vm, fd, SNAP_MEM_HEADER_SIZE, data_bytes) < 0)
 		return -1;
-	if (vm->rootfs && pwrite_all(fd, vm->rootfs, vm->rootfs_size, SNAP_MEM_HEADER_SIZE + vm->mem_size) < 0)
+	if (vm->rootfs &&
+	    pwrite_all(fd, vm->rootfs, vm->rootfs_size, SNAP_MEM_HEADER_SIZE + vm->mem_size) < 0)
 		return -1;
 	return 0;
 }
@@ -107,17 +108,17 @@ static int build_state(struct guest *g, const uint8_t id[16], struct snap_writer
 
 	const struct vm *vm = &g->vm;
 	struct snap_guest sg = {
-		.mem_size = vm->mem_size,
-		.stack_guard = g->stack_guard,
-		.stack_top = g->stack_top,
-		.rootfs_gpa = vm->rootfs ? vm->rootfs_gpa : 0,
-		.rootfs_size = vm->rootfs ? vm->rootfs_size : 0,
-		.rootfs_map_size = vm->rootfs ? vm->rootfs_map_size : 0,
-		.tsc_khz = vm->tsc_khz,
-		.hwcap = vm->hwcap,
-		.kernel_lo = g->kernel.lo,
-		.kernel_hi = g->kernel.hi,
-		.debug = (uint32_t)g->cfg->debug,
+	    .mem_size = vm->mem_size,
+	    .stack_guard = g->stack_guard,
+	    .stack_top = g->stack_top,
+	    .rootfs_gpa = vm->rootfs ? vm->rootfs_gpa : 0,
+	    .rootfs_size = vm->rootfs ? vm->rootfs_size : 0,
+	    .rootfs_map_size = vm->rootfs ? vm->rootfs_map_size : 0,
+	    .tsc_khz = vm->tsc_khz,
+	    .hwcap = vm->hwcap,
+	    .kernel_lo = g->kernel.lo,
+	    .kernel_hi = g->kernel.hi,
+	    .debug = (uint32_t)g->cfg->debug,
 	};
 	snap_add(w, SNAP_SEC_GUEST, &sg, sizeof(sg));
 	const char *kpath = g->kernel_path_saved ? g->kernel_path_saved : g->cfg->kernel_path;
@@ -127,7 +128,8 @@ static int build_state(struct guest *g, const uint8_t id[16], struct snap_writer
 	if (vm_save_vcpu(&g->vm, w, err) < 0)
 		return -1;
 	if (snap_finish(w) < 0)
-		return mote_errf(err, MOTE_STATUS_SNAP_WRITE, "snapshot state does not fit in %u bytes", SNAP_STATE_MAX);
+		return mote_errf(err, MOTE_STATUS_SNAP_WRITE, "snapshot state does not fit in %u bytes",
+				 SNAP_STATE_MAX);
 	return 0;
 }
 
@@ -254,11 +256,12 @@ static void *commit_job_run(void *arg)
 static int job_report(const struct commit_job *j, struct mote_err *err)
 {
 	if (j->error)
-		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, j->error, "cannot write snapshot %s (%s)", j->path,
-				   j->stage);
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, j->error, "cannot write snapshot %s (%s)",
+				   j->path, j->stage);
 	if (j->debug)
 		fprintf(stderr,
-			"mote-vmm: snapshot %s: guest paused for %.3f ms, durable after %.3f ms; %zu bytes of state, "
+			"mote-vmm: snapshot %s: guest paused for %.3f ms, durable after %.3f ms; %zu bytes "
+			"of state, "
 			"%llu KiB of %llu MiB memory with data\n",
 			j->path, (double)j->paused_ns / 1e6, (double)(j->done_ns - j->t0) / 1e6, j->state_len,
 			(unsigned long long)(j->data_bytes >> 10), (unsigned long long)(j->mem_size >> 20));
@@ -279,7 +282,8 @@ int guest_snapshot(struct guest *g, int wait, struct mote_err *err)
 	const char *path = g->cfg->snapshot_path;
 	uint64_t t0 = guest_host_ns(CLOCK_MONOTONIC);
 	if (job.started)
-		return mote_errf(err, MOTE_STATUS_HOST, "snapshot %s: the previous one is still being written", path);
+		return mote_errf(err, MOTE_STATUS_HOST,
+				 "snapshot %s: the previous one is still being written", path);
 
 	struct stat st;
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
@@ -310,8 +314,8 @@ int guest_snapshot(struct guest *g, int wait, struct mote_err *err)
 	j->mem_fd = open_temp(path, ".mem", j->mem_tmp, sizeof(j->mem_tmp));
 	if (j->mem_fd < 0) {
 		snap_writer_free(&w);
-		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, errno, "cannot create snapshot memory file %s",
-				   j->mem_path);
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, errno,
+				   "cannot create snapshot memory file %s", j->mem_path);
 	}
 	j->state_fd = open_temp(path, "", j->state_tmp, sizeof(j->state_tmp));
 	if (j->state_fd < 0) {
@@ -335,8 +339,8 @@ int guest_snapshot(struct guest *g, int wait, struct mote_err *err)
 		close(j->state_fd);
 		unlink(j->mem_tmp);
 		unlink(j->state_tmp);
-		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, e ? e : EIO, "cannot write snapshot %s (%s)", path,
-				   j->stage);
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, e ? e : EIO, "cannot write snapshot %s (%s)",
+				   path, j->stage);
 	}
 	j->t0 = t0;
 	j->paused_ns = guest_host_ns(CLOCK_MONOTONIC) - t0;
@@ -374,8 +378,9 @@ static int read_state(const char *path, uint8_t **buf, size_t *len, struct mote_
 	}
 	if (st.st_size > SNAP_STATE_MAX) {
 		close(fd);
-		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s: %lld bytes, more than any state file",
-				 path, (long long)st.st_size);
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT,
+				 "snapshot %s: %lld bytes, more than any state file", path,
+				 (long long)st.st_size);
 	}
 	uint8_t *b = malloc((size_t)st.st_size + 1);
 	size_t got = 0;
@@ -407,11 +412,13 @@ static int snap_status(enum snap_error e)
 }
 
 /* The guest section, checked against the layout mote-vmm builds. */
-static int check_guest(const struct snap_parsed *p, struct snap_guest *sg, const char *path, struct mote_err *err)
+static int check_guest(const struct snap_parsed *p, struct snap_guest *sg, const char *path,
+		       struct mote_err *err)
 {
 	const struct snap_section *s = snap_find(p, SNAP_SEC_GUEST);
 	if (!s || s->size != sizeof(*sg))
-		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s: guest section missing or malformed", path);
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT,
+				 "snapshot %s: guest section missing or malformed", path);
 	memcpy(sg, s->data, sizeof(*sg));
 	uint64_t mem = sg->mem_size;
 	const char *bad = NULL;
@@ -421,21 +428,25 @@ static int check_guest(const struct snap_parsed *p, struct snap_guest *sg, const
 		 sg->stack_guard % PAGE)
 		bad = "stack";
 	else if (sg->rootfs_size &&
-		 (sg->rootfs_size > LAYOUT_ROOTFS_MAX || sg->rootfs_map_size != ((sg->rootfs_size + PAGE - 1) & ~(PAGE - 1)) ||
+		 (sg->rootfs_size > LAYOUT_ROOTFS_MAX ||
+		  sg->rootfs_map_size != ((sg->rootfs_size + PAGE - 1) & ~(PAGE - 1)) ||
 		  sg->rootfs_gpa != ((mem + LAYOUT_HUGE_PAGE - 1) & ~(LAYOUT_HUGE_PAGE - 1))))
 		bad = "rootfs placement";
 	else if (!sg->rootfs_size && (sg->rootfs_gpa || sg->rootfs_map_size))
 		bad = "rootfs placement";
-	else if (sg->kernel_lo < LAYOUT_KERNEL_START || sg->kernel_hi > LAYOUT_KERNEL_END || sg->kernel_lo >= sg->kernel_hi)
+	else if (sg->kernel_lo < LAYOUT_KERNEL_START || sg->kernel_hi > LAYOUT_KERNEL_END ||
+		 sg->kernel_lo >= sg->kernel_hi)
 		bad = "kernel range";
 	else if (sg->tsc_khz == 0 || sg->tsc_khz > 100000000)
 		bad = "TSC rate";
 	if (bad)
-		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s: impossible %s in the guest section", path, bad);
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT,
+				 "snapshot %s: impossible %s in the guest section", path, bad);
 	return 0;
 }
 
-/* Open and check one candidate memory file. Returns the fd, -1 with *err, or -2 when its id is another snapshot's. */
+/* Open and check one candidate memory file. Returns the fd, -1 with *err, or -2 when its id is another
+ * snapshot's. */
 static int open_memory_file(const char *mem_path, const struct snap_parsed *p, const struct snap_guest *sg,
 			    struct mote_err *err)
 {
@@ -448,17 +459,20 @@ static int open_memory_file(const char *mem_path, const struct snap_parsed *p, c
 	struct snap_mem_header mh;
 	int r = -1;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE, "snapshot memory file %s: not a regular file", mem_path);
+		mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE, "snapshot memory file %s: not a regular file",
+			  mem_path);
 	else if ((uint64_t)st.st_size != want)
-		mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE, "snapshot memory file %s is %lld bytes, the snapshot needs %llu",
-			  mem_path, (long long)st.st_size, (unsigned long long)want);
-	else if (pread(fd, &mh, sizeof(mh), 0) != (ssize_t)sizeof(mh) || memcmp(mh.magic, SNAP_MEM_MAGIC, 8) != 0 ||
-		 mh.format_version != SNAP_FORMAT_VERSION)
-		mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE, "snapshot memory file %s: not a mote memory file", mem_path);
+		mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE,
+			  "snapshot memory file %s is %lld bytes, the snapshot needs %llu", mem_path,
+			  (long long)st.st_size, (unsigned long long)want);
+	else if (pread(fd, &mh, sizeof(mh), 0) != (ssize_t)sizeof(mh) ||
+		 memcmp(mh.magic, SNAP_MEM_MAGIC, 8) != 0 || mh.format_version != SNAP_FORMAT_VERSION)
+		mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE,
+			  "snapshot memory file %s: not a mote memory file", mem_path);
 	else if (memcmp(mh.id, p->header.id, 16) != 0 || mh.mem_size != sg->mem_size ||
 		 mh.rootfs_map_size != sg->rootfs_map_size) {
-		mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE, "snapshot memory file %s belongs to another snapshot",
-			  mem_path);
+		mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE,
+			  "snapshot memory file %s belongs to another snapshot", mem_path);
 		r = -2;
 	} else {
 		return fd;
@@ -471,8 +485,8 @@ static int open_memory_file(const char *mem_path, const struct snap_parsed *p, c
  * The memory file of the state file `path`: FILE.mem, or FILE.mem.old when a
  * snapshot writer died between its two renames (see commit()).
  */
-static int open_memory(const char *path, const struct snap_parsed *p, const struct snap_guest *sg, int *out_fd,
-		       struct mote_err *err)
+static int open_memory(const char *path, const struct snap_parsed *p, const struct snap_guest *sg,
+		       int *out_fd, struct mote_err *err)
 {
 	char mem_path[PATH_MAX + 16];
 	snprintf(mem_path, sizeof(mem_path), "%s.mem", path);
@@ -502,12 +516,14 @@ static int fix_boot_info(struct guest *g, uint64_t saved_tsc, uint64_t tsc, cons
 {
 	struct mote_boot_info *bi = vm_guest_ptr(&g->vm, LAYOUT_BOOT_INFO, sizeof(*bi), 0);
 	if (!bi || bi->magic != MOTE_BOOT_MAGIC || bi->abi_version != MOTE_ABI_VERSION)
-		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s: memory holds no boot-info block", path);
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT,
+				 "snapshot %s: memory holds no boot-info block", path);
 	struct mote_clock c = bi->clock;
 	if (c.tsc_shift > 63 || c.tsc_mult == 0)
 		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s: impossible guest clock", path);
 	uint64_t delta = saved_tsc > c.anchor_tsc ? saved_tsc - c.anchor_tsc : 0;
-	uint64_t mono = c.anchor_monotonic_ns + (uint64_t)(((unsigned __int128)delta * c.tsc_mult) >> c.tsc_shift);
+	uint64_t mono =
+	    c.anchor_monotonic_ns + (uint64_t)(((unsigned __int128)delta * c.tsc_mult) >> c.tsc_shift);
 	c.generation++;
 	guest_clock_rate(&c, g->vm.tsc_khz);
 	c.anchor_tsc = tsc;
@@ -541,9 +557,10 @@ int guest_restore(struct guest *g, const struct guest_config *cfg, struct mote_e
 	else if (check_guest(&p, &sg, path, err) == 0 && open_memory(path, &p, &sg, &mem_fd, err) == 0 &&
 		 vm_create(&g->vm, sg.mem_size, mem_fd, SNAP_MEM_HEADER_SIZE, err) == 0 &&
 		 vm_check_vcpu(&g->vm, &p, err) == 0 &&
-		 (!sg.rootfs_size ||
-		  vm_map_rootfs(&g->vm, mem_fd, SNAP_MEM_HEADER_SIZE + sg.mem_size, sg.rootfs_size, err) == 0) &&
-		 vm_restore_vcpu(&g->vm, &p, &saved_tsc, &tsc, err) == 0 && fix_boot_info(g, saved_tsc, tsc, path, err) == 0)
+		 (!sg.rootfs_size || vm_map_rootfs(&g->vm, mem_fd, SNAP_MEM_HEADER_SIZE + sg.mem_size,
+						   sg.rootfs_size, err) == 0) &&
+		 vm_restore_vcpu(&g->vm, &p, &saved_tsc, &tsc, err) == 0 &&
+		 fix_boot_info(g, saved_tsc, tsc, path, err) == 0)
 		r = 0;
 	if (mem_fd >= 0)
 		close(mem_fd);
@@ -554,7 +571,8 @@ int guest_restore(struct guest *g, const struct guest_config *cfg, struct mote_e
 		mote_errf(err, err->status, "snapshot %s: %s", path, msg);
 	}
 	if (r == 0 && cfg->debug)
-		fprintf(stderr, "mote-vmm: restored %s: TSC saved %llu, guest reads %llu after restoring it\n", path,
+		fprintf(stderr,
+			"mote-vmm: restored %s: TSC saved %llu, guest reads %llu after restoring it\n", path,
 			(unsigned long long)saved_tsc, (unsigned long long)tsc);
 	if (r == 0) {
 		g->stack_guard = sg.stack_guard;

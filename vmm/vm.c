@@ -39,10 +39,10 @@ int vm_create(struct vm *vm, uint64_t mem_size, int mem_fd, uint64_t mem_offset,
 	}
 	vm->mem_size = mem_size;
 	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = mem_size,
-		.userspace_addr = (uintptr_t)vm->mem,
+	    .slot = 0,
+	    .guest_phys_addr = 0,
+	    .memory_size = mem_size,
+	    .userspace_addr = (uintptr_t)vm->mem,
 	};
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "KVM_SET_USER_MEMORY_REGION");
@@ -82,11 +82,11 @@ int vm_map_rootfs(struct vm *vm, int fd, uint64_t offset, uint64_t size, struct 
 	vm->rootfs_map_size = map_size;
 	vm->rootfs_gpa = (vm->mem_size + LAYOUT_HUGE_PAGE - 1) & ~(LAYOUT_HUGE_PAGE - 1);
 	struct kvm_userspace_memory_region region = {
-		.slot = 1,
-		.flags = readonly ? KVM_MEM_READONLY : 0,
-		.guest_phys_addr = vm->rootfs_gpa,
-		.memory_size = map_size,
-		.userspace_addr = (uintptr_t)p,
+	    .slot = 1,
+	    .flags = readonly ? KVM_MEM_READONLY : 0,
+	    .guest_phys_addr = vm->rootfs_gpa,
+	    .memory_size = map_size,
+	    .userspace_addr = (uintptr_t)p,
 	};
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "KVM_SET_USER_MEMORY_REGION (rootfs)");

@@ -22,7 +22,7 @@ struct vm {
 	uint64_t rootfs_gpa, rootfs_size, rootfs_map_size;
 
 	uint64_t tsc_khz;
-	uint64_t hwcap;	      /* CPUID.1:EDX given to the guest */
+	uint64_t hwcap;	     /* CPUID.1:EDX given to the guest */
 	uint32_t xsave_size; /* KVM's XSAVE area size, once asked (0 before) */
 };
 

@@ -179,12 +179,12 @@ static int set_msrs(struct vm *vm, uint64_t syscall_entry, struct mote_err *err)
 	} m;
 	memset(&m, 0, sizeof(m));
 	const struct kvm_msr_entry entries[] = {
-		{ .index = MSR_STAR, .data = ((uint64_t)SEL_USER32_CS << 48) | ((uint64_t)SEL_KERNEL_CS << 32) },
-		{ .index = MSR_LSTAR, .data = syscall_entry },
-		{ .index = MSR_CSTAR, .data = syscall_entry },
-		{ .index = MSR_SYSCALL_MASK, .data = SYSCALL_MASK },
-		{ .index = MSR_KERNEL_GS_BASE, .data = 0 },
-		{ .index = MSR_IA32_MISC_ENABLE, .data = 1 }, /* fast strings */
+	    {.index = MSR_STAR, .data = ((uint64_t)SEL_USER32_CS << 48) | ((uint64_t)SEL_KERNEL_CS << 32)},
+	    {.index = MSR_LSTAR, .data = syscall_entry},
+	    {.index = MSR_CSTAR, .data = syscall_entry},
+	    {.index = MSR_SYSCALL_MASK, .data = SYSCALL_MASK},
+	    {.index = MSR_KERNEL_GS_BASE, .data = 0},
+	    {.index = MSR_IA32_MISC_ENABLE, .data = 1}, /* fast strings */
 	};
 	memcpy(m.e, entries, sizeof(entries));
 	m.hdr.nmsrs = 6;
@@ -304,9 +304,20 @@ int vm_setup_x86_64(struct vm *vm, uint64_t entry, uint64_t rsp, uint64_t arg, u
  * restoring it is the moment the clock is re-anchored.
  */
 static const uint32_t snapshot_msrs[] = {
-	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE,
-	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
-	MSR_TSC_AUX, MSR_IA32_TSC,
+    MSR_IA32_SYSENTER_CS,
+    MSR_IA32_SYSENTER_ESP,
+    MSR_IA32_SYSENTER_EIP,
+    MSR_IA32_CR_PAT,
+    MSR_IA32_MISC_ENABLE,
+    MSR_STAR,
+    MSR_LSTAR,
+    MSR_CSTAR,
+    MSR_SYSCALL_MASK,
+    MSR_KERNEL_GS_BASE,
+    MSR_FS_BASE,
+    MSR_GS_BASE,
+    MSR_TSC_AUX,
+    MSR_IA32_TSC,
 };
 #define SNAPSHOT_MSRS_MAX (sizeof(snapshot_msrs) / sizeof(snapshot_msrs[0]))
 
@@ -315,7 +326,8 @@ static uint32_t xsave_size(struct vm *vm)
 {
 	if (!vm->xsave_size) {
 		int n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
-		vm->xsave_size = n > (int)sizeof(struct kvm_xsave) ? (uint32_t)n : (uint32_t)sizeof(struct kvm_xsave);
+		vm->xsave_size =
+		    n > (int)sizeof(struct kvm_xsave) ? (uint32_t)n : (uint32_t)sizeof(struct kvm_xsave);
 	}
 	return vm->xsave_size;
 }
@@ -334,9 +346,10 @@ static int save_msrs(struct vm *vm, struct snap_writer *w, struct mote_err *err)
 		m.e[0].index = snapshot_msrs[i];
 		int r = ioctl(vm->vcpu_fd, KVM_GET_MSRS, &m);
 		if (r == 1)
-			out[n++] = (struct snap_msr){ .index = snapshot_msrs[i], .data = m.e[0].data };
+			out[n++] = (struct snap_msr){.index = snapshot_msrs[i], .data = m.e[0].data};
 		else if (snapshot_msrs[i] == MSR_IA32_TSC || snapshot_msrs[i] == MSR_LSTAR)
-			return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, errno, "KVM_GET_MSRS (%#x)", snapshot_msrs[i]);
+			return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, errno, "KVM_GET_MSRS (%#x)",
+					   snapshot_msrs[i]);
 		/* Others this KVM does not know (TSC_AUX without rdtscp) were never set either. */
 	}
 	snap_add(w, SNAP_SEC_MSRS, out, n * (uint32_t)sizeof(out[0]));
@@ -411,8 +424,8 @@ static const void *section(const struct snap_parsed *p, uint32_t type, uint32_t 
 		return NULL;
 	}
 	if (at_least ? s->size < size : s->size != size) {
-		mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s section is %u bytes, expected %s%u", what, s->size,
-			  at_least ? "at least " : "", size);
+		mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot %s section is %u bytes, expected %s%u",
+			  what, s->size, at_least ? "at least " : "", size);
 		return NULL;
 	}
 	return s->data;
@@ -423,29 +436,32 @@ static const struct {
 	uint32_t function, index;
 	const char *name;
 } feature_leaves[] = {
-	{ 1, 0, "leaf 0x1" },
-	{ 7, 0, "leaf 0x7" },
-	{ 7, 1, "leaf 0x7.1" },
-	{ 0xd, 0, "leaf 0xd (XSAVE components)" },
-	{ 0xd, 1, "leaf 0xd.1" },
-	{ 0x80000001, 0, "leaf 0x80000001" },
-	{ 0x80000008, 0, "leaf 0x80000008" },
+    {1, 0, "leaf 0x1"},
+    {7, 0, "leaf 0x7"},
+    {7, 1, "leaf 0x7.1"},
+    {0xd, 0, "leaf 0xd (XSAVE components)"},
+    {0xd, 1, "leaf 0xd.1"},
+    {0x80000001, 0, "leaf 0x80000001"},
+    {0x80000008, 0, "leaf 0x80000008"},
 };
 
 int vm_check_vcpu(struct vm *vm, const struct snap_parsed *p, struct mote_err *err)
 {
 	const struct snap_section *cs = snap_find(p, SNAP_SEC_CPUID);
-	if (!cs || cs->size == 0 || cs->size % sizeof(struct kvm_cpuid_entry2) || cs->size > 256 * sizeof(struct kvm_cpuid_entry2))
-		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot CPUID section is missing or malformed");
+	if (!cs || cs->size == 0 || cs->size % sizeof(struct kvm_cpuid_entry2) ||
+	    cs->size > 256 * sizeof(struct kvm_cpuid_entry2))
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT,
+				 "snapshot CPUID section is missing or malformed");
 	const struct kvm_cpuid_entry2 *saved = cs->data;
 	uint32_t nsaved = cs->size / (uint32_t)sizeof(saved[0]);
 	const struct snap_section *xs = snap_find(p, SNAP_SEC_XSAVE);
 	if (!xs || xs->size < sizeof(struct kvm_xsave))
-		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot XSAVE section is missing or malformed");
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT,
+				 "snapshot XSAVE section is missing or malformed");
 	if (xs->size > xsave_size(vm))
 		return mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE,
-				 "snapshot needs a %u-byte XSAVE area, this host's KVM has %u bytes", xs->size,
-				 xsave_size(vm));
+				 "snapshot needs a %u-byte XSAVE area, this host's KVM has %u bytes",
+				 xs->size, xsave_size(vm));
 
 	/*
 	 * What a guest booted here would see: the supported CPUID as a vCPU
@@ -465,7 +481,8 @@ int vm_check_vcpu(struct vm *vm, const struct snap_parsed *p, struct mote_err *e
 		const struct kvm_cpuid_entry2 *s = NULL, *h = NULL;
 		for (uint32_t k = 0; k < nsaved; k++)
 			if (saved[k].function == feature_leaves[i].function &&
-			    ((saved[k].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) == 0 || saved[k].index == feature_leaves[i].index))
+			    ((saved[k].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) == 0 ||
+			     saved[k].index == feature_leaves[i].index))
 				s = &saved[k];
 		for (uint32_t k = 0; k < host->nent; k++)
 			if (host->entries[k].function == feature_leaves[i].function &&
@@ -474,19 +491,21 @@ int vm_check_vcpu(struct vm *vm, const struct snap_parsed *p, struct mote_err *e
 				h = &host->entries[k];
 		if (!s)
 			continue;
-		uint32_t hv[4] = { 0, 0, 0, 0 };
+		uint32_t hv[4] = {0, 0, 0, 0};
 		if (h) {
 			hv[0] = h->eax;
 			hv[1] = h->ebx;
 			hv[2] = h->ecx;
 			hv[3] = h->edx;
 		}
-		const uint32_t sv[4] = { s->eax, s->ebx, s->ecx, s->edx };
-		static const char *const regname[4] = { "eax", "ebx", "ecx", "edx" };
+		const uint32_t sv[4] = {s->eax, s->ebx, s->ecx, s->edx};
+		static const char *const regname[4] = {"eax", "ebx", "ecx", "edx"};
 		for (int k = 0; k < 4; k++) {
-			/* Registers holding versions, sizes and counts rather than feature flags are skipped. */
+			/* Registers holding versions, sizes and counts rather than feature flags are skipped.
+			 */
 			if ((feature_leaves[i].function == 0x80000008 && k != 1) ||
-			    (feature_leaves[i].function == 0xd && feature_leaves[i].index == 0 && (k == 1 || k == 2)) ||
+			    (feature_leaves[i].function == 0xd && feature_leaves[i].index == 0 &&
+			     (k == 1 || k == 2)) ||
 			    (feature_leaves[i].function == 7 && feature_leaves[i].index == 0 && k == 0) ||
 			    (feature_leaves[i].function == 1 && (k == 0 || k == 1)))
 				continue;
@@ -499,9 +518,10 @@ int vm_check_vcpu(struct vm *vm, const struct snap_parsed *p, struct mote_err *e
 			if (feature_leaves[i].function == 7 && k == 2) /* OSPKE follows CR4.PKE */
 				missing &= ~(1u << 4);
 			if (missing) {
-				r = mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE,
-					      "snapshot needs CPU features this host lacks: CPUID %s %s bits %#x",
-					      feature_leaves[i].name, regname[k], missing);
+				r = mote_errf(
+				    err, MOTE_STATUS_SNAP_INCOMPATIBLE,
+				    "snapshot needs CPU features this host lacks: CPUID %s %s bits %#x",
+				    feature_leaves[i].name, regname[k], missing);
 				break;
 			}
 		}
@@ -511,8 +531,8 @@ int vm_check_vcpu(struct vm *vm, const struct snap_parsed *p, struct mote_err *e
 }
 
 /* Load the fixed-size section `type` with ioctl `req` if the snapshot has it (`what` names it in errors). */
-static int set_optional(struct vm *vm, const struct snap_parsed *p, uint32_t type, uint32_t size, unsigned long req,
-			const char *what, int refused_status, struct mote_err *err)
+static int set_optional(struct vm *vm, const struct snap_parsed *p, uint32_t type, uint32_t size,
+			unsigned long req, const char *what, int refused_status, struct mote_err *err)
 {
 	const struct snap_section *s = snap_find(p, type);
 	if (!s)
@@ -537,7 +557,8 @@ int vm_restore_vcpu(struct vm *vm, const struct snap_parsed *p, uint64_t *saved_
 	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0) {
 		int e = errno;
 		free(cpuid);
-		return mote_errnof(err, MOTE_STATUS_SNAP_INCOMPATIBLE, e, "this host's KVM refuses the snapshot's CPUID");
+		return mote_errnof(err, MOTE_STATUS_SNAP_INCOMPATIBLE, e,
+				   "this host's KVM refuses the snapshot's CPUID");
 	}
 	for (uint32_t i = 0; i < n; i++)
 		if (cpuid->entries[i].function == 1)
@@ -549,7 +570,8 @@ int vm_restore_vcpu(struct vm *vm, const struct snap_parsed *p, uint64_t *saved_
 	if (!regs)
 		return -1;
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, sregs) < 0)
-		return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, errno, "KVM_SET_SREGS refuses the saved sregs");
+		return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, errno,
+				   "KVM_SET_SREGS refuses the saved sregs");
 	if (set_optional(vm, p, SNAP_SEC_XCRS, sizeof(struct kvm_xcrs), KVM_SET_XCRS, "XCR0",
 			 MOTE_STATUS_SNAP_INCOMPATIBLE, err) < 0)
 		return -1;
@@ -563,7 +585,8 @@ int vm_restore_vcpu(struct vm *vm, const struct snap_parsed *p, uint64_t *saved_
 	int e = errno;
 	free(xsave);
 	if (r < 0)
-		return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, e, "KVM_SET_XSAVE refuses the saved FPU state");
+		return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, e,
+				   "KVM_SET_XSAVE refuses the saved FPU state");
 	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, regs) < 0)
 		return mote_errnof(err, MOTE_STATUS_SNAP_CORRUPT, errno, "KVM_SET_REGS");
 	if (set_optional(vm, p, SNAP_SEC_EVENTS, sizeof(struct kvm_vcpu_events), KVM_SET_VCPU_EVENTS,
@@ -573,8 +596,10 @@ int vm_restore_vcpu(struct vm *vm, const struct snap_parsed *p, uint64_t *saved_
 		return -1;
 
 	const struct snap_section *ms = snap_find(p, SNAP_SEC_MSRS);
-	if (!ms || ms->size % sizeof(struct snap_msr) || ms->size > SNAPSHOT_MSRS_MAX * sizeof(struct snap_msr))
-		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot MSR section is missing or malformed");
+	if (!ms || ms->size % sizeof(struct snap_msr) ||
+	    ms->size > SNAPSHOT_MSRS_MAX * sizeof(struct snap_msr))
+		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT,
+				 "snapshot MSR section is missing or malformed");
 	const struct snap_msr *saved = ms->data;
 	uint32_t nmsrs = ms->size / (uint32_t)sizeof(*saved);
 	struct {
@@ -586,10 +611,12 @@ int vm_restore_vcpu(struct vm *vm, const struct snap_parsed *p, uint64_t *saved_
 	/* TSC last (see snapshot_msrs). */
 	for (uint32_t i = 0; i < nmsrs; i++)
 		if (saved[i].index != MSR_IA32_TSC)
-			m.e[m.hdr.nmsrs++] = (struct kvm_msr_entry){ .index = saved[i].index, .data = saved[i].data };
+			m.e[m.hdr.nmsrs++] =
+			    (struct kvm_msr_entry){.index = saved[i].index, .data = saved[i].data};
 	for (uint32_t i = 0; i < nmsrs; i++)
 		if (saved[i].index == MSR_IA32_TSC && !have_tsc) {
-			m.e[m.hdr.nmsrs++] = (struct kvm_msr_entry){ .index = MSR_IA32_TSC, .data = saved[i].data };
+			m.e[m.hdr.nmsrs++] =
+			    (struct kvm_msr_entry){.index = MSR_IA32_TSC, .data = saved[i].data};
 			*saved_tsc = saved[i].data;
 			have_tsc = 1;
 		}
@@ -597,7 +624,8 @@ int vm_restore_vcpu(struct vm *vm, const struct snap_parsed *p, uint64_t *saved_
 		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "snapshot MSR section has no TSC");
 	int set = ioctl(vm->vcpu_fd, KVM_SET_MSRS, &m);
 	if (set != (int)m.hdr.nmsrs)
-		return mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE, "this host's KVM refuses MSR %#x of the snapshot",
+		return mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE,
+				 "this host's KVM refuses MSR %#x of the snapshot",
 				 set >= 0 && set < (int)m.hdr.nmsrs ? m.e[set].index : 0);
 	if (vm_read_guest_tsc(vm, tsc) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot read the guest TSC");

@@ -44,10 +44,10 @@
 #include <stdint.h>
 
 enum mote_hypercall {
-	MOTE_HC_CONSOLE = 0, /* struct mote_hc_console */
-	MOTE_HC_SLEEP = 1,   /* struct mote_hc_sleep */
-	MOTE_HC_ENTROPY = 2, /* struct mote_hc_entropy */
-	MOTE_HC_EXIT = 3,    /* struct mote_hc_exit; does not return */
+	MOTE_HC_CONSOLE = 0,  /* struct mote_hc_console */
+	MOTE_HC_SLEEP = 1,    /* struct mote_hc_sleep */
+	MOTE_HC_ENTROPY = 2,  /* struct mote_hc_entropy */
+	MOTE_HC_EXIT = 3,     /* struct mote_hc_exit; does not return */
 	MOTE_HC_SNAPSHOT = 4, /* struct mote_hc_snapshot */
 	MOTE_HC_COUNT
 };
@@ -85,18 +85,18 @@ struct mote_hc_entropy {
 
 /* Why the guest ends. */
 enum mote_exit_reason {
-	MOTE_EXIT_NORMAL = 0,     /* program called exit/exit_group: status is its code */
-	MOTE_EXIT_SIGNAL = 1,     /* program killed itself with signal `status` (e.g. abort()) */
+	MOTE_EXIT_NORMAL = 0,	  /* program called exit/exit_group: status is its code */
+	MOTE_EXIT_SIGNAL = 1,	  /* program killed itself with signal `status` (e.g. abort()) */
 	MOTE_EXIT_LOAD_ERROR = 2, /* guest kernel could not start the program: status is a MOTE_LOAD_* */
-	MOTE_EXIT_PANIC = 3,      /* guest kernel invariant broken: message says which */
+	MOTE_EXIT_PANIC = 3,	  /* guest kernel invariant broken: message says which */
 };
 
 /* Program load failures reported with MOTE_EXIT_LOAD_ERROR. */
 enum mote_load_error {
 	MOTE_LOAD_NOT_FOUND = 1,   /* no such file in the rootfs */
-	MOTE_LOAD_NOT_ELF = 2,     /* not an ELF file, or corrupt headers */
+	MOTE_LOAD_NOT_ELF = 2,	   /* not an ELF file, or corrupt headers */
 	MOTE_LOAD_UNSUPPORTED = 3, /* 32-bit, other machine, not executable */
-	MOTE_LOAD_DYNAMIC = 4,     /* has PT_INTERP */
+	MOTE_LOAD_DYNAMIC = 4,	   /* has PT_INTERP */
 	MOTE_LOAD_TRUNCATED = 5,   /* segments point past the end of the file */
 	MOTE_LOAD_NO_MEMORY = 6,   /* does not fit in guest memory */
 	MOTE_LOAD_BAD_ROOTFS = 7,  /* the rootfs image is not a valid cpio newc archive */
@@ -104,12 +104,12 @@ enum mote_load_error {
 
 /* End the guest. `msg` (optional, may be 0) is one line of explanation. */
 struct mote_hc_exit {
-	uint32_t reason; /* IN: enum mote_exit_reason */
-	int32_t status;  /* IN: exit code, signal number or MOTE_LOAD_* */
-	uint64_t msg;    /* IN: guest address of message bytes, or 0 */
+	uint32_t reason;  /* IN: enum mote_exit_reason */
+	int32_t status;	  /* IN: exit code, signal number or MOTE_LOAD_* */
+	uint64_t msg;	  /* IN: guest address of message bytes, or 0 */
 	uint64_t msg_len; /* IN: bytes, truncated by the host at 512 */
-	uint64_t rip;    /* IN: for MOTE_EXIT_SIGNAL, the program's rip at the syscall */
-	uint64_t rsp;    /* IN: likewise rsp */
+	uint64_t rip;	  /* IN: for MOTE_EXIT_SIGNAL, the program's rip at the syscall */
+	uint64_t rsp;	  /* IN: likewise rsp */
 };
 
 /*
@@ -128,12 +128,12 @@ struct mote_hc_snapshot {
 #define MOTE_BOOT_MAGIC 0x746f6f62u /* "boot" */
 
 enum mote_mem_type {
-	MOTE_MEM_RAM = 1,      /* free for the guest kernel to allocate */
-	MOTE_MEM_MONITOR = 2,  /* page tables, GDT, TSS, boot info: do not touch */
-	MOTE_MEM_KERNEL = 3,   /* guest kernel image */
-	MOTE_MEM_STACK = 4,    /* program stack (grows down from its end) */
-	MOTE_MEM_GUARD = 5,    /* unmapped page below the stack */
-	MOTE_MEM_ROOTFS = 6,   /* read-only rootfs image (cpio newc) */
+	MOTE_MEM_RAM = 1,     /* free for the guest kernel to allocate */
+	MOTE_MEM_MONITOR = 2, /* page tables, GDT, TSS, boot info: do not touch */
+	MOTE_MEM_KERNEL = 3,  /* guest kernel image */
+	MOTE_MEM_STACK = 4,   /* program stack (grows down from its end) */
+	MOTE_MEM_GUARD = 5,   /* unmapped page below the stack */
+	MOTE_MEM_ROOTFS = 6,  /* read-only rootfs image (cpio newc) */
 };
 
 struct mote_mem_region {
@@ -177,9 +177,9 @@ struct mote_clock {
  * crash to the program.
  */
 struct mote_boot_info {
-	uint32_t magic;       /* MOTE_BOOT_MAGIC */
+	uint32_t magic;	      /* MOTE_BOOT_MAGIC */
 	uint32_t abi_version; /* MOTE_ABI_VERSION */
-	uint32_t flags;       /* MOTE_BOOT_FLAG_* */
+	uint32_t flags;	      /* MOTE_BOOT_FLAG_* */
 	uint32_t nregions;
 	struct mote_mem_region regions[MOTE_MEM_REGIONS_MAX];
 	uint64_t mem_size; /* guest RAM: [0, mem_size) */
@@ -187,21 +187,21 @@ struct mote_boot_info {
 	struct mote_clock clock; /* written by the monitor at boot and at every restore */
 
 	uint8_t seed[32]; /* host entropy; replaced by fresh entropy at every restore */
-	uint64_t hwcap;   /* CPUID.1:EDX as the guest sees it, for AT_HWCAP (saves a CPUID exit) */
+	uint64_t hwcap;	  /* CPUID.1:EDX as the guest sees it, for AT_HWCAP (saves a CPUID exit) */
 
 	/* Program to run: path in the rootfs, argv and envp (gpa of string arrays). */
 	uint64_t exec_path; /* gpa of NUL-terminated path */
 	uint32_t argc;
 	uint32_t envc;
-	uint64_t argv; /* gpa of argc uint64_t gpas of strings */
-	uint64_t envp; /* gpa of envc uint64_t gpas of strings */
+	uint64_t argv;	  /* gpa of argc uint64_t gpas of strings */
+	uint64_t envp;	  /* gpa of envc uint64_t gpas of strings */
 	uint64_t cmdline; /* gpa of kernel command line, e.g. "debug" */
 
 	/* Filled in by the guest kernel after loading the program. */
-	uint64_t prog_start;   /* lowest loaded address */
-	uint64_t prog_end;     /* end of the highest segment */
-	uint64_t prog_bias;    /* load bias (0 for ET_EXEC) */
-	uint64_t prog_image;   /* gpa of the program file's bytes inside the rootfs */
+	uint64_t prog_start; /* lowest loaded address */
+	uint64_t prog_end;   /* end of the highest segment */
+	uint64_t prog_bias;  /* load bias (0 for ET_EXEC) */
+	uint64_t prog_image; /* gpa of the program file's bytes inside the rootfs */
 	uint64_t prog_image_size;
 };
 

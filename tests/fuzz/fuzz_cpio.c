@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* Odd starting offsets must be refused or handled, never over-read. */
 	struct mote_cpio_entry e;
-	size_t offsets[3] = { size, size + 1, (size_t)-1 };
+	size_t offsets[3] = {size, size + 1, (size_t)-1};
 	for (int i = 0; i < 3; i++) {
 		size_t off = offsets[i];
 		if (mote_cpio_next(data, size, &off, &e) != MOTE_CPIO_CORRUPT)

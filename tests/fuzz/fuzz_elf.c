@@ -1,4 +1,5 @@
-/* libFuzzer target: mote_elf_parse and mote_elf_symbolize on arbitrary bytes; checks the parser's promises. */
+/* libFuzzer target: mote_elf_parse and mote_elf_symbolize on arbitrary bytes; checks the parser's promises.
+ */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -23,7 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const struct mote_elf_load *l = &info.loads[i];
 			if (l->filesz > l->memsz || l->offset > size || l->filesz > size - l->offset)
 				__builtin_trap();
-			if (l->vaddr < info.lo || l->vaddr + l->memsz > info.hi || l->vaddr + l->memsz < l->vaddr)
+			if (l->vaddr < info.lo || l->vaddr + l->memsz > info.hi ||
+			    l->vaddr + l->memsz < l->vaddr)
 				__builtin_trap();
 			if ((l->vaddr & 4095) != (l->offset & 4095))
 				__builtin_trap();
@@ -34,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	char name[32];
 	uint64_t off = 0;
-	uint64_t addrs[3] = { info.entry, 0, UINT64_MAX };
+	uint64_t addrs[3] = {info.entry, 0, UINT64_MAX};
 	if (size >= 8)
 		memcpy(&addrs[1], data + size - 8, 8);
 	for (int i = 0; i < 3; i++) {

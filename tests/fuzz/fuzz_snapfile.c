@@ -1,4 +1,5 @@
-/* libFuzzer target: snap_parse over arbitrary bytes, and over the same bytes with a fixed-up header and CRC. */
+/* libFuzzer target: snap_parse over arbitrary bytes, and over the same bytes with a fixed-up header and CRC.
+ */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

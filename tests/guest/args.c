@@ -14,7 +14,7 @@ int main(int argc, char **argv)
 	int n = 0;
 	for (char **e = environ; *e; e++)
 		printf("env[%d]=[%s]\n", n++, *e);
-	const char *names[] = { "PATH", "HOME", "FOO", "EMPTY", "SPACED", "DUP" };
+	const char *names[] = {"PATH", "HOME", "FOO", "EMPTY", "SPACED", "DUP"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *v = getenv(names[i]);
 		printf("getenv(%s)=%s%s%s\n", names[i], v ? "[" : "", v ? v : "unset", v ? "]" : "");

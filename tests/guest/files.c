@@ -1,4 +1,5 @@
-/* Guest test: files in the rootfs, the writable layer (/tmp and elsewhere), directories, devices, /proc/self/exe.
+/* Guest test: files in the rootfs, the writable layer (/tmp and elsewhere), directories, devices,
+ * /proc/self/exe.
  *
  * usage: files [ROOTFS_FILE EXPECTED_CONTENT]
  * With MOTE_TEST_VM=1 in the environment it also writes to / and over ROOTFS_FILE (copy-on-write),
@@ -64,8 +65,8 @@ static void test_rootfs_file(const char *path, const char *expected, int in_vm)
 {
 	char buf[4096];
 	ssize_t n = read_file(path, buf, sizeof(buf));
-	check(n == (ssize_t)strlen(expected) && strcmp(buf, expected) == 0, "read rootfs file %s (%zd bytes)", path,
-	      n);
+	check(n == (ssize_t)strlen(expected) && strcmp(buf, expected) == 0, "read rootfs file %s (%zd bytes)",
+	      path, n);
 	check(file_size(path) == (off_t)strlen(expected), "stat size of %s is %zu", path, strlen(expected));
 	if (!in_vm)
 		return;
@@ -86,7 +87,8 @@ static void test_tmp_file(const char *dir)
 	check(read_file(a, buf, sizeof(buf)) == 12 && strcmp(buf, "hello world\n") == 0, "read back %s", a);
 	check(file_size(a) == 12, "stat size 12");
 	errno = 0;
-	check(open(a, O_WRONLY | O_CREAT | O_EXCL, 0644) < 0 && errno == EEXIST, "O_EXCL on existing file: EEXIST");
+	check(open(a, O_WRONLY | O_CREAT | O_EXCL, 0644) < 0 && errno == EEXIST,
+	      "O_EXCL on existing file: EEXIST");
 
 	/* lseek and partial reads */
 	int fd = open(a, O_RDWR);
@@ -101,7 +103,8 @@ static void test_tmp_file(const char *dir)
 	check(file_size(a) == 21, "size 21 after writing at offset 20");
 	check(pread(fd, buf, 9, 12) == 9 && memcmp(buf, "\0\0\0\0\0\0\0\0X", 9) == 0, "hole reads as zeros");
 	check(ftruncate(fd, 12) == 0 && file_size(a) == 12, "ftruncate to 12");
-	check(pwrite(fd, "h", 1, 0) == 1 && pread(fd, buf, 12, 0) == 12 && memcmp(buf, "hello WORLD\n", 12) == 0,
+	check(pwrite(fd, "h", 1, 0) == 1 && pread(fd, buf, 12, 0) == 12 &&
+		  memcmp(buf, "hello WORLD\n", 12) == 0,
 	      "pwrite/pread");
 	errno = 0;
 	check(lseek(fd, -1, SEEK_SET) < 0 && errno == EINVAL, "lseek to a negative offset: EINVAL");
@@ -147,9 +150,10 @@ static void test_tmp_file(const char *dir)
 	fd = open(b, O_RDONLY);
 	check(unlink(b) == 0, "unlink b.txt");
 	errno = 0;
-	check(stat(b, &(struct stat){ 0 }) < 0 && errno == ENOENT, "stat after unlink: ENOENT");
+	check(stat(b, &(struct stat){0}) < 0 && errno == ENOENT, "stat after unlink: ENOENT");
 	memset(buf, 0, sizeof(buf));
-	check(fd >= 0 && read(fd, buf, 100) == 6 && strcmp(buf, "other\n") == 0, "open fd still reads unlinked file");
+	check(fd >= 0 && read(fd, buf, 100) == 6 && strcmp(buf, "other\n") == 0,
+	      "open fd still reads unlinked file");
 	close(fd);
 	errno = 0;
 	check(unlink(b) < 0 && errno == ENOENT, "unlink missing file: ENOENT");
@@ -166,7 +170,7 @@ static void test_directories(const char *dir)
 	check(mkdir(d, 0755) < 0 && errno == EEXIST, "mkdir again: EEXIST");
 	struct stat st;
 	check(stat(d, &st) == 0 && S_ISDIR(st.st_mode), "stat says directory");
-	const char *names[] = { "alpha", "beta", "gamma" };
+	const char *names[] = {"alpha", "beta", "gamma"};
 	for (int i = 0; i < 3; i++) {
 		snprintf(p, sizeof(p), "%s/%s", d, names[i]);
 		check(write_file(p, names[i], 0) == 0, "create %s", p);
@@ -176,7 +180,7 @@ static void test_directories(const char *dir)
 
 	DIR *dp = opendir(d);
 	check(dp != NULL, "opendir %s", d);
-	int seen[4] = { 0 }, dots = 0, others = 0;
+	int seen[4] = {0}, dots = 0, others = 0;
 	struct dirent *e;
 	while (dp && (e = readdir(dp))) {
 		int known = 0;
@@ -188,7 +192,8 @@ static void test_directories(const char *dir)
 			if (!strcmp(e->d_name, names[i])) {
 				seen[i]++;
 				known = 1;
-				check(e->d_type == DT_REG || e->d_type == DT_UNKNOWN, "%s is a regular file entry", names[i]);
+				check(e->d_type == DT_REG || e->d_type == DT_UNKNOWN,
+				      "%s is a regular file entry", names[i]);
 			}
 		if (!strcmp(e->d_name, "nested")) {
 			seen[3]++;
@@ -259,21 +264,24 @@ static void test_devices(void)
 	check(zero, "/dev/zero gives zeros");
 	close(fd);
 
-	const char *rnd[] = { "/dev/urandom", "/dev/random" };
+	const char *rnd[] = {"/dev/urandom", "/dev/random"};
 	for (int k = 0; k < 2; k++) {
 		unsigned char r1[64], r2[64];
 		fd = open(rnd[k], O_RDONLY);
-		check(fd >= 0 && read(fd, r1, 64) == 64 && read(fd, r2, 64) == 64, "read 2 x 64 bytes of %s", rnd[k]);
+		check(fd >= 0 && read(fd, r1, 64) == 64 && read(fd, r2, 64) == 64, "read 2 x 64 bytes of %s",
+		      rnd[k]);
 		int nonzero = 0;
 		for (int i = 0; i < 64; i++)
 			nonzero += r1[i] != 0;
 		check(nonzero > 32 && memcmp(r1, r2, 64) != 0, "%s looks random", rnd[k]);
 		close(fd);
 	}
-	unsigned char g1[32] = { 0 }, g2[32] = { 0 };
-	check(getrandom(g1, 32, 0) == 32 && getrandom(g2, 32, 0) == 32 && memcmp(g1, g2, 32) != 0, "getrandom");
+	unsigned char g1[32] = {0}, g2[32] = {0};
+	check(getrandom(g1, 32, 0) == 32 && getrandom(g2, 32, 0) == 32 && memcmp(g1, g2, 32) != 0,
+	      "getrandom");
 
-	check(access("/dev/stdout", W_OK) == 0 && access("/dev/stderr", W_OK) == 0, "/dev/stdout and /dev/stderr exist");
+	check(access("/dev/stdout", W_OK) == 0 && access("/dev/stderr", W_OK) == 0,
+	      "/dev/stdout and /dev/stderr exist");
 	fd = open("/dev/stdout", O_WRONLY);
 	check(fd >= 0, "open /dev/stdout");
 	fflush(stdout);
@@ -294,14 +302,16 @@ static void test_proc_self_exe(const char *argv0)
 	if (argv0[0] == '/')
 		check(strcmp(buf, argv0) == 0, "/proc/self/exe is %s (got %s)", argv0, buf);
 	else
-		check((size_t)n >= bl && strcmp(buf + n - bl, base) == 0, "/proc/self/exe ends in %s (got %s)", base,
-		      buf);
+		check((size_t)n >= bl && strcmp(buf + n - bl, base) == 0,
+		      "/proc/self/exe ends in %s (got %s)", base, buf);
 	struct stat a, b;
-	check(stat("/proc/self/exe", &a) == 0 && stat(buf, &b) == 0 && a.st_size == b.st_size && a.st_size > 0,
+	check(stat("/proc/self/exe", &a) == 0 && stat(buf, &b) == 0 && a.st_size == b.st_size &&
+		  a.st_size > 0,
 	      "stat through /proc/self/exe");
 	int fd = open("/proc/self/exe", O_RDONLY);
-	unsigned char magic[4] = { 0 };
-	check(fd >= 0 && read(fd, magic, 4) == 4 && memcmp(magic, "\177ELF", 4) == 0, "/proc/self/exe reads an ELF");
+	unsigned char magic[4] = {0};
+	check(fd >= 0 && read(fd, magic, 4) == 4 && memcmp(magic, "\177ELF", 4) == 0,
+	      "/proc/self/exe reads an ELF");
 	if (fd >= 0)
 		close(fd);
 }
@@ -316,7 +326,8 @@ static void test_more(const char *dir)
 	check(symlink("target", q) == 0, "symlink link -> target");
 	ssize_t n = readlink(q, buf, sizeof(buf) - 1);
 	check(n == 6 && memcmp(buf, "target", 6) == 0, "readlink gives 'target'");
-	check(read_file(q, buf, sizeof(buf)) == 15 && strcmp(buf, "target content\n") == 0, "read through the symlink");
+	check(read_file(q, buf, sizeof(buf)) == 15 && strcmp(buf, "target content\n") == 0,
+	      "read through the symlink");
 	struct stat st, lst;
 	check(stat(q, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 15, "stat follows the symlink");
 	check(lstat(q, &lst) == 0 && S_ISLNK(lst.st_mode) && lst.st_size == 6, "lstat sees the symlink");
@@ -332,10 +343,12 @@ static void test_more(const char *dir)
 	snprintf(q, sizeof(q), "%s/hard", dir);
 	if (link(p, q) == 0) {
 		check(stat(p, &st) == 0 && st.st_nlink == 2, "hard link: nlink 2");
-		check(unlink(p) == 0 && read_file(q, buf, sizeof(buf)) == 15, "hard link survives unlinking the name");
+		check(unlink(p) == 0 && read_file(q, buf, sizeof(buf)) == 15,
+		      "hard link survives unlinking the name");
 		check(rename(q, p) == 0, "rename the hard link back");
 	} else {
-		check(errno == EPERM || errno == ENOSYS, "link fails cleanly if unsupported (errno %d)", errno);
+		check(errno == EPERM || errno == ENOSYS, "link fails cleanly if unsupported (errno %d)",
+		      errno);
 	}
 
 	check(chmod(p, 0600) == 0 && stat(p, &st) == 0 && (st.st_mode & 07777) == 0600, "chmod 0600");
@@ -388,7 +401,7 @@ static void test_more(const char *dir)
 	}
 	check(created == 300, "created 300 files");
 	DIR *dp = opendir(many);
-	int seen[300] = { 0 }, count = 0, bad = 0;
+	int seen[300] = {0}, count = 0, bad = 0;
 	struct dirent *e;
 	while (dp && (e = readdir(dp))) {
 		int k;
@@ -469,8 +482,8 @@ static void test_rootfs_dir(const char *file)
 	if (dp)
 		closedir(dp);
 	check(has_base == 1 && has_added == 1 && has_sub == 1 && has_link == 1,
-	      "readdir of %s lists the image's entries and the new one once each (%d %d %d %d)", dir, has_base,
-	      has_added, has_sub, has_link);
+	      "readdir of %s lists the image's entries and the new one once each (%d %d %d %d)", dir,
+	      has_base, has_added, has_sub, has_link);
 	snprintf(p, sizeof(p), "%s/link", dir);
 	char buf[256];
 	ssize_t n = readlink(p, buf, sizeof(buf) - 1);
@@ -501,9 +514,11 @@ static void test_root_writable(void)
 	const char *p = "/mote-files-test.txt";
 	check(write_file(p, "at the root\n", O_EXCL) == 0, "create %s", p);
 	check(read_file(p, buf, sizeof(buf)) == 12 && strcmp(buf, "at the root\n") == 0, "read back %s", p);
-	check(mkdir("/newdir", 0755) == 0 && write_file("/newdir/f", "x", 0) == 0, "mkdir /newdir and a file in it");
+	check(mkdir("/newdir", 0755) == 0 && write_file("/newdir/f", "x", 0) == 0,
+	      "mkdir /newdir and a file in it");
 	check(rename(p, "/newdir/g") == 0 && file_size("/newdir/g") == 12, "rename across directories");
-	check(unlink("/newdir/f") == 0 && unlink("/newdir/g") == 0 && rmdir("/newdir") == 0, "clean up /newdir");
+	check(unlink("/newdir/f") == 0 && unlink("/newdir/g") == 0 && rmdir("/newdir") == 0,
+	      "clean up /newdir");
 }
 
 int main(int argc, char **argv)

@@ -30,7 +30,10 @@ static uint8_t buffer[(1u << 20) + 64];
 
 static void hypercall(unsigned nr, uint64_t arg)
 {
-	__asm__ volatile("outl %0, %w1" : : "a"((uint32_t)arg), "Nd"((uint16_t)(MOTE_HC_PORT_BASE + nr)) : "memory");
+	__asm__ volatile("outl %0, %w1"
+			 :
+			 : "a"((uint32_t)arg), "Nd"((uint16_t)(MOTE_HC_PORT_BASE + nr))
+			 : "memory");
 }
 
 static void expect(const char *what, int64_t ret, int64_t want1, int64_t want2)
@@ -77,34 +80,41 @@ static void test_console(void)
 {
 	const int64_t EFAULT_ = -MOTE_EFAULT, EINVAL_ = -MOTE_EINVAL;
 	static const char hello[] = "hostile: direct console write\n";
-	expect("console: valid write to stdout", console(MOTE_CONSOLE_STDOUT, (uintptr_t)hello, sizeof(hello) - 1),
-	       sizeof(hello) - 1, sizeof(hello) - 1);
+	expect("console: valid write to stdout",
+	       console(MOTE_CONSOLE_STDOUT, (uintptr_t)hello, sizeof(hello) - 1), sizeof(hello) - 1,
+	       sizeof(hello) - 1);
 	expect("console: valid write to the log", console(MOTE_CONSOLE_LOG, (uintptr_t)hello, 8), 8, 8);
 	/* gpa 0 is guest RAM as far as the monitor knows (unmapped only in the guest's page tables). */
 	expect("console: data at 0 (log)", console(MOTE_CONSOLE_LOG, 0, 16), 16, EFAULT_);
-	expect("console: data crossing the end of RAM", console(MOTE_CONSOLE_STDOUT, mem_size - 8, 16), EFAULT_, EFAULT_);
-	expect("console: data crossing the end of RAM (log)", console(MOTE_CONSOLE_LOG, mem_size - 8, 16), EFAULT_,
-	       EFAULT_);
+	expect("console: data crossing the end of RAM", console(MOTE_CONSOLE_STDOUT, mem_size - 8, 16),
+	       EFAULT_, EFAULT_);
+	expect("console: data crossing the end of RAM (log)", console(MOTE_CONSOLE_LOG, mem_size - 8, 16),
+	       EFAULT_, EFAULT_);
 	expect("console: last 16 bytes of RAM (log)", console(MOTE_CONSOLE_LOG, mem_size - 16, 16), 16, 16);
-	expect("console: data far beyond RAM", console(MOTE_CONSOLE_STDOUT, 1ull << 40, 16), EFAULT_, EFAULT_);
+	expect("console: data far beyond RAM", console(MOTE_CONSOLE_STDOUT, 1ull << 40, 16), EFAULT_,
+	       EFAULT_);
 	expect("console: data = UINT64_MAX", console(MOTE_CONSOLE_STDOUT, UINT64_MAX, 1), EFAULT_, EFAULT_);
 	expect("console: len overflowing the address space",
 	       console(MOTE_CONSOLE_STDOUT, 0xfffffffffffff000ull, 0x2000), EFAULT_, EFAULT_);
-	expect("console: len = MOTE_CONSOLE_MAX + 1", console(MOTE_CONSOLE_STDOUT, (uintptr_t)buffer, MOTE_CONSOLE_MAX + 1),
-	       EINVAL_, EINVAL_);
-	expect("console: len = 2^63", console(MOTE_CONSOLE_STDOUT, (uintptr_t)buffer, 1ull << 63), EINVAL_, EINVAL_);
-	expect("console: len = UINT64_MAX", console(MOTE_CONSOLE_STDOUT, mem_size - 1, UINT64_MAX), EINVAL_, EINVAL_);
-	expect("console: len wrapping to the start", console(MOTE_CONSOLE_STDOUT, 4096, UINT64_MAX - 4095), EINVAL_,
+	expect("console: len = MOTE_CONSOLE_MAX + 1",
+	       console(MOTE_CONSOLE_STDOUT, (uintptr_t)buffer, MOTE_CONSOLE_MAX + 1), EINVAL_, EINVAL_);
+	expect("console: len = 2^63", console(MOTE_CONSOLE_STDOUT, (uintptr_t)buffer, 1ull << 63), EINVAL_,
 	       EINVAL_);
-	expect("console: len = MOTE_CONSOLE_MAX (log)", console(MOTE_CONSOLE_LOG, (uintptr_t)buffer, MOTE_CONSOLE_MAX),
-	       MOTE_CONSOLE_MAX, MOTE_CONSOLE_MAX);
+	expect("console: len = UINT64_MAX", console(MOTE_CONSOLE_STDOUT, mem_size - 1, UINT64_MAX), EINVAL_,
+	       EINVAL_);
+	expect("console: len wrapping to the start", console(MOTE_CONSOLE_STDOUT, 4096, UINT64_MAX - 4095),
+	       EINVAL_, EINVAL_);
+	expect("console: len = MOTE_CONSOLE_MAX (log)",
+	       console(MOTE_CONSOLE_LOG, (uintptr_t)buffer, MOTE_CONSOLE_MAX), MOTE_CONSOLE_MAX,
+	       MOTE_CONSOLE_MAX);
 	expect("console: data overlapping the struct itself (log)",
 	       console(MOTE_CONSOLE_LOG, (uintptr_t)&con, sizeof(con)), sizeof(con), sizeof(con));
 	expect("console: stream 0", console(0, (uintptr_t)hello, 4), EINVAL_, EINVAL_);
 	expect("console: stream 4", console(4, (uintptr_t)hello, 4), EINVAL_, EINVAL_);
 	expect("console: stream 0xffffffff", console(0xffffffffu, (uintptr_t)hello, 4), EINVAL_, EINVAL_);
 	expect("console: zero length", console(MOTE_CONSOLE_STDOUT, (uintptr_t)hello, 0), 0, 0);
-	expect("console: zero length at a bad address", console(MOTE_CONSOLE_STDOUT, 1ull << 40, 0), 0, EFAULT_);
+	expect("console: zero length at a bad address", console(MOTE_CONSOLE_STDOUT, 1ull << 40, 0), 0,
+	       EFAULT_);
 }
 
 static void test_entropy(void)
@@ -116,16 +126,19 @@ static void test_entropy(void)
 	for (int i = 0; i < 256; i++)
 		nonzero += buffer[i] != 0;
 	expect("entropy: the buffer was filled (nonzero bytes > 200)", nonzero > 200, 1, 1);
-	expect("entropy: len = MOTE_ENTROPY_MAX + 1", entropy((uintptr_t)buffer, MOTE_ENTROPY_MAX + 1), EINVAL_, EINVAL_);
+	expect("entropy: len = MOTE_ENTROPY_MAX + 1", entropy((uintptr_t)buffer, MOTE_ENTROPY_MAX + 1),
+	       EINVAL_, EINVAL_);
 	expect("entropy: len = UINT64_MAX", entropy((uintptr_t)buffer, UINT64_MAX), EINVAL_, EINVAL_);
 	expect("entropy: data crossing the end of RAM", entropy(mem_size - 8, 16), EFAULT_, EFAULT_);
-	expect("entropy: data in the read-only rootfs (right after RAM)", entropy(mem_size, 16), EFAULT_, EFAULT_);
+	expect("entropy: data in the read-only rootfs (right after RAM)", entropy(mem_size, 16), EFAULT_,
+	       EFAULT_);
 	expect("entropy: data far beyond RAM", entropy(1ull << 40, 16), EFAULT_, EFAULT_);
-	expect("entropy: len overflowing the address space", entropy(0xfffffffffffff000ull, 0x100), EFAULT_, EFAULT_);
+	expect("entropy: len overflowing the address space", entropy(0xfffffffffffff000ull, 0x100), EFAULT_,
+	       EFAULT_);
 	expect("entropy: data = UINT64_MAX", entropy(UINT64_MAX, 2), EFAULT_, EFAULT_);
 	/* The monitor fills the struct with random bytes, then writes ret over them. */
-	expect("entropy: data overlapping the struct itself", entropy((uintptr_t)&ent, sizeof(ent)), sizeof(ent),
-	       sizeof(ent));
+	expect("entropy: data overlapping the struct itself", entropy((uintptr_t)&ent, sizeof(ent)),
+	       sizeof(ent), sizeof(ent));
 	expect("entropy: zero length", entropy((uintptr_t)buffer, 0), 0, 0);
 }
 
@@ -142,14 +155,15 @@ static void test_sleep(void)
 /* Struct addresses that are themselves invalid: nowhere to write an error, so the call is ignored. */
 static void test_bad_struct(void)
 {
-	uint64_t bad[] = { 0xfffff000u, 0xffffffffu, mem_size - 4, mem_size /* rootfs: read-only */,
-			   mem_size + 4096 };
+	uint64_t bad[] = {0xfffff000u, 0xffffffffu, mem_size - 4, mem_size /* rootfs: read-only */,
+			  mem_size + 4096};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (bad[i] > 0xffffffffu)
 			continue;
 		for (unsigned nr = 0; nr < MOTE_HC_COUNT; nr++)
 			hypercall(nr, bad[i]);
-		printf("ok: struct at %#llx ignored for all %d calls\n", (unsigned long long)bad[i], MOTE_HC_COUNT);
+		printf("ok: struct at %#llx ignored for all %d calls\n", (unsigned long long)bad[i],
+		       MOTE_HC_COUNT);
 	}
 	/* A struct at gpa 0 (RAM for the monitor; the page holds zeros: stream 0, ns 0, len 0). */
 	hypercall(MOTE_HC_CONSOLE, 0);
@@ -169,33 +183,38 @@ static void test_syscalls(void)
 	expect("syscall write from NULL: -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r, EFAULT_, EFAULT_);
 	errno = 0;
 	r = syscall(SYS_write, 1, 0xfffffffffffff000ull, 0x2000L);
-	expect("syscall write with overflowing length: -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r, EFAULT_, EFAULT_);
+	expect("syscall write with overflowing length: -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r,
+	       EFAULT_, EFAULT_);
 	errno = 0;
 	r = syscall(SYS_write, 1, (long)(mem_size - 8), 16L);
-	expect("syscall write crossing the end of RAM: -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r, EFAULT_,
-	       EFAULT_);
+	expect("syscall write crossing the end of RAM: -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r,
+	       EFAULT_, EFAULT_);
 	errno = 0;
 	r = syscall(SYS_read, zero, 0L, 16L);
 	expect("syscall read into NULL: -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r, EFAULT_, EFAULT_);
 	errno = 0;
 	r = syscall(SYS_read, zero, (long)(mem_size + 64), 16L);
-	expect("syscall read into the read-only rootfs: -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r, EFAULT_,
-	       EFAULT_);
+	expect("syscall read into the read-only rootfs: -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r,
+	       EFAULT_, EFAULT_);
 	errno = 0;
 	r = syscall(SYS_read, zero, 1L << 40, 16L);
-	expect("syscall read far beyond RAM: -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r, EFAULT_, EFAULT_);
+	expect("syscall read far beyond RAM: -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r, EFAULT_,
+	       EFAULT_);
 	errno = 0;
 	r = syscall(SYS_open, 0L, O_RDONLY);
 	expect("syscall open(NULL): -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r, EFAULT_, EFAULT_);
 	errno = 0;
 	r = syscall(SYS_open, (long)(mem_size - 2), O_RDONLY);
-	expect("syscall open(path running off RAM): -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r, EFAULT_, EFAULT_);
+	expect("syscall open(path running off RAM): -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r, EFAULT_,
+	       EFAULT_);
 	errno = 0;
 	r = syscall(SYS_clock_gettime, 1L, 8L);
-	expect("syscall clock_gettime into page 0: -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r, EFAULT_, EFAULT_);
+	expect("syscall clock_gettime into page 0: -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r, EFAULT_,
+	       EFAULT_);
 	errno = 0;
 	r = syscall(SYS_getrandom, 0xfffffffffffff000ull, 0x2000L, 0L);
-	expect("syscall getrandom overflowing: -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r, EFAULT_, EFAULT_);
+	expect("syscall getrandom overflowing: -1/EFAULT", r == -1 && errno == EFAULT ? -1 : r, EFAULT_,
+	       EFAULT_);
 	close(zero);
 }
 
@@ -210,7 +229,8 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if ((uintptr_t)&con >= (1ull << 32)) {
-		fprintf(stderr, "hostile: FAILED: structs at %p are above 4 GiB (built as PIE?)\n", (void *)&con);
+		fprintf(stderr, "hostile: FAILED: structs at %p are above 4 GiB (built as PIE?)\n",
+			(void *)&con);
 		return 2;
 	}
 	printf("hostile: mem_size %#llx\n", (unsigned long long)mem_size);
@@ -226,7 +246,8 @@ int main(int argc, char **argv)
 		printf("hostile: survived\n");
 	fflush(stdout);
 	if (end_by_exit) {
-		/* Exit with status 7 (1 if a check failed) and a message pointer out of range: it is dropped. */
+		/* Exit with status 7 (1 if a check failed) and a message pointer out of range: it is dropped.
+		 */
 		ex.reason = MOTE_EXIT_NORMAL;
 		ex.status = failures ? 1 : 7;
 		ex.msg = 0xfffffffffffff000ull;
@@ -237,4 +258,3 @@ int main(int argc, char **argv)
 	}
 	return failures ? 1 : 0;
 }
-

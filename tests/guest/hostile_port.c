@@ -1,8 +1,8 @@
 /* Guest test: port I/O outside the hypercall ABI. usage: hostile_port MODE, MODE one of
  *   outl-505 outl-50f outl-600 outl-80 (ports outside the TSS I/O bitmap: #GP under PVM, ignored under VMX)
  *   outb-500 outw-500 inl-500 (hypercall port with the wrong size or direction: the monitor refuses)
- * Either the guest crashes (mote-vmm: guest crashed, SIGSEGV) or the monitor ignores the access and the program
- * prints "hostile_port: survived". The monitor itself must never fail. */
+ * Either the guest crashes (mote-vmm: guest crashed, SIGSEGV) or the monitor ignores the access and the
+ * program prints "hostile_port: survived". The monitor itself must never fail. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>

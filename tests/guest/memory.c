@@ -67,9 +67,12 @@ static void test_mmap(void)
 		return;
 	memset(p, 1, 4 * PAGE);
 	check(munmap(p + PAGE, PAGE) == 0, "munmap the second page");
-	unsigned char *f = mmap(p + PAGE, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-	check(f == p + PAGE && all_zero(f, PAGE) && p[0] == 1 && p[2 * PAGE] == 1, "MAP_FIXED refills the hole with zeros");
-	check(mprotect(p, PAGE, PROT_READ) == 0 && mprotect(p, PAGE, PROT_READ | PROT_WRITE) == 0, "mprotect");
+	unsigned char *f =
+	    mmap(p + PAGE, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	check(f == p + PAGE && all_zero(f, PAGE) && p[0] == 1 && p[2 * PAGE] == 1,
+	      "MAP_FIXED refills the hole with zeros");
+	check(mprotect(p, PAGE, PROT_READ) == 0 && mprotect(p, PAGE, PROT_READ | PROT_WRITE) == 0,
+	      "mprotect");
 	check(munmap(p, 4 * PAGE) == 0, "munmap 4 pages");
 	errno = 0;
 	check(munmap((void *)0x1001, PAGE) < 0 && errno == EINVAL, "munmap unaligned: EINVAL");
@@ -124,7 +127,8 @@ static void test_brk(void)
 	got = (uintptr_t)syscall(SYS_brk, end + PAGE);
 	check(got == end + PAGE && all_zero(p, PAGE), "memory below a regrown break is zero again");
 	got = (uintptr_t)syscall(SYS_brk, 1ul << 46);
-	check(got == end + PAGE, "an impossible brk leaves the break unchanged (got %#lx)", (unsigned long)got);
+	check(got == end + PAGE, "an impossible brk leaves the break unchanged (got %#lx)",
+	      (unsigned long)got);
 	syscall(SYS_brk, end);
 #ifdef __GLIBC__
 	void *s0 = sbrk(0);
@@ -132,7 +136,8 @@ static void test_brk(void)
 	check(s1 == s0 && sbrk(0) == (char *)s0 + MIB, "glibc sbrk(+1 MiB) returns the old break");
 	if (s1 == s0) {
 		memset(s1, 1, MIB);
-		check(sbrk(-(intptr_t)MIB) == (char *)s0 + MIB && sbrk(0) == s0, "glibc sbrk(-1 MiB) shrinks back");
+		check(sbrk(-(intptr_t)MIB) == (char *)s0 + MIB && sbrk(0) == s0,
+		      "glibc sbrk(-1 MiB) shrinks back");
 	}
 #endif
 }

@@ -1,5 +1,5 @@
-/* Guest test: one process. fork/vfork/clone/execve fail with ENOSYS; getpid, uname, pipes, signals to self that
- * are ignored. Only meaningful inside the VM (natively fork succeeds). */
+/* Guest test: one process. fork/vfork/clone/execve fail with ENOSYS; getpid, uname, pipes, signals to self
+ * that are ignored. Only meaningful inside the VM (natively fork succeeds). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -36,12 +36,13 @@ int main(void)
 		_exit(99);
 	check(r == -1 && errno == ENOSYS, "clone fails with ENOSYS (returned %ld)", r);
 
-	char *argv[] = { "/bin/sh", "-c", "true", NULL };
-	char *envp[] = { NULL };
+	char *argv[] = {"/bin/sh", "-c", "true", NULL};
+	char *envp[] = {NULL};
 	errno = 0;
 	check(execve("/bin/sh", argv, envp) == -1 && errno == ENOSYS, "execve fails with ENOSYS");
 	errno = 0;
-	check(execve("/proc/self/exe", argv, envp) == -1 && errno == ENOSYS, "execve of itself fails with ENOSYS");
+	check(execve("/proc/self/exe", argv, envp) == -1 && errno == ENOSYS,
+	      "execve of itself fails with ENOSYS");
 
 	int status;
 	errno = 0;
@@ -60,12 +61,14 @@ int main(void)
 	check(uname(&u) == 0, "uname");
 	check(strcmp(u.sysname, "Linux") == 0, "uname sysname is Linux (%s)", u.sysname);
 	check(strcmp(u.machine, "x86_64") == 0, "uname machine is x86_64 (%s)", u.machine);
-	check(u.release[0] >= '3' && u.release[0] <= '9', "uname release looks like a Linux version (%s)", u.release);
+	check(u.release[0] >= '3' && u.release[0] <= '9', "uname release looks like a Linux version (%s)",
+	      u.release);
 
 	int fds[2];
 	check(pipe(fds) == 0, "pipe");
-	char buf[16] = { 0 };
-	check(write(fds[1], "through", 7) == 7 && read(fds[0], buf, sizeof(buf)) == 7 && strcmp(buf, "through") == 0,
+	char buf[16] = {0};
+	check(write(fds[1], "through", 7) == 7 && read(fds[0], buf, sizeof(buf)) == 7 &&
+		  strcmp(buf, "through") == 0,
 	      "a pipe carries bytes within the process");
 	close(fds[1]);
 	check(read(fds[0], buf, sizeof(buf)) == 0, "pipe reads end of file after the write end closes");

@@ -70,12 +70,13 @@ int main(int argc, char **argv)
 	char gen[32];
 	read_generation(gen, sizeof(gen));
 	if (bad) {
-		printf("snap_idle: BAD %zu of %zu words differ after the snapshot (gen %s)\n", bad, words, gen);
+		printf("snap_idle: BAD %zu of %zu words differ after the snapshot (gen %s)\n", bad, words,
+		       gen);
 		return 1;
 	}
 	printf("snap_idle: ready gen=%s mib=%zu\n", gen, mib);
 	fflush(stdout);
-	struct timespec ts = { (time_t)sleep_s, (long)((sleep_s - (double)(time_t)sleep_s) * 1e9) }, t0, t1;
+	struct timespec ts = {(time_t)sleep_s, (long)((sleep_s - (double)(time_t)sleep_s) * 1e9)}, t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;

@@ -8,8 +8,8 @@
  *                                    MXCSR and the x87 control word across it; then compute on; exit EXIT
  *        snap_state spin [ITERS]     print "started", then a long deterministic loop (about 1 s natively)
  *                                    that keeps its whole state in all 16 general registers, the vector
- *                                    registers, the x87 stack, MXCSR/FCW and a 4 MiB array; the test snapshots
- *                                    it from outside at whatever instruction it is at
+ *                                    registers, the x87 stack, MXCSR/FCW and a 4 MiB array; the test
+ * snapshots it from outside at whatever instruction it is at
  *
  * Both end with one line "snap_state: MODE ... checksum=H gen=G" where H hashes every register value the
  * asm saw at its end, the control registers and the whole array (pointers are hashed relative to their
@@ -86,63 +86,161 @@ static struct rstate st;
 
 /* ---- shared asm pieces: load and store the whole state; %rsi = &st throughout ---- */
 
-#define SAVE_HOST                                                                                           \
-	"mov %%rbp, " AT(O_SAVE_RBP, 0) "\n\t"                                                              \
-	"stmxcsr " AT(O_SAVE_MXCSR, 0) "\n\t"                                                               \
-	"fnstcw " AT(O_SAVE_FCW, 0) "\n\t"
-#define LOAD_GPR                                                                                            \
-	"mov " AT(O_GIN, 0) ", %%r8\n\t"                                                                    \
-	"mov " AT(O_GIN, 8) ", %%r9\n\t"                                                                    \
-	"mov " AT(O_GIN, 16) ", %%r10\n\t"                                                                  \
-	"mov " AT(O_GIN, 24) ", %%r11\n\t"                                                                  \
-	"mov " AT(O_GIN, 32) ", %%r12\n\t"                                                                  \
-	"mov " AT(O_GIN, 40) ", %%r13\n\t"                                                                  \
-	"mov " AT(O_GIN, 48) ", %%r14\n\t"                                                                  \
-	"mov " AT(O_GIN, 56) ", %%r15\n\t"                                                                  \
-	"mov " AT(O_GIN, 64) ", %%rbx\n\t"                                                                  \
-	"mov " AT(O_GIN, 72) ", %%rbp\n\t"
-#define LOAD_X87_CTL                                                                                        \
-	"fldcw " AT(O_FCW_IN, 0) "\n\t"                                                                     \
-	"fldl " AT(O_X87IN, 0) "\n\t"                                                                       \
-	"fldl " AT(O_X87IN, 8) "\n\t"                                                                       \
-	"fldl " AT(O_X87IN, 16) "\n\t"                                                                      \
-	"fldl " AT(O_X87IN, 24) "\n\t"                                                                      \
-	"fldl " AT(O_X87IN, 32) "\n\t"                                                                      \
-	"fldl " AT(O_X87IN, 40) "\n\t"                                                                      \
-	"fldl " AT(O_X87IN, 48) "\n\t"                                                                      \
-	"fldl " AT(O_X87IN, 56) "\n\t"                                                                      \
-	"ldmxcsr " AT(O_MXCSR_IN, 0) "\n\t"
+#define SAVE_HOST                                                                                            \
+	"mov %%rbp, " AT(O_SAVE_RBP, 0) "\n\t"                                                               \
+					"stmxcsr " AT(O_SAVE_MXCSR, 0) "\n\t"                                \
+								       "fnstcw " AT(O_SAVE_FCW, 0) "\n\t"
+#define LOAD_GPR                                                                                             \
+	"mov " AT(O_GIN,                                                                                     \
+		  0) ", %%r8\n\t"                                                                            \
+		     "mov " AT(                                                                              \
+			 O_GIN,                                                                              \
+			 8) ", %%r9\n\t"                                                                     \
+			    "mov " AT(                                                                       \
+				O_GIN,                                                                       \
+				16) ", %%r10\n\t"                                                            \
+				    "mov " AT(                                                               \
+					O_GIN,                                                               \
+					24) ", %%r11\n\t"                                                    \
+					    "mov " AT(                                                       \
+						O_GIN,                                                       \
+						32) ", %%r12\n\t"                                            \
+						    "mov " AT(                                               \
+							O_GIN,                                               \
+							40) ", %%r13\n\t"                                    \
+							    "mov " AT(                                       \
+								O_GIN,                                       \
+								48) ", %%r14\n\t"                            \
+								    "mov " AT(                               \
+									O_GIN,                               \
+									56) ", %%r15\n\t"                    \
+									    "mov " AT(                       \
+										O_GIN,                       \
+										64) ", %%rbx\n\t"            \
+										    "mov " AT(               \
+											O_GIN,               \
+											72) ", %%rbp\n\t"
+#define LOAD_X87_CTL                                                                                         \
+	"fldcw " AT(O_FCW_IN,                                                                                \
+		    0) "\n\t"                                                                                \
+		       "fldl " AT(O_X87IN,                                                                   \
+				  0) "\n\t"                                                                  \
+				     "fldl " AT(                                                             \
+					 O_X87IN,                                                            \
+					 8) "\n\t"                                                           \
+					    "fldl " AT(                                                      \
+						O_X87IN,                                                     \
+						16) "\n\t"                                                   \
+						    "fldl " AT(                                              \
+							O_X87IN,                                             \
+							24) "\n\t"                                           \
+							    "fldl " AT(                                      \
+								O_X87IN,                                     \
+								32) "\n\t"                                   \
+								    "fldl " AT(                              \
+									O_X87IN,                             \
+									40) "\n\t"                           \
+									    "fldl " AT(                      \
+										O_X87IN,                     \
+										48) "\n\t"                   \
+										    "fldl " AT(              \
+											O_X87IN,             \
+											56) "\n\t"           \
+											    "ldmxcsr " AT(   \
+												O_MXCSR_IN,  \
+												0) "\n\t"
 /* rax, rcx, rdx and rdi are stored by the caller's own code where they mean something. */
-#define STORE_GPR                                                                                           \
-	"mov %%r8, " AT(O_GOUT, 0) "\n\t"                                                                   \
-	"mov %%r9, " AT(O_GOUT, 8) "\n\t"                                                                   \
-	"mov %%r10, " AT(O_GOUT, 16) "\n\t"                                                                 \
-	"mov %%r11, " AT(O_GOUT, 24) "\n\t"                                                                 \
-	"mov %%r12, " AT(O_GOUT, 32) "\n\t"                                                                 \
-	"mov %%r13, " AT(O_GOUT, 40) "\n\t"                                                                 \
-	"mov %%r14, " AT(O_GOUT, 48) "\n\t"                                                                 \
-	"mov %%r15, " AT(O_GOUT, 56) "\n\t"                                                                 \
-	"mov %%rbx, " AT(O_GOUT, 64) "\n\t"                                                                 \
-	"mov %%rbp, " AT(O_GOUT, 72) "\n\t"                                                                 \
-	"mov %%rax, " AT(O_GOUT, 80) "\n\t"                                                                 \
-	"mov %%rcx, " AT(O_GOUT, 88) "\n\t"                                                                 \
-	"mov %%rdx, " AT(O_GOUT, 96) "\n\t"                                                                 \
-	"mov %%rsi, " AT(O_GOUT, 104) "\n\t"                                                                \
-	"mov %%rdi, " AT(O_GOUT, 112) "\n\t"
-#define STORE_X87_CTL_RESTORE_HOST                                                                          \
-	"fstpt " AT(O_X87OUT, 0) "\n\t"                                                                     \
-	"fstpt " AT(O_X87OUT, 16) "\n\t"                                                                    \
-	"fstpt " AT(O_X87OUT, 32) "\n\t"                                                                    \
-	"fstpt " AT(O_X87OUT, 48) "\n\t"                                                                    \
-	"fstpt " AT(O_X87OUT, 64) "\n\t"                                                                    \
-	"fstpt " AT(O_X87OUT, 80) "\n\t"                                                                    \
-	"fstpt " AT(O_X87OUT, 96) "\n\t"                                                                    \
-	"fstpt " AT(O_X87OUT, 112) "\n\t"                                                                   \
-	"stmxcsr " AT(O_MXCSR_OUT, 0) "\n\t"                                                                \
-	"fnstcw " AT(O_FCW_OUT, 0) "\n\t"                                                                   \
-	"ldmxcsr " AT(O_SAVE_MXCSR, 0) "\n\t"                                                               \
-	"fldcw " AT(O_SAVE_FCW, 0) "\n\t"                                                                   \
-	"mov " AT(O_SAVE_RBP, 0) ", %%rbp\n\t"
+#define STORE_GPR                                                                                                                        \
+	"mov %%r8, " AT(                                                                                                                 \
+	    O_GOUT,                                                                                                                      \
+	    0) "\n\t"                                                                                                                    \
+	       "mov %%r9, " AT(                                                                                                          \
+		   O_GOUT,                                                                                                               \
+		   8) "\n\t"                                                                                                             \
+		      "mov %%r10, " AT(                                                                                                  \
+			  O_GOUT,                                                                                                        \
+			  16) "\n\t"                                                                                                     \
+			      "mov %%r11, " AT(                                                                                          \
+				  O_GOUT,                                                                                                \
+				  24) "\n\t"                                                                                             \
+				      "mov %%r12, " AT(                                                                                  \
+					  O_GOUT,                                                                                        \
+					  32) "\n\t"                                                                                     \
+					      "mov %%r13, " AT(                                                                          \
+						  O_GOUT,                                                                                \
+						  40) "\n\t"                                                                             \
+						      "mov %%r14, " AT(                                                                  \
+							  O_GOUT,                                                                        \
+							  48) "\n\t"                                                                     \
+							      "mov %%r15, " AT(                                                          \
+								  O_GOUT,                                                                \
+								  56) "\n\t"                                                             \
+								      "mov %%rbx, " AT(                                                  \
+									  O_GOUT,                                                        \
+									  64) "\n\t"                                                     \
+									      "mov %%rbp, " AT(                                          \
+										  O_GOUT,                                                \
+										  72) "\n\t"                                             \
+										      "mov %%rax, " AT(                                  \
+											  O_GOUT,                                        \
+											  80) "\n\t"                                     \
+											      "mov "                                     \
+											      "%%rcx, " AT(                              \
+												  O_GOUT,                                \
+												  88) "\n\t"                             \
+												      "mov "                             \
+												      "%%"                               \
+												      "rdx,"                             \
+												      " " AT(                            \
+													  O_GOUT,                        \
+													  96) "\n\t"                     \
+													      "mov %%rsi, " AT(          \
+														  O_GOUT,                \
+														  104) "\n\t"            \
+														       "mov %%rdi, " AT( \
+															   O_GOUT,       \
+															   112) "\n\t"
+#define STORE_X87_CTL_RESTORE_HOST                                                                                  \
+	"fstpt " AT(                                                                                                \
+	    O_X87OUT,                                                                                               \
+	    0) "\n\t"                                                                                               \
+	       "fstpt " AT(                                                                                         \
+		   O_X87OUT,                                                                                        \
+		   16) "\n\t"                                                                                       \
+		       "fstpt " AT(                                                                                 \
+			   O_X87OUT,                                                                                \
+			   32) "\n\t"                                                                               \
+			       "fstpt " AT(                                                                         \
+				   O_X87OUT,                                                                        \
+				   48) "\n\t"                                                                       \
+				       "fstpt " AT(                                                                 \
+					   O_X87OUT,                                                                \
+					   64) "\n\t"                                                               \
+					       "fstpt " AT(                                                         \
+						   O_X87OUT,                                                        \
+						   80) "\n\t"                                                       \
+						       "fstpt " AT(                                                 \
+							   O_X87OUT,                                                \
+							   96) "\n\t"                                               \
+							       "fstpt " AT(                                         \
+								   O_X87OUT,                                        \
+								   112) "\n\t"                                      \
+									"stmxcsr " AT(                              \
+									    O_MXCSR_OUT,                            \
+									    0) "\n\t"                               \
+									       "fnstcw " AT(                        \
+										   O_FCW_OUT,                       \
+										   0) "\n\t"                        \
+										      "ldmxcsr " AT(                \
+											  O_SAVE_MXCSR,             \
+											  0) "\n\t"                 \
+											     "fldcw " AT(           \
+												 O_SAVE_FCW,        \
+												 0) "\n\t"          \
+												    "mov"           \
+												    " " AT(         \
+													O_SAVE_RBP, \
+													0) ", %%rbp\n\t"
 
 #define YLD(i) "vmovdqu " AT(O_VIN, i * 32) ", %%ymm" #i "\n\t"
 #define YST(i) "vmovdqu %%ymm" #i ", " AT(O_VOUT, i * 32) "\n\t"
@@ -150,10 +248,10 @@ static struct rstate st;
 #define XST(i) "movdqu %%xmm" #i ", " AT(O_VOUT, i * 32) "\n\t"
 #define ALL16(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15)
 
-#define CLOBBERS                                                                                            \
-	"rbx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",  \
-		"xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", \
-		"memory", "cc"
+#define CLOBBERS                                                                                             \
+	"rbx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", \
+	    "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",    \
+	    "memory", "cc"
 
 /* ---- request mode: one raw write(fd, buf, 1) with everything live ---- */
 
@@ -161,9 +259,10 @@ static long request_avx(int fd)
 {
 	long rax = SYS_write;
 	uint64_t rdi = (uint64_t)fd, rdx = 1, rsi = (uint64_t)(uintptr_t)&st;
-	/* buf = &st: write() only reads its first byte. rsi (the buffer) survives the syscall and addresses st. */
-	__asm__ volatile(SAVE_HOST LOAD_GPR ALL16(YLD) LOAD_X87_CTL
-			 "syscall\n\t" STORE_GPR ALL16(YST) STORE_X87_CTL_RESTORE_HOST "vzeroupper\n\t"
+	/* buf = &st: write() only reads its first byte. rsi (the buffer) survives the syscall and addresses
+	 * st. */
+	__asm__ volatile(SAVE_HOST LOAD_GPR ALL16(YLD) LOAD_X87_CTL "syscall\n\t" STORE_GPR ALL16(YST)
+			     STORE_X87_CTL_RESTORE_HOST "vzeroupper\n\t"
 			 : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx)
 			 :
 			 : "rcx", CLOBBERS);
@@ -174,8 +273,8 @@ static long request_sse(int fd)
 {
 	long rax = SYS_write;
 	uint64_t rdi = (uint64_t)fd, rdx = 1, rsi = (uint64_t)(uintptr_t)&st;
-	__asm__ volatile(SAVE_HOST LOAD_GPR ALL16(XLD) LOAD_X87_CTL
-			 "syscall\n\t" STORE_GPR ALL16(XST) STORE_X87_CTL_RESTORE_HOST
+	__asm__ volatile(SAVE_HOST LOAD_GPR ALL16(XLD) LOAD_X87_CTL "syscall\n\t" STORE_GPR ALL16(XST)
+			     STORE_X87_CTL_RESTORE_HOST
 			 : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx)
 			 :
 			 : "rcx", CLOBBERS);
@@ -184,58 +283,60 @@ static long request_sse(int fd)
 
 /* ---- spin mode: the loop body; rsi = &st, rdi = mem, rcx = iterations left; rax, rdx scratch ---- */
 
-#define GPR_STEP                                                                                            \
-	"add %%r9, %%r8\n\t"                                                                                \
-	"rol $13, %%r9\n\t"                                                                                 \
-	"xor %%r8, %%r9\n\t"                                                                                \
-	"add %%r11, %%r10\n\t"                                                                              \
-	"rol $17, %%r11\n\t"                                                                                \
-	"xor %%r10, %%r11\n\t"                                                                              \
-	"xor %%r13, %%r12\n\t"                                                                              \
-	"rol $7, %%r13\n\t"                                                                                 \
-	"add %%r12, %%r13\n\t"                                                                              \
-	"add %%r15, %%r14\n\t"                                                                              \
-	"imul $0x5bd1e995, %%r14, %%r14\n\t"                                                                \
-	"rol $29, %%r15\n\t"                                                                                \
-	"xor %%r14, %%r15\n\t"                                                                              \
-	"add %%rbp, %%rbx\n\t"                                                                              \
-	"rol $41, %%rbp\n\t"                                                                                \
-	"xor %%rbx, %%rbp\n\t"                                                                              \
-	"xor %%r15, %%r8\n\t"                                                                               \
-	"add %%rcx, %%r12\n\t"                                                                              \
-	"mov %%r8, %%rax\n\t"                                                                               \
-	"shr $11, %%rax\n\t"                                                                                \
-	"and $" STR(MEM_WORDS - 1) ", %%rax\n\t"                                                            \
-	"mov (%%rdi,%%rax,8), %%rdx\n\t"                                                                    \
-	"add %%rdx, %%rbx\n\t"                                                                              \
-	"xor %%r10, %%rdx\n\t"                                                                              \
-	"mov %%rdx, (%%rdi,%%rax,8)\n\t"                                                                    \
-	"add %%rdx, %%r13\n\t"
+#define GPR_STEP                                                                                             \
+	"add %%r9, %%r8\n\t"                                                                                 \
+	"rol $13, %%r9\n\t"                                                                                  \
+	"xor %%r8, %%r9\n\t"                                                                                 \
+	"add %%r11, %%r10\n\t"                                                                               \
+	"rol $17, %%r11\n\t"                                                                                 \
+	"xor %%r10, %%r11\n\t"                                                                               \
+	"xor %%r13, %%r12\n\t"                                                                               \
+	"rol $7, %%r13\n\t"                                                                                  \
+	"add %%r12, %%r13\n\t"                                                                               \
+	"add %%r15, %%r14\n\t"                                                                               \
+	"imul $0x5bd1e995, %%r14, %%r14\n\t"                                                                 \
+	"rol $29, %%r15\n\t"                                                                                 \
+	"xor %%r14, %%r15\n\t"                                                                               \
+	"add %%rbp, %%rbx\n\t"                                                                               \
+	"rol $41, %%rbp\n\t"                                                                                 \
+	"xor %%rbx, %%rbp\n\t"                                                                               \
+	"xor %%r15, %%r8\n\t"                                                                                \
+	"add %%rcx, %%r12\n\t"                                                                               \
+	"mov %%r8, %%rax\n\t"                                                                                \
+	"shr $11, %%rax\n\t"                                                                                 \
+	"and $" STR(MEM_WORDS - 1) ", %%rax\n\t"                                                             \
+				   "mov (%%rdi,%%rax,8), %%rdx\n\t"                                          \
+				   "add %%rdx, %%rbx\n\t"                                                    \
+				   "xor %%r10, %%rdx\n\t"                                                    \
+				   "mov %%rdx, (%%rdi,%%rax,8)\n\t"                                          \
+				   "add %%rdx, %%r13\n\t"
 
 /* x87: st1 holds 2^31-1; st0 = (st0 * st2 + st3) mod st1, then the other six rotate. Exact integers. */
-#define X87_STEP                                                                                            \
-	"fmul %%st(2), %%st\n\t"                                                                            \
-	"fadd %%st(3), %%st\n\t"                                                                            \
-	"fprem\n\t"                                                                                         \
-	"fxch %%st(2)\n\t"                                                                                  \
+#define X87_STEP                                                                                             \
+	"fmul %%st(2), %%st\n\t"                                                                             \
+	"fadd %%st(3), %%st\n\t"                                                                             \
+	"fprem\n\t"                                                                                          \
+	"fxch %%st(2)\n\t"                                                                                   \
 	"fxch %%st(5)\n\t"
 
 #define YADD(a, b) "vpaddq %%ymm" #b ", %%ymm" #a ", %%ymm" #a "\n\t"
 #define YXOR(a, b) "vpxor %%ymm" #b ", %%ymm" #a ", %%ymm" #a "\n\t"
 #define YSHUF(a) "vpshufd $0x93, %%ymm" #a ", %%ymm" #a "\n\t"
 #define YPERM(a) "vpermq $0x39, %%ymm" #a ", %%ymm" #a "\n\t"
-#define AVX2_STEP                                                                                           \
-	YADD(0, 1) YXOR(1, 2) YADD(2, 3) YXOR(3, 4) YADD(4, 5) YXOR(5, 6) YADD(6, 7) YXOR(7, 8) YADD(8, 9)  \
-	YXOR(9, 10) YADD(10, 11) YXOR(11, 12) YADD(12, 13) YXOR(13, 14) YADD(14, 15) YADD(15, 0) YSHUF(1)    \
-	YSHUF(6) YSHUF(11) YPERM(4) YPERM(13)
+#define AVX2_STEP                                                                                            \
+	YADD(0, 1)                                                                                           \
+	YXOR(1, 2) YADD(2, 3) YXOR(3, 4) YADD(4, 5) YXOR(5, 6) YADD(6, 7) YXOR(7, 8) YADD(8, 9) YXOR(9, 10)  \
+	    YADD(10, 11) YXOR(11, 12) YADD(12, 13) YXOR(13, 14) YADD(14, 15) YADD(15, 0) YSHUF(1) YSHUF(6)   \
+		YSHUF(11) YPERM(4) YPERM(13)
 
 #define XADD(a, b) "paddq %%xmm" #b ", %%xmm" #a "\n\t"
 #define XXOR(a, b) "pxor %%xmm" #b ", %%xmm" #a "\n\t"
 #define XSHUF(a) "pshufd $0x93, %%xmm" #a ", %%xmm" #a "\n\t"
-#define SSE_STEP                                                                                            \
-	XADD(0, 1) XXOR(1, 2) XADD(2, 3) XXOR(3, 4) XADD(4, 5) XXOR(5, 6) XADD(6, 7) XXOR(7, 8) XADD(8, 9)  \
-	XXOR(9, 10) XADD(10, 11) XXOR(11, 12) XADD(12, 13) XXOR(13, 14) XADD(14, 15) XADD(15, 0) XSHUF(1)    \
-	XSHUF(6) XSHUF(11) XSHUF(4) XSHUF(13)
+#define SSE_STEP                                                                                             \
+	XADD(0, 1)                                                                                           \
+	XXOR(1, 2) XADD(2, 3) XXOR(3, 4) XADD(4, 5) XXOR(5, 6) XADD(6, 7) XXOR(7, 8) XADD(8, 9) XXOR(9, 10)  \
+	    XADD(10, 11) XXOR(11, 12) XADD(12, 13) XXOR(13, 14) XADD(14, 15) XADD(15, 0) XSHUF(1) XSHUF(6)   \
+		XSHUF(11) XSHUF(4) XSHUF(13)
 
 static void spin_avx2(uint64_t iters)
 {
@@ -352,10 +453,10 @@ static struct hashes hash_state(int avx)
 	h.x87 = 0xcbf29ce484222325ull;
 	for (int i = 0; i < 8; i++)
 		h.x87 = hash_words(h.x87, st.x87out[i], 10);
-	uint32_t ctl[2] = { st.mxcsr_out, st.fcw_out };
+	uint32_t ctl[2] = {st.mxcsr_out, st.fcw_out};
 	h.ctl = hash_words(0xcbf29ce484222325ull, ctl, sizeof(ctl));
 	h.mem = hash_words(0xcbf29ce484222325ull, mem, sizeof(mem));
-	uint64_t parts[5] = { h.gpr, h.simd, h.x87, h.ctl, h.mem };
+	uint64_t parts[5] = {h.gpr, h.simd, h.x87, h.ctl, h.mem};
 	h.all = hash_words((uint64_t)avx, parts, sizeof(parts));
 	return h;
 }
@@ -387,7 +488,8 @@ static int request(int exit_code)
 		if (wl < sizeof(what) - 64)                                                                  \
 			wl += (size_t)snprintf(what + wl, sizeof(what) - wl, __VA_ARGS__);                   \
 	} while (0)
-	static const char *const names[10] = { "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rbx", "rbp" };
+	static const char *const names[10] = {"r8",  "r9",  "r10", "r11", "r12",
+					      "r13", "r14", "r15", "rbx", "rbp"};
 	for (int i = 0; i < 10; i++)
 		if (i != 3 && st.gout[i] != st.gin[i]) /* r11: the syscall's saved rflags */
 			BAD(" %s", names[i]);
@@ -438,7 +540,8 @@ static int spin(uint64_t iters)
 {
 	int avx = have_avx2();
 	compute_inputs(1);
-	printf("snap_state: started (spin, %s, %llu iterations)\n", avx ? "avx2" : "sse", (unsigned long long)iters);
+	printf("snap_state: started (spin, %s, %llu iterations)\n", avx ? "avx2" : "sse",
+	       (unsigned long long)iters);
 	fflush(stdout);
 	if (avx)
 		spin_avx2(iters);
@@ -451,11 +554,12 @@ static int spin(uint64_t iters)
 	struct hashes h = hash_state(avx);
 	char gen[32];
 	generation(gen, sizeof(gen));
-	printf("snap_state: spin simd=%s intact=%s checksum=%016llx gen=%s gpr=%016llx simd=%016llx x87=%016llx "
-	       "ctl=%016llx mem=%016llx\n",
-	       avx ? "avx2" : "sse", bad ? "no" : "yes", (unsigned long long)h.all, gen, (unsigned long long)h.gpr,
-	       (unsigned long long)h.simd, (unsigned long long)h.x87, (unsigned long long)h.ctl,
-	       (unsigned long long)h.mem);
+	printf(
+	    "snap_state: spin simd=%s intact=%s checksum=%016llx gen=%s gpr=%016llx simd=%016llx x87=%016llx "
+	    "ctl=%016llx mem=%016llx\n",
+	    avx ? "avx2" : "sse", bad ? "no" : "yes", (unsigned long long)h.all, gen,
+	    (unsigned long long)h.gpr, (unsigned long long)h.simd, (unsigned long long)h.x87,
+	    (unsigned long long)h.ctl, (unsigned long long)h.mem);
 	return bad ? 1 : 0;
 }
 

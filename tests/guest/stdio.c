@@ -58,7 +58,7 @@ int main(void)
 	puts("puts line");
 	fflush(stdout);
 	/* writev */
-	struct iovec iov[3] = { { "writev ", 7 }, { "in three ", 9 }, { "pieces\n", 7 } };
+	struct iovec iov[3] = {{"writev ", 7}, {"in three ", 9}, {"pieces\n", 7}};
 	if (writev(1, iov, 3) != 23)
 		fprintf(stderr, "stdio: FAILED: writev\n");
 	/* 1 MiB in one write, then 1 MiB + 17 (over the console's per-call limit) */

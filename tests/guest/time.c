@@ -26,7 +26,8 @@ int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct timespec res;
-	check(clock_getres(CLOCK_MONOTONIC, &res) == 0 && res.tv_sec == 0 && res.tv_nsec > 0 && res.tv_nsec <= 1000000,
+	check(clock_getres(CLOCK_MONOTONIC, &res) == 0 && res.tv_sec == 0 && res.tv_nsec > 0 &&
+		  res.tv_nsec <= 1000000,
 	      "clock_getres(MONOTONIC) is at most 1 ms");
 
 	/* monotonic never goes backwards */
@@ -42,11 +43,11 @@ int main(int argc, char **argv)
 
 	/* nanosleep 50 ms */
 	int64_t a = ns_of(CLOCK_MONOTONIC);
-	struct timespec req = { 0, 50 * 1000000 };
+	struct timespec req = {0, 50 * 1000000};
 	check(nanosleep(&req, NULL) == 0, "nanosleep 50 ms");
 	int64_t b = ns_of(CLOCK_MONOTONIC);
-	check(b - a >= 50000000 && b - a < 2000000000, "MONOTONIC advanced by %.3f ms across a 50 ms nanosleep",
-	      (double)(b - a) / 1e6);
+	check(b - a >= 50000000 && b - a < 2000000000,
+	      "MONOTONIC advanced by %.3f ms across a 50 ms nanosleep", (double)(b - a) / 1e6);
 
 	a = ns_of(CLOCK_MONOTONIC);
 	check(usleep(20000) == 0, "usleep 20 ms");
@@ -64,11 +65,13 @@ int main(int argc, char **argv)
 
 	/* realtime vs the host's clock */
 	int64_t rt = ns_of(CLOCK_REALTIME);
-	check(rt > (int64_t)1500000000 * 1000000000, "CLOCK_REALTIME is after 2017 (%lld s)", (long long)(rt / 1000000000));
+	check(rt > (int64_t)1500000000 * 1000000000, "CLOCK_REALTIME is after 2017 (%lld s)",
+	      (long long)(rt / 1000000000));
 	if (argc > 1) {
 		long long host = atoll(argv[1]);
 		long long diff = rt / 1000000000 - host;
-		check(diff >= -2 && diff <= 10, "CLOCK_REALTIME is %lld s from the host's clock given in argv", diff);
+		check(diff >= -2 && diff <= 10,
+		      "CLOCK_REALTIME is %lld s from the host's clock given in argv", diff);
 	}
 
 	struct timeval tv;
@@ -76,13 +79,16 @@ int main(int argc, char **argv)
 	int64_t rt2 = ns_of(CLOCK_REALTIME);
 	int64_t tv_ns = (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
 	check(tv.tv_usec >= 0 && tv.tv_usec < 1000000, "gettimeofday tv_usec in range");
-	check(tv_ns >= rt - 1000 && tv_ns <= rt2 + 1000, "gettimeofday lies between two CLOCK_REALTIME reads");
+	check(tv_ns >= rt - 1000 && tv_ns <= rt2 + 1000,
+	      "gettimeofday lies between two CLOCK_REALTIME reads");
 	time_t t = time(NULL);
 	check(t >= rt / 1000000000 && t <= rt2 / 1000000000 + 1, "time() agrees with CLOCK_REALTIME");
 
 	int64_t mono = ns_of(CLOCK_MONOTONIC);
-	check(mono > 0 && mono < (int64_t)3600 * 1000000000 * 24 * 365, "CLOCK_MONOTONIC is a plausible uptime");
-	check(ns_of(CLOCK_BOOTTIME) >= 0 && ns_of(CLOCK_MONOTONIC_COARSE) >= 0 && ns_of(CLOCK_REALTIME_COARSE) > 0,
+	check(mono > 0 && mono < (int64_t)3600 * 1000000000 * 24 * 365,
+	      "CLOCK_MONOTONIC is a plausible uptime");
+	check(ns_of(CLOCK_BOOTTIME) >= 0 && ns_of(CLOCK_MONOTONIC_COARSE) >= 0 &&
+		  ns_of(CLOCK_REALTIME_COARSE) > 0,
 	      "BOOTTIME and COARSE clocks work");
 	int64_t cpu = ns_of(CLOCK_PROCESS_CPUTIME_ID);
 	check(cpu >= 0, "CLOCK_PROCESS_CPUTIME_ID works");

@@ -102,8 +102,8 @@ int main(int argc, char **argv)
 		enum snap_error e = snap_parse(b, len, MOTE_ABI_VERSION, &p, why, sizeof(why));
 		if (e != SNAP_OK)
 			die("invalid: %s", why);
-		printf("format %u abi %u size %llu sections %u\n", p.header.format_version, p.header.abi_version,
-		       (unsigned long long)p.header.file_size, p.nsections);
+		printf("format %u abi %u size %llu sections %u\n", p.header.format_version,
+		       p.header.abi_version, (unsigned long long)p.header.file_size, p.nsections);
 		for (uint32_t i = 0; i < p.nsections; i++)
 			printf("section %u size %u\n", p.sections[i].type, p.sections[i].size);
 		free(b);
@@ -124,9 +124,11 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "fix-crc") && argc == 3) {
 		fix_crc(b, len);
 	} else if ((!strcmp(cmd, "cpuid-add") && argc == 7) || (!strcmp(cmd, "cpuid-get") && argc == 6)) {
-		uint32_t size, leaf = (uint32_t)strtoul(argv[3], NULL, 0), sub = (uint32_t)strtoul(argv[4], NULL, 0);
+		uint32_t size, leaf = (uint32_t)strtoul(argv[3], NULL, 0),
+			       sub = (uint32_t)strtoul(argv[4], NULL, 0);
 		unsigned bit = argc == 7 ? (unsigned)strtoul(argv[6], NULL, 0) : 0;
-		struct kvm_cpuid_entry2 *e = (struct kvm_cpuid_entry2 *)find_section(b, len, SNAP_SEC_CPUID, &size);
+		struct kvm_cpuid_entry2 *e =
+		    (struct kvm_cpuid_entry2 *)find_section(b, len, SNAP_SEC_CPUID, &size);
 		if (!e || bit > 31)
 			die("%s", "no CPUID section, or bit > 31");
 		struct kvm_cpuid_entry2 *hit = NULL;
@@ -146,7 +148,8 @@ int main(int argc, char **argv)
 		}
 		*reg |= 1u << bit;
 		fix_crc(b, len);
-	} else if ((!strcmp(cmd, "shift-clock") && argc == 4) || (!strcmp(cmd, "mem-realtime") && argc == 3)) {
+	} else if ((!strcmp(cmd, "shift-clock") && argc == 4) ||
+		   (!strcmp(cmd, "mem-realtime") && argc == 3)) {
 		size_t at = SNAP_MEM_HEADER_SIZE + LAYOUT_BOOT_INFO + offsetof(struct mote_boot_info, clock) +
 			    offsetof(struct mote_clock, anchor_realtime_ns);
 		if (len < at + 8 || memcmp(b, SNAP_MEM_MAGIC, 8) != 0)

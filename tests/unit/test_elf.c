@@ -1,5 +1,6 @@
-/* Unit test of lib/elf.c: real binaries cross-checked against the system's <elf.h>, crafted malformed headers,
- * every prefix of real files, and symbolization. Every input ends right before a PROT_NONE guard page. */
+/* Unit test of lib/elf.c: real binaries cross-checked against the system's <elf.h>, crafted malformed
+ * headers, every prefix of real files, and symbolization. Every input ends right before a PROT_NONE guard
+ * page. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -36,16 +37,16 @@ static void check(const char *name, int ok, const char *fmt, ...)
 
 static const char *result_name(int r)
 {
-	static const char *const names[] = { "OK",	  "NOT_ELF", "CORRUPT",	  "32BIT",
-					     "BAD_MACHINE", "NOT_EXEC", "DYNAMIC", "TRUNCATED" };
+	static const char *const names[] = {"OK",	   "NOT_ELF",  "CORRUPT", "32BIT",
+					    "BAD_MACHINE", "NOT_EXEC", "DYNAMIC", "TRUNCATED"};
 	return r >= 0 && r < 8 ? names[r] : "?";
 }
 
-#define EXPECT_RESULT(name, got, want)                                                                      \
-	do {                                                                                                \
-		int got_ = (got), want_ = (want);                                                           \
-		check(name, got_ == want_, "result %s (%d), expected %s", result_name(got_), got_,          \
-		      result_name(want_));                                                                  \
+#define EXPECT_RESULT(name, got, want)                                                                       \
+	do {                                                                                                 \
+		int got_ = (got), want_ = (want);                                                            \
+		check(name, got_ == want_, "result %s (%d), expected %s", result_name(got_), got_,           \
+		      result_name(want_));                                                                   \
 	} while (0)
 
 /* ---- inputs that end right before an inaccessible page ---- */
@@ -61,7 +62,7 @@ static struct guarded guarded_copy(const void *src, size_t size)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t body = (size + page - 1) / page * page;
-	struct guarded g = { .map_size = body + page, .size = size };
+	struct guarded g = {.map_size = body + page, .size = size};
 	g.map = mmap(NULL, g.map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (g.map == MAP_FAILED) {
 		perror("mmap");
@@ -141,7 +142,7 @@ struct reference {
 
 static struct reference reference_of(const struct file *f)
 {
-	struct reference ref = { 0 };
+	struct reference ref = {0};
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f->data;
 	ref.is_pie = eh->e_type == ET_DYN;
 	ref.entry = eh->e_entry;
@@ -151,7 +152,8 @@ static struct reference reference_of(const struct file *f)
 		const Elf64_Phdr *ph = (const Elf64_Phdr *)(f->data + eh->e_phoff + i * sizeof(Elf64_Phdr));
 		if (ph->p_type == PT_LOAD && ph->p_memsz) {
 			ref.nloads++;
-			uint64_t lo = ph->p_vaddr & ~4095ull, hi = (ph->p_vaddr + ph->p_memsz + 4095) & ~4095ull;
+			uint64_t lo = ph->p_vaddr & ~4095ull,
+				 hi = (ph->p_vaddr + ph->p_memsz + 4095) & ~4095ull;
 			ref.lo = lo < ref.lo ? lo : ref.lo;
 			ref.hi = hi > ref.hi ? hi : ref.hi;
 		}
@@ -220,7 +222,8 @@ static void test_prefixes(const char *label, const struct file *f)
 		guarded_free(&g);
 	}
 	snprintf(name, sizeof(name), "elf-%s-every-prefix", label);
-	check(name, ok, "prefix of %zu bytes returned %s with segments past its end", bad_len, result_name(bad_r));
+	check(name, ok, "prefix of %zu bytes returned %s with segments past its end", bad_len,
+	      result_name(bad_r));
 }
 
 static void test_real_static(const char *label, const char *path, int want_symtab)
@@ -239,10 +242,12 @@ static void test_real_static(const char *label, const char *path, int want_symta
 	EXPECT_RESULT(name, r, MOTE_ELF_OK);
 	snprintf(name, sizeof(name), "elf-%s-matches-system-headers", label);
 	check(name,
-	      info.is_pie == ref.is_pie && info.entry == ref.entry && info.lo == ref.lo && info.hi == ref.hi &&
-		      info.nloads == ref.nloads && info.phnum == ref.phnum && info.phentsize == sizeof(Elf64_Phdr) &&
-		      info.tls_memsz == ref.tls_memsz && !info.has_abi_note && info.syscall_entry == 0,
-	      "pie %d/%d entry %#llx/%#llx lo %#llx/%#llx hi %#llx/%#llx loads %u/%u phnum %u/%u tls %llu/%llu note %d",
+	      info.is_pie == ref.is_pie && info.entry == ref.entry && info.lo == ref.lo &&
+		  info.hi == ref.hi && info.nloads == ref.nloads && info.phnum == ref.phnum &&
+		  info.phentsize == sizeof(Elf64_Phdr) && info.tls_memsz == ref.tls_memsz &&
+		  !info.has_abi_note && info.syscall_entry == 0,
+	      "pie %d/%d entry %#llx/%#llx lo %#llx/%#llx hi %#llx/%#llx loads %u/%u phnum %u/%u tls "
+	      "%llu/%llu note %d",
 	      info.is_pie, ref.is_pie, (unsigned long long)info.entry, (unsigned long long)ref.entry,
 	      (unsigned long long)info.lo, (unsigned long long)ref.lo, (unsigned long long)info.hi,
 	      (unsigned long long)ref.hi, info.nloads, ref.nloads, info.phnum, ref.phnum,
@@ -250,13 +255,14 @@ static void test_real_static(const char *label, const char *path, int want_symta
 	int loads_ok = 1;
 	for (unsigned i = 0; i < info.nloads; i++) {
 		const struct mote_elf_load *l = &info.loads[i];
-		loads_ok &= l->filesz <= l->memsz && l->offset + l->filesz <= f.size && (l->vaddr & 4095) == (l->offset & 4095);
+		loads_ok &= l->filesz <= l->memsz && l->offset + l->filesz <= f.size &&
+			    (l->vaddr & 4095) == (l->offset & 4095);
 	}
 	snprintf(name, sizeof(name), "elf-%s-loads-consistent", label);
 	check(name, loads_ok, "a load has filesz > memsz, data past the end or misaligned offset");
 	snprintf(name, sizeof(name), "elf-%s-phdr-vaddr", label);
-	check(name, info.phdr_vaddr >= info.lo && info.phdr_vaddr < info.hi, "phdr_vaddr %#llx outside [lo, hi)",
-	      (unsigned long long)info.phdr_vaddr);
+	check(name, info.phdr_vaddr >= info.lo && info.phdr_vaddr < info.hi,
+	      "phdr_vaddr %#llx outside [lo, hi)", (unsigned long long)info.phdr_vaddr);
 
 	char sym[128];
 	uint64_t off = 0;
@@ -270,10 +276,12 @@ static void test_real_static(const char *label, const char *path, int want_symta
 		char small[4];
 		snprintf(name, sizeof(name), "elf-%s-symbolize-cuts-name", label);
 		r = symbolize_guarded(f.data, f.size, main_addr, small, sizeof(small), &off);
-		check(name, r == 0 && strcmp(small, "mai") == 0 && off == 0, "returned %d, name '%.4s'", r, small);
+		check(name, r == 0 && strcmp(small, "mai") == 0 && off == 0, "returned %d, name '%.4s'", r,
+		      small);
 		snprintf(name, sizeof(name), "elf-%s-symbolize-outside", label);
-		check(name, symbolize_guarded(f.data, f.size, 0, sym, sizeof(sym), &off) == -1 &&
-				    symbolize_guarded(f.data, f.size, UINT64_MAX, sym, sizeof(sym), &off) == -1,
+		check(name,
+		      symbolize_guarded(f.data, f.size, 0, sym, sizeof(sym), &off) == -1 &&
+			  symbolize_guarded(f.data, f.size, UINT64_MAX, sym, sizeof(sym), &off) == -1,
 		      "addresses 0 and UINT64_MAX were symbolized");
 	} else {
 		snprintf(name, sizeof(name), "elf-%s-symbolize-stripped", label);
@@ -295,12 +303,14 @@ static void test_kernel(const char *path)
 	int r = parse_guarded(f.data, f.size, &info);
 	EXPECT_RESULT("elf-kernel-parses", r, MOTE_ELF_OK);
 	check("elf-kernel-abi-note", info.has_abi_note && info.abi_version == MOTE_ABI_VERSION,
-	      "has_abi_note %d, version %u (expected %u)", info.has_abi_note, info.abi_version, MOTE_ABI_VERSION);
+	      "has_abi_note %d, version %u (expected %u)", info.has_abi_note, info.abi_version,
+	      MOTE_ABI_VERSION);
 	uint64_t entry_sym = reference_symbol(&f, "syscall_entry");
 	check("elf-kernel-syscall-entry-note", info.syscall_entry && info.syscall_entry == entry_sym,
 	      "note says %#llx, symbol syscall_entry is at %#llx", (unsigned long long)info.syscall_entry,
 	      (unsigned long long)entry_sym);
-	check("elf-kernel-syscall-entry-inside", info.syscall_entry >= info.lo && info.syscall_entry < info.hi,
+	check("elf-kernel-syscall-entry-inside",
+	      info.syscall_entry >= info.lo && info.syscall_entry < info.hi,
 	      "syscall entry %#llx outside [%#llx, %#llx)", (unsigned long long)info.syscall_entry,
 	      (unsigned long long)info.lo, (unsigned long long)info.hi);
 	check("elf-kernel-layout", info.lo >= 0x100000 && info.hi <= 0x400000 && !info.is_pie,
@@ -310,7 +320,8 @@ static void test_kernel(const char *path)
 	uint64_t off;
 	r = symbolize_guarded(f.data, f.size, info.entry, sym, sizeof(sym), &off);
 	check("elf-kernel-symbolize-entry", r == 0 && sym[0],
-	      "kernel entry %#llx not symbolized (returned %d): is _start a STT_FUNC (.type @function) with a size?",
+	      "kernel entry %#llx not symbolized (returned %d): is _start a STT_FUNC (.type @function) with "
+	      "a size?",
 	      (unsigned long long)info.entry, r);
 	test_prefixes("kernel", &f);
 	free(f.data);
@@ -401,16 +412,19 @@ static void test_crafted(void)
 	int r = parse_crafted(&c, &info);
 	EXPECT_RESULT("crafted-valid", r, MOTE_ELF_OK);
 	check("crafted-valid-fields",
-	      r == 0 && info.nloads == 2 && info.lo == 0x400000 && info.hi == 0x404000 && info.entry == 0x401010 &&
-		      info.phdr_vaddr == 0x400040 && info.loads[1].flags == (MOTE_ELF_PF_R | MOTE_ELF_PF_X) &&
-		      info.loads[1].memsz == 0x3000 && !info.is_pie,
+	      r == 0 && info.nloads == 2 && info.lo == 0x400000 && info.hi == 0x404000 &&
+		  info.entry == 0x401010 && info.phdr_vaddr == 0x400040 &&
+		  info.loads[1].flags == (MOTE_ELF_PF_R | MOTE_ELF_PF_X) && info.loads[1].memsz == 0x3000 &&
+		  !info.is_pie,
 	      "nloads %u lo %#llx hi %#llx entry %#llx phdr %#llx", info.nloads, (unsigned long long)info.lo,
-	      (unsigned long long)info.hi, (unsigned long long)info.entry, (unsigned long long)info.phdr_vaddr);
+	      (unsigned long long)info.hi, (unsigned long long)info.entry,
+	      (unsigned long long)info.phdr_vaddr);
 
 	craft(&c, 2);
 	ehdr_of(&c)->e_type = ET_DYN;
 	r = parse_crafted(&c, &info);
-	check("crafted-static-pie", r == MOTE_ELF_OK && info.is_pie, "result %s, is_pie %d", result_name(r), info.is_pie);
+	check("crafted-static-pie", r == MOTE_ELF_OK && info.is_pie, "result %s, is_pie %d", result_name(r),
+	      info.is_pie);
 
 	/* identification */
 	craft(&c, 2);
@@ -454,7 +468,8 @@ static void test_crafted(void)
 	EXPECT_RESULT("crafted-no-phdrs", parse_crafted(&c, &info), MOTE_ELF_CORRUPT);
 	ehdr_of(&c)->e_phnum = 0xffff;
 	r = parse_crafted(&c, &info);
-	check("crafted-phnum-65535", r == MOTE_ELF_CORRUPT || r == MOTE_ELF_TRUNCATED, "result %s", result_name(r));
+	check("crafted-phnum-65535", r == MOTE_ELF_CORRUPT || r == MOTE_ELF_TRUNCATED, "result %s",
+	      result_name(r));
 	craft(&c, 2);
 	ehdr_of(&c)->e_phoff = c.size;
 	EXPECT_RESULT("crafted-phoff-at-eof", parse_crafted(&c, &info), MOTE_ELF_TRUNCATED);
@@ -472,8 +487,8 @@ static void test_crafted(void)
 	phdr_of(&c, 1)->p_offset = UINT64_MAX - 0xfff; /* offset + filesz wraps */
 	phdr_of(&c, 1)->p_vaddr = 0x401000;
 	r = parse_crafted(&c, &info);
-	check("crafted-segment-offset-overflow", r == MOTE_ELF_TRUNCATED || r == MOTE_ELF_CORRUPT, "result %s",
-	      result_name(r));
+	check("crafted-segment-offset-overflow", r == MOTE_ELF_TRUNCATED || r == MOTE_ELF_CORRUPT,
+	      "result %s", result_name(r));
 	craft(&c, 2);
 	phdr_of(&c, 1)->p_filesz = 0x4000;
 	phdr_of(&c, 1)->p_memsz = 0x100;
@@ -547,8 +562,8 @@ static void test_crafted(void)
 		}
 		r = parse_crafted(&many, &info);
 		if (n == 16)
-			check("crafted-16-loads", r == MOTE_ELF_OK && info.nloads == 16, "result %s, nloads %u",
-			      result_name(r), info.nloads);
+			check("crafted-16-loads", r == MOTE_ELF_OK && info.nloads == 16,
+			      "result %s, nloads %u", result_name(r), info.nloads);
 		else
 			EXPECT_RESULT("crafted-17-loads", r, MOTE_ELF_CORRUPT);
 	}
@@ -580,28 +595,30 @@ static void test_crafted(void)
 	Elf64_Phdr *pn = phdr_of(&c, 2);
 	pn->p_type = PT_NOTE;
 	pn->p_offset = 0x900;
-	uint32_t note[] = { 5, 4, MOTE_NOTE_ABI, 0, 0, MOTE_ABI_VERSION, 5, 8, MOTE_NOTE_SYSCALL_ENTRY, 0, 0, 0x401010, 0 };
+	uint32_t note[] = {5, 4, MOTE_NOTE_ABI, 0, 0, MOTE_ABI_VERSION, 5, 8, MOTE_NOTE_SYSCALL_ENTRY,
+			   0, 0, 0x401010,	0};
 	memcpy(note + 3, "MOTE", 5);
 	memcpy(note + 9, "MOTE", 5);
 	memcpy(c.bytes + 0x900, note, sizeof(note));
 	pn->p_filesz = sizeof(note);
 	r = parse_crafted(&c, &info);
 	check("crafted-mote-notes",
-	      r == MOTE_ELF_OK && info.has_abi_note && info.abi_version == MOTE_ABI_VERSION && info.syscall_entry == 0x401010,
-	      "result %s, note %d, version %u, entry %#llx", result_name(r), info.has_abi_note, info.abi_version,
-	      (unsigned long long)info.syscall_entry);
-	uint32_t other[] = { 4, 4, MOTE_NOTE_ABI, 0, 1 };
+	      r == MOTE_ELF_OK && info.has_abi_note && info.abi_version == MOTE_ABI_VERSION &&
+		  info.syscall_entry == 0x401010,
+	      "result %s, note %d, version %u, entry %#llx", result_name(r), info.has_abi_note,
+	      info.abi_version, (unsigned long long)info.syscall_entry);
+	uint32_t other[] = {4, 4, MOTE_NOTE_ABI, 0, 1};
 	memcpy(other + 3, "GNU", 4);
 	memcpy(c.bytes + 0x900, other, sizeof(other));
 	pn->p_filesz = sizeof(other);
 	r = parse_crafted(&c, &info);
 	check("crafted-foreign-note-ignored", r == MOTE_ELF_OK && !info.has_abi_note, "result %s, note %d",
 	      result_name(r), info.has_abi_note);
-	uint32_t huge[] = { 0xfffffff0u, 4, MOTE_NOTE_ABI, 0, 1 };
+	uint32_t huge[] = {0xfffffff0u, 4, MOTE_NOTE_ABI, 0, 1};
 	memcpy(c.bytes + 0x900, huge, sizeof(huge));
 	pn->p_filesz = sizeof(huge);
 	EXPECT_RESULT("crafted-note-huge-namesz", parse_crafted(&c, &info), MOTE_ELF_CORRUPT);
-	uint32_t huge_desc[] = { 5, 0xfffffffcu, MOTE_NOTE_ABI, 0, 0 };
+	uint32_t huge_desc[] = {5, 0xfffffffcu, MOTE_NOTE_ABI, 0, 0};
 	memcpy(c.bytes + 0x900, huge_desc, sizeof(huge_desc));
 	EXPECT_RESULT("crafted-note-huge-descsz", parse_crafted(&c, &info), MOTE_ELF_CORRUPT);
 	pn->p_offset = c.size - 8;
@@ -609,7 +626,7 @@ static void test_crafted(void)
 	EXPECT_RESULT("crafted-note-past-eof", parse_crafted(&c, &info), MOTE_ELF_TRUNCATED);
 	pn->p_offset = c.size - 12; /* a 12-byte note header as the file's last bytes, its name past EOF */
 	pn->p_filesz = 12;
-	uint32_t tail[] = { 5, 4, MOTE_NOTE_ABI };
+	uint32_t tail[] = {5, 4, MOTE_NOTE_ABI};
 	memcpy(c.bytes + c.size - 12, tail, sizeof(tail));
 	r = parse_crafted(&c, &info);
 	check("crafted-note-name-past-segment", r == MOTE_ELF_CORRUPT, "result %s", result_name(r));
@@ -619,8 +636,8 @@ static void test_crafted(void)
 	phdr_of(&c, 2)->p_type = PT_TLS;
 	phdr_of(&c, 2)->p_memsz = 0x88;
 	r = parse_crafted(&c, &info);
-	check("crafted-tls", r == MOTE_ELF_OK && info.tls_memsz == 0x88, "result %s, tls %llu", result_name(r),
-	      (unsigned long long)info.tls_memsz);
+	check("crafted-tls", r == MOTE_ELF_OK && info.tls_memsz == 0x88, "result %s, tls %llu",
+	      result_name(r), (unsigned long long)info.tls_memsz);
 
 	/* Every truncation of the crafted file: never OK, never a crash. */
 	craft(&c, 3);
@@ -639,7 +656,8 @@ static void test_crafted_symbols(void)
 {
 	struct crafted c;
 	craft(&c, 2);
-	/* layout: strtab at 0x1040 (at the very end, no final NUL), symtab at 0x1080, section headers at 0x1100 */
+	/* layout: strtab at 0x1040 (at the very end, no final NUL), symtab at 0x1080, section headers at
+	 * 0x1100 */
 	c.size = 0x1100 + 3 * sizeof(Elf64_Shdr);
 	Elf64_Ehdr *eh = ehdr_of(&c);
 	eh->e_shoff = 0x1100;
@@ -669,8 +687,8 @@ static void test_crafted_symbols(void)
 	char name[64];
 	uint64_t off = 0;
 	int r = symbolize_guarded(c.bytes, c.size, 0x401014, name, sizeof(name), &off);
-	check("symbols-crafted-main", r == 0 && strcmp(name, "main") == 0 && off == 4, "returned %d name '%s' off %llu",
-	      r, r == 0 ? name : "", (unsigned long long)off);
+	check("symbols-crafted-main", r == 0 && strcmp(name, "main") == 0 && off == 4,
+	      "returned %d name '%s' off %llu", r, r == 0 ? name : "", (unsigned long long)off);
 	r = symbolize_guarded(c.bytes, c.size, 0x401030, name, sizeof(name), &off);
 	check("symbols-crafted-past-size", r == -1, "address past main's size symbolized (returned %d)", r);
 	r = symbolize_guarded(c.bytes, c.size, 0x401105, name, sizeof(name), &off);
@@ -693,7 +711,8 @@ static void test_crafted_symbols(void)
 	struct crafted e = c;
 	sh = (Elf64_Shdr *)(e.bytes + 0x1100);
 	sh[1].sh_link = 7;
-	check("symbols-bad-link", symbolize_guarded(e.bytes, e.size, 0x401014, name, sizeof(name), &off) == -1,
+	check("symbols-bad-link",
+	      symbolize_guarded(e.bytes, e.size, 0x401014, name, sizeof(name), &off) == -1,
 	      "symtab with sh_link out of range accepted");
 	e = c;
 	sh = (Elf64_Shdr *)(e.bytes + 0x1100);
@@ -712,12 +731,12 @@ static void test_crafted_symbols(void)
 	      symbolize_guarded(e.bytes, e.size, 0x401014, name, sizeof(name), &off) == -1, "accepted");
 	e = c;
 	ehdr_of(&e)->e_shoff = UINT64_MAX - 0x40;
-	check("symbols-shoff-overflow", symbolize_guarded(e.bytes, e.size, 0x401014, name, sizeof(name), &off) == -1,
-	      "accepted");
+	check("symbols-shoff-overflow",
+	      symbolize_guarded(e.bytes, e.size, 0x401014, name, sizeof(name), &off) == -1, "accepted");
 	e = c;
 	ehdr_of(&e)->e_shentsize = 32;
-	check("symbols-bad-shentsize", symbolize_guarded(e.bytes, e.size, 0x401014, name, sizeof(name), &off) == -1,
-	      "accepted");
+	check("symbols-bad-shentsize",
+	      symbolize_guarded(e.bytes, e.size, 0x401014, name, sizeof(name), &off) == -1, "accepted");
 	check("symbols-zero-name-size", mote_elf_symbolize(c.bytes, c.size, 0x401014, name, 0, &off) == -1,
 	      "name_size 0 accepted");
 	int never = 1;
@@ -739,7 +758,8 @@ static void test_strerror(void)
 				distinct = 0;
 	}
 	check("strerror-distinct", distinct, "a result has an empty or shared message");
-	check("strerror-unknown", mote_elf_strerror(-1) && mote_elf_strerror(1000) && *mote_elf_strerror(1000),
+	check("strerror-unknown",
+	      mote_elf_strerror(-1) && mote_elf_strerror(1000) && *mote_elf_strerror(1000),
 	      "unknown results have no message");
 }
 

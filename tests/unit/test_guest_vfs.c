@@ -926,7 +926,6 @@ static void test_snapshot_devices(void)
 	shim_set_generation(7);
 	EXPECT_EQ("generation unchanged by writes", slurp("/dev/mote/generation", buf, sizeof(buf)), 2);
 	EXPECT_STR("generation still 7", buf, "7\n");
-
 }
 
 static void test_bad_pointers(void)

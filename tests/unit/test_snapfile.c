@@ -1,4 +1,5 @@
-/* Unit test of lib/snapfile.c: CRC-32C, writer/parser round trip, and every refusal of a damaged state file. */
+/* Unit test of lib/snapfile.c: CRC-32C, writer/parser round trip, and every refusal of a damaged state file.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,7 +60,7 @@ static struct guarded guard(const void *data, size_t len)
 	size_t span = (len + page - 1) / page * page;
 	if (span == 0)
 		span = page;
-	struct guarded g = { .map_size = span + page };
+	struct guarded g = {.map_size = span + page};
 	g.map = mmap(NULL, g.map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (g.map == MAP_FAILED || mprotect(g.map + span, page, PROT_NONE) < 0) {
 		perror("mmap");
@@ -102,7 +103,8 @@ static int expect_refusal(const char *name, const void *buf, size_t len, uint32_
 	char why[256];
 	enum snap_error e = parse(buf, len, abi, &parsed, why, sizeof(why));
 	if (e != want) {
-		check(name, 0, "snap_parse gave %s (%s), expected %s", kind_name(e), e ? why : "", kind_name(want));
+		check(name, 0, "snap_parse gave %s (%s), expected %s", kind_name(e), e ? why : "",
+		      kind_name(want));
 		return 0;
 	}
 	size_t n = strlen(why);
@@ -120,7 +122,7 @@ static int expect_refusal(const char *name, const void *buf, size_t len, uint32_
 
 /* ---- building state files --------------------------------------------------------------------- */
 
-static const uint8_t guest_data[88] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, [87] = 0xee };
+static const uint8_t guest_data[88] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, [87] = 0xee};
 static const uint8_t odd_data[13] = "thirteen byte";
 static const char path_data[] = "/usr/lib/mote/mote-kernel"; /* 25 bytes without the NUL */
 
@@ -201,7 +203,7 @@ static void test_crc(void)
 	check("crc32c continues", c == 0xE3069283u, "in two pieces: %08x", c);
 	c = snap_crc32c(0, "", 0);
 	check("crc32c empty", c == 0, "CRC of nothing is %08x", c);
-	uint8_t zeros[32] = { 0 };
+	uint8_t zeros[32] = {0};
 	c = snap_crc32c(0, zeros, sizeof(zeros));
 	check("crc32c 32 zeros", c == 0x8A9136AAu, "%08x, expected 8a9136aa (RFC 3720 B.4)", c);
 }
@@ -217,7 +219,8 @@ static void test_round_trip(void)
 	memcpy(&h, b, sizeof(h));
 	check("writer magic", memcmp(h.magic, SNAP_MAGIC, 8) == 0, "%.8s", h.magic);
 	check("writer format version", h.format_version == SNAP_FORMAT_VERSION, "%u", h.format_version);
-	check("writer file_size", h.file_size == len, "%llu, file is %zu", (unsigned long long)h.file_size, len);
+	check("writer file_size", h.file_size == len, "%llu, file is %zu", (unsigned long long)h.file_size,
+	      len);
 	check("writer nsections", h.nsections == 3, "%u", h.nsections);
 	check("writer trailer magic", memcmp(b + len - 4, SNAP_TRAILER_MAGIC, 4) == 0, "%.4s", b + len - 4);
 	uint32_t crc;
@@ -230,9 +233,10 @@ static void test_round_trip(void)
 	memcpy(&sh[1], b + SEC2_HDR, 8);
 	memcpy(&sh[2], b + SEC3_HDR, 8);
 	check("writer section headers",
-	      sh[0].type == SNAP_SEC_GUEST && sh[0].size == 88 && sh[1].type == SNAP_SEC_REGS && sh[1].size == 13 &&
-		      sh[2].type == SNAP_SEC_KERNEL_PATH && sh[2].size == 25,
-	      "{%u,%u} {%u,%u} {%u,%u}", sh[0].type, sh[0].size, sh[1].type, sh[1].size, sh[2].type, sh[2].size);
+	      sh[0].type == SNAP_SEC_GUEST && sh[0].size == 88 && sh[1].type == SNAP_SEC_REGS &&
+		  sh[1].size == 13 && sh[2].type == SNAP_SEC_KERNEL_PATH && sh[2].size == 25,
+	      "{%u,%u} {%u,%u} {%u,%u}", sh[0].type, sh[0].size, sh[1].type, sh[1].size, sh[2].type,
+	      sh[2].size);
 	static const uint8_t zero[8];
 	check("writer pads with zeros",
 	      memcmp(b + SEC2_DATA + 13, zero, 3) == 0 && memcmp(b + SEC3_DATA + 25, zero, 7) == 0,
@@ -245,8 +249,8 @@ static void test_round_trip(void)
 		struct snap_header want = sample_header();
 		check("parsed header",
 		      parsed.header.abi_version == ABI && memcmp(parsed.header.id, want.id, 16) == 0 &&
-			      parsed.header.created_realtime_ns == want.created_realtime_ns &&
-			      parsed.header.file_size == len && parsed.header.nsections == 3,
+			  parsed.header.created_realtime_ns == want.created_realtime_ns &&
+			  parsed.header.file_size == len && parsed.header.nsections == 3,
 		      "header fields differ");
 		check("parsed nsections", parsed.nsections == 3, "%u", parsed.nsections);
 	}
@@ -256,23 +260,27 @@ static void test_round_trip(void)
 	const struct snap_section *s1 = snap_find(&parsed, SNAP_SEC_GUEST);
 	const struct snap_section *s2 = snap_find(&parsed, SNAP_SEC_REGS);
 	const struct snap_section *s3 = snap_find(&parsed, SNAP_SEC_KERNEL_PATH);
-	check("find guest section", e == SNAP_OK && s1 && s1->size == 88 && memcmp(s1->data, guest_data, 88) == 0,
+	check("find guest section",
+	      e == SNAP_OK && s1 && s1->size == 88 && memcmp(s1->data, guest_data, 88) == 0,
 	      "missing or different");
-	check("find odd-sized section", e == SNAP_OK && s2 && s2->size == 13 && memcmp(s2->data, odd_data, 13) == 0,
+	check("find odd-sized section",
+	      e == SNAP_OK && s2 && s2->size == 13 && memcmp(s2->data, odd_data, 13) == 0,
 	      "missing or different");
 	check("find path section",
 	      e == SNAP_OK && s3 && s3->size == 25 && memcmp(s3->data, path_data, 25) == 0,
 	      "missing or different");
 	check("sections point into the buffer",
 	      e == SNAP_OK && (const uint8_t *)s1->data == g.data + SEC1_DATA &&
-		      (const uint8_t *)s2->data == g.data + SEC2_DATA && (const uint8_t *)s3->data == g.data + SEC3_DATA,
+		  (const uint8_t *)s2->data == g.data + SEC2_DATA &&
+		  (const uint8_t *)s3->data == g.data + SEC3_DATA,
 	      "data pointers are not where the format puts them");
 	check("sections in file order",
-	      e == SNAP_OK && parsed.sections[0].type == SNAP_SEC_GUEST && parsed.sections[1].type == SNAP_SEC_REGS &&
-		      parsed.sections[2].type == SNAP_SEC_KERNEL_PATH,
+	      e == SNAP_OK && parsed.sections[0].type == SNAP_SEC_GUEST &&
+		  parsed.sections[1].type == SNAP_SEC_REGS && parsed.sections[2].type == SNAP_SEC_KERNEL_PATH,
 	      "order differs");
-	check("find absent type", snap_find(&parsed, SNAP_SEC_XSAVE) == NULL && snap_find(&parsed, 0) == NULL &&
-					  snap_find(&parsed, SNAP_SEC_MAX + 1) == NULL,
+	check("find absent type",
+	      snap_find(&parsed, SNAP_SEC_XSAVE) == NULL && snap_find(&parsed, 0) == NULL &&
+		  snap_find(&parsed, SNAP_SEC_MAX + 1) == NULL,
 	      "found a section that is not there");
 	unguard(&g);
 
@@ -394,7 +402,8 @@ static void test_magic_and_version(void)
 	/* Another ABI version: FOREIGN when the checksum holds; the checksum is checked first. */
 	char why[256];
 	enum snap_error e = parse(b, len, ABI + 1, &parsed, why, sizeof(why));
-	check("reader of another ABI", e == SNAP_ERR_FOREIGN && strstr(why, "ABI"), "%s: %s", kind_name(e), why);
+	check("reader of another ABI", e == SNAP_ERR_FOREIGN && strstr(why, "ABI"), "%s: %s", kind_name(e),
+	      why);
 	c = dup_bytes(b, len, 0);
 	put32(c, offsetof(struct snap_header, abi_version), ABI + 1);
 	expect_refusal("abi version +1 (stale checksum)", c, len, ABI, SNAP_ERR_CORRUPT, "checksum");
@@ -468,8 +477,10 @@ static void test_checksum(void)
 				printf("    flip %#x at offset %zu: %s (%s)\n", mask, off, kind_name(e), why);
 		}
 	}
-	check("every flipped bit or byte refused", bad == 0, "%d of %d flips not refused as expected", bad, tried);
-	check("unchanged copy still valid", parse(c, len, ABI, &parsed, why, sizeof(why)) == SNAP_OK, "%s", why);
+	check("every flipped bit or byte refused", bad == 0, "%d of %d flips not refused as expected", bad,
+	      tried);
+	check("unchanged copy still valid", parse(c, len, ABI, &parsed, why, sizeof(why)) == SNAP_OK, "%s",
+	      why);
 
 	/* Swapping two sections' data of equal size keeps every length right: only the checksum sees it. */
 	c[SEC1_DATA] ^= 0x01;
@@ -493,7 +504,7 @@ static void test_sections(void)
 	uint8_t *c = dup_bytes(b, len, 0);
 
 	/* Unknown types (CRC fixed, so the section walk itself must refuse). */
-	uint32_t unknown[] = { 0, SNAP_SEC_MAX + 1, 31, 32, 0xffffffffu };
+	uint32_t unknown[] = {0, SNAP_SEC_MAX + 1, 31, 32, 0xffffffffu};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		char name[64];
 		memcpy(c, b, len);
@@ -520,7 +531,7 @@ static void test_sections(void)
 	snap_writer_free(&w);
 
 	/* A section running past the end: by a little, into the trailer, far, and by 2^32-1. */
-	uint32_t sizes[] = { 33, 40, 41, 1000, 0xfffffff9u, 0xffffffffu };
+	uint32_t sizes[] = {33, 40, 41, 1000, 0xfffffff9u, 0xffffffffu};
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		char name[64];
 		memcpy(c, b, len);
@@ -535,7 +546,7 @@ static void test_sections(void)
 	expect_refusal("first section covers the rest", c, len, ABI, SNAP_ERR_CORRUPT, NULL);
 
 	/* Section counts: too many for the format, more than present, fewer than present. */
-	uint32_t counts[] = { SNAP_SECTIONS_MAX + 1, 1000, 0xffffffffu };
+	uint32_t counts[] = {SNAP_SECTIONS_MAX + 1, 1000, 0xffffffffu};
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
 		char name[64];
 		memcpy(c, b, len);
@@ -575,10 +586,12 @@ static void test_sections(void)
 	memcpy(c + odd, b + len - TRL, TRL);
 	put64(c, offsetof(struct snap_header, file_size), odd + TRL);
 	fix_crc(c, odd + TRL);
-	expect_refusal("padding past the end, 3 sections", c, odd + TRL, ABI, SNAP_ERR_CORRUPT, "past the end");
+	expect_refusal("padding past the end, 3 sections", c, odd + TRL, ABI, SNAP_ERR_CORRUPT,
+		       "past the end");
 	put32(c, ns, 2);
 	fix_crc(c, odd + TRL);
-	expect_refusal("padding past the end, 2 sections", c, odd + TRL, ABI, SNAP_ERR_CORRUPT, "past the end");
+	expect_refusal("padding past the end, 2 sections", c, odd + TRL, ABI, SNAP_ERR_CORRUPT,
+		       "past the end");
 	free(c);
 
 	/* A section whose size leaves no room for its padding. */
@@ -587,8 +600,9 @@ static void test_sections(void)
 	fix_crc(c, len);
 	char why[256];
 	enum snap_error e = parse(c, len, ABI, &parsed, why, sizeof(why));
-	check("size 26 in a 32-byte slot", e == SNAP_OK && snap_find(&parsed, SNAP_SEC_KERNEL_PATH)->size == 26,
-	      "%s: %s", kind_name(e), why);
+	check("size 26 in a 32-byte slot",
+	      e == SNAP_OK && snap_find(&parsed, SNAP_SEC_KERNEL_PATH)->size == 26, "%s: %s", kind_name(e),
+	      why);
 	put32(c, SEC3_HDR + 4, 31);
 	fix_crc(c, len);
 	e = parse(c, len, ABI, &parsed, why, sizeof(why));
@@ -611,8 +625,8 @@ static void test_writer_limit(void)
 	snap_begin(&w, &h);
 	snap_add(&w, SNAP_SEC_XSAVE, big, (uint32_t)room);
 	int r = snap_finish(&w);
-	check("writer exactly SNAP_STATE_MAX", r == 0 && w.len == SNAP_STATE_MAX, "snap_finish %d, %zu bytes", r,
-	      w.len);
+	check("writer exactly SNAP_STATE_MAX", r == 0 && w.len == SNAP_STATE_MAX, "snap_finish %d, %zu bytes",
+	      r, w.len);
 	if (r == 0) {
 		char why[256];
 		enum snap_error e = parse(w.buf, w.len, ABI, &parsed, why, sizeof(why));
