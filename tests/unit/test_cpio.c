@@ -13,23 +13,7 @@
 #include "err.h"
 #include "rootfs.h"
 
-static int failures;
-
-static void check(const char *name, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check(const char *name, int ok, const char *fmt, ...)
-{
-	if (ok) {
-		printf("PASS %s\n", name);
-		return;
-	}
-	failures++;
-	printf("FAIL %s: ", name);
-	va_list ap;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+#include "check.h"
 
 /* A copy of `len` bytes ending right before a PROT_NONE page, so any over-read faults. */
 struct guarded {

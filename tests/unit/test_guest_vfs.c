@@ -19,23 +19,7 @@
 #define U(p) ((uint64_t)(uintptr_t)(p))
 #define FDCWD ((uint64_t)(int64_t)AT_FDCWD)
 
-static int failures;
-
-static void check(const char *name, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check(const char *name, int ok, const char *fmt, ...)
-{
-	if (ok) {
-		printf("PASS %s\n", name);
-		return;
-	}
-	failures++;
-	printf("FAIL %s: ", name);
-	va_list ap;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+#include "check.h"
 
 #define EXPECT_EQ(name, got, want)                                                                           \
 	do {                                                                                                 \

@@ -20,24 +20,9 @@
 #include "rootfs.h"
 #include "status.h"
 
-static int failures;
-static char tmp[64]; /* everything this test makes lives under it */
+#include "check.h"
 
-static void check(const char *name, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check(const char *name, int ok, const char *fmt, ...)
-{
-	if (ok) {
-		printf("PASS %s\n", name);
-		return;
-	}
-	failures++;
-	printf("FAIL %s: ", name);
-	va_list ap;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+static char tmp[64]; /* everything this test makes lives under it */
 
 /* A path under tmp, in one of a few rotating static buffers. */
 static const char *at(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
