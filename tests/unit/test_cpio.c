@@ -14,37 +14,7 @@
 #include "rootfs.h"
 
 #include "check.h"
-
-/* A copy of `len` bytes ending right before a PROT_NONE page, so any over-read faults. */
-struct guarded {
-	uint8_t *map;
-	size_t map_size;
-	const uint8_t *data;
-};
-
-static struct guarded guard(const void *data, size_t len)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	size_t span = (len + (size_t)page - 1) / (size_t)page * (size_t)page;
-	if (span == 0)
-		span = (size_t)page;
-	struct guarded g = {.map_size = span + (size_t)page};
-	g.map = mmap(NULL, g.map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (g.map == MAP_FAILED || mprotect(g.map + span, (size_t)page, PROT_NONE) < 0) {
-		perror("mmap");
-		exit(2);
-	}
-	uint8_t *d = g.map + span - len;
-	if (len)
-		memcpy(d, data, len);
-	g.data = d;
-	return g;
-}
-
-static void unguard(struct guarded *g)
-{
-	munmap(g->map, g->map_size);
-}
+#include "guard.h"
 
 /* Append a newc entry; fields beyond the usual ones are zero. Returns the new length. */
 static size_t put_entry(uint8_t *buf, size_t off, const char *name, uint32_t ino, uint32_t mode,

@@ -14,6 +14,7 @@
 #include "snapfile.h"
 
 #include "check.h"
+#include "guard.h"
 
 #define ABI MOTE_ABI_VERSION
 #define HDR sizeof(struct snap_header)
@@ -28,38 +29,6 @@ static const char *kind_name(enum snap_error e)
 	case SNAP_ERR_FOREIGN: return "FOREIGN";
 	}
 	return "?";
-}
-
-/* ---- inputs that end right before a PROT_NONE page, so any over-read faults ------------------ */
-
-struct guarded {
-	uint8_t *map;
-	size_t map_size;
-	const uint8_t *data;
-};
-
-static struct guarded guard(const void *data, size_t len)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t span = (len + page - 1) / page * page;
-	if (span == 0)
-		span = page;
-	struct guarded g = {.map_size = span + page};
-	g.map = mmap(NULL, g.map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (g.map == MAP_FAILED || mprotect(g.map + span, page, PROT_NONE) < 0) {
-		perror("mmap");
-		exit(2);
-	}
-	uint8_t *d = g.map + span - len;
-	if (len)
-		memcpy(d, data, len);
-	g.data = d;
-	return g;
-}
-
-static void unguard(struct guarded *g)
-{
-	munmap(g->map, g->map_size);
 }
 
 /* snap_parse over a guarded copy; `why` gets the reason (poisoned first, so an unset reason shows). */
