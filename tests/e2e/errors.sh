@@ -5,24 +5,9 @@
 need_kvm errors
 need_built "$MOTE" "$MOTE_VMM" "$MOTE_KERNEL" "$TESTBIN/args.musl"
 
-# expect_error NAME STATUS [REGEX]: the last run exited with STATUS, printed exactly one stderr line starting
-# with "mote:" or "mote-vmm:" (matching REGEX if given) and nothing on stdout.
+# expect_error NAME STATUS [REGEX]: one stderr line, STATUS, no stdout (expect_one_error in lib.sh).
 expect_error() {
-	local name=$1 want=$2 regex=${3:-}
-	expect_status "$name" "$want" || return 0
-	local n
-	n=$(stderr_lines)
-	if [ "$n" != 1 ]; then
-		fail "$name" "$n stderr lines, expected exactly one"
-	elif ! grep -qE '^mote(-vmm)?: ' "$ERR"; then
-		fail "$name" "stderr line does not start with 'mote:' or 'mote-vmm:': $(head -c 200 "$ERR")"
-	elif [ -n "$regex" ] && ! grep -qiE -- "$regex" "$ERR"; then
-		fail "$name" "stderr line does not mention /$regex/: $(head -c 200 "$ERR")"
-	elif [ -s "$OUT" ]; then
-		fail "$name" "unexpected stdout output"
-	else
-		pass "$name"
-	fi
+	expect_one_error "$1" "$2" "" "${3:-}"
 }
 
 W=$E2E_TMP/inputs

@@ -144,6 +144,29 @@ stderr_lines() {
 	awk 'END { print NR }' "$ERR"
 }
 
+# expect_one_error NAME STATUS [FILE] [REGEX]: the last run exited with STATUS, wrote exactly one stderr line that
+# starts with "mote:" or "mote-vmm:", names FILE (as given, unless empty) and matches REGEX (case-insensitive), and wrote
+# nothing on stdout: the guest never ran.
+expect_one_error() {
+	local name=$1 want=$2 file=${3:-} regex=${4:-}
+	expect_status "$name" "$want" || return 0
+	local n
+	n=$(stderr_lines)
+	if [ "$n" != 1 ]; then
+		fail "$name" "$n stderr lines, expected exactly one"
+	elif ! grep -qE '^mote(-vmm)?: ' "$ERR"; then
+		fail "$name" "stderr line does not start with 'mote:' or 'mote-vmm:': $(head -c 200 "$ERR")"
+	elif [ -n "$file" ] && ! grep -qF -- "$file" "$ERR"; then
+		fail "$name" "stderr line does not name the file $file: $(head -c 300 "$ERR")"
+	elif [ -n "$regex" ] && ! grep -qiE -- "$regex" "$ERR"; then
+		fail "$name" "stderr line does not mention /$regex/: $(head -c 300 "$ERR")"
+	elif [ -s "$OUT" ]; then
+		fail "$name" "unexpected stdout (the guest ran?): $(head -c 200 "$OUT")"
+	else
+		pass "$name"
+	fi
+}
+
 # err_has REGEX / out_has REGEX: the last run's stderr / stdout matches the extended regex.
 err_has() { grep -qE -- "$1" "$ERR"; }
 out_has() { grep -qE -- "$1" "$OUT"; }
