@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -184,31 +183,37 @@ static int snapshot_take(int argc, char **argv)
 	char file[PATH_MAX + 64];
 	if (snapshot_path_of((pid_t)pid, file, sizeof(file), &err) < 0)
 		mote_err_exit("mote", &err);
-	struct stat before;
-	int existed = stat(file, &before) == 0;
-	if (kill((pid_t)pid, SIGUSR1) < 0) {
+
+	/* Ask with a queued SIGUSR1; mote-vmm queues back SIGUSR1 (in place) or SIGUSR2 (failed). */
+	sigset_t answers;
+	sigemptyset(&answers);
+	sigaddset(&answers, SIGUSR1);
+	sigaddset(&answers, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &answers, NULL);
+	if (sigqueue((pid_t)pid, SIGUSR1, (union sigval){ .sival_int = MOTE_SNAPSHOT_REQUEST }) < 0) {
 		mote_errnof(&err, MOTE_STATUS_HOST, errno, "cannot signal process %ld", pid);
 		mote_err_exit("mote", &err);
 	}
-	/* The snapshot is renamed into place when complete: wait for a new inode at FILE. */
-	struct timespec tick = {0, 1000000};
-	for (uint64_t waited = 0; waited < wait_ns; waited += 1000000) {
-		int gone = kill((pid_t)pid, 0) < 0 && errno == ESRCH;
-		struct stat now;
-		if (stat(file, &now) == 0 &&
-		    (!existed || now.st_ino != before.st_ino || now.st_dev != before.st_dev)) {
-			printf("%s\n", file);
-			return 0;
-		}
-		if (gone) {
+	for (uint64_t waited = 0; waited < wait_ns; waited += 20000000) {
+		struct timespec slice = { 0, 20000000 };
+		siginfo_t info;
+		int sig = sigtimedwait(&answers, &info, &slice);
+		if (sig > 0 && info.si_pid == (pid_t)pid && info.si_code == SI_QUEUE &&
+		    info.si_value.sival_int == MOTE_SNAPSHOT_REQUEST) {
+			if (sig == SIGUSR1) {
+				printf("%s\n", file);
+				return 0;
+			}
 			mote_errf(&err, MOTE_STATUS_SNAP_WRITE,
-				  "process %ld ended before writing snapshot %s", pid, file);
+				  "process %ld could not write snapshot %s (its stderr says why); the VM goes on", pid, file);
 			mote_err_exit("mote", &err);
 		}
-		nanosleep(&tick, NULL);
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+			mote_errf(&err, MOTE_STATUS_SNAP_WRITE, "process %ld ended before writing snapshot %s", pid, file);
+			mote_err_exit("mote", &err);
+		}
 	}
-	mote_errf(&err, MOTE_STATUS_SNAP_WRITE, "no snapshot at %s after %.1f s", file,
-		  (double)wait_ns / 1e9);
+	mote_errf(&err, MOTE_STATUS_SNAP_WRITE, "no snapshot at %s after %.1f s", file, (double)wait_ns / 1e9);
 	mote_err_exit("mote", &err);
 }
 

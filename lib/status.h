@@ -35,4 +35,12 @@ enum mote_status {
 #define MOTE_SIGNAL_ABORT 6    /* SIGABRT: program raised SIGABRT (abort()) */
 #define MOTE_SIGNAL_TIMEOUT 14 /* SIGALRM: --timeout expired */
 
+/*
+ * `mote snapshot take PID` asks mote-vmm for a snapshot with sigqueue(PID,
+ * SIGUSR1, MOTE_SNAPSHOT_REQUEST) and waits for the answer mote-vmm queues
+ * back to it once the snapshot is in place (SIGUSR1) or could not be written
+ * (SIGUSR2), with the same value. A plain SIGUSR1 (kill) gets no answer.
+ */
+#define MOTE_SNAPSHOT_REQUEST 0x6d6f7465 /* "mote" */
+
 #endif /* MOTE_STATUS_H */

@@ -70,10 +70,21 @@ enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg);
  * copied into the files (temporary names). Then, with `wait`, the files are
  * synced and renamed into place before returning; without, a thread does
  * that while the guest runs on, and guest_snapshot_finish reports how it
- * went. Returns 0, or -1 with *err (MOTE_STATUS_SNAP_WRITE) with nothing
- * left behind. MUST NOT be called while a previous snapshot is unfinished.
+ * went. `requester` (or 0) is answered when the files are in place or could
+ * not be written (guest_snapshot_answer). Returns 0, or -1 with *err
+ * (MOTE_STATUS_SNAP_WRITE) with nothing left behind (the requester is then
+ * not answered: the caller does it). MUST NOT be called while a previous
+ * snapshot is unfinished.
  */
-int guest_snapshot(struct guest *g, int wait, struct mote_err *err);
+int guest_snapshot(struct guest *g, int wait, pid_t requester, struct mote_err *err);
+
+/*
+ * Answer `mote snapshot take` in process `requester` (0: nobody asked):
+ * SIGUSR1 when the snapshot is in place, SIGUSR2 when it failed, queued with
+ * MOTE_SNAPSHOT_REQUEST. guest_snapshot answers by itself once the files are
+ * in place or could not be; this is for the failures before that.
+ */
+void guest_snapshot_answer(pid_t requester, int ok);
 
 /*
  * Collect a snapshot being synced in the background: when it has finished,

@@ -37,9 +37,15 @@ static void on_alarm(int sig)
 	kick_vcpu();
 }
 
-static void on_usr1(int sig)
+/* Who asked for the snapshot with MOTE_SNAPSHOT_REQUEST (mote snapshot take), to be answered; 0: nobody. */
+static volatile pid_t snapshot_requester;
+
+static void on_usr1(int sig, siginfo_t *info, void *ctx)
 {
 	(void)sig;
+	(void)ctx;
+	if (info && info->si_code == SI_QUEUE && info->si_value.sival_int == MOTE_SNAPSHOT_REQUEST)
+		snapshot_requester = info->si_pid;
 	snapshot_wanted = 1;
 	kick_vcpu();
 }
@@ -174,17 +180,18 @@ static void __attribute__((noreturn)) crash(struct guest *g, const char *reason)
  * sees its write fail with EIO. Only with --exit-after-snapshot, where the
  * snapshot is the point of the run, does it end mote-vmm (status 78).
  */
-static void take_snapshot(struct guest *g)
+static void take_snapshot(struct guest *g, pid_t requester)
 {
 	struct mote_hc_snapshot *call = g->snapshot_call;
 	g->snapshot_call = NULL;
 	if (!g->cfg->snapshot_path) {
 		fprintf(stderr, "mote-vmm: SIGUSR1 ignored: this VM was started without --snapshot FILE\n");
+		guest_snapshot_answer(requester, 0);
 		return;
 	}
-	struct mote_err err = {0};
+	struct mote_err err = { 0 };
 	collect_snapshot(1);
-	if (guest_snapshot(g, g->cfg->exit_after_snapshot, &err) == 0) {
+	if (guest_snapshot(g, g->cfg->exit_after_snapshot, requester, &err) == 0) {
 		if (g->cfg->exit_after_snapshot) {
 			vm_destroy(&g->vm);
 			free(g->kernel_image);
@@ -192,6 +199,7 @@ static void take_snapshot(struct guest *g)
 		}
 		return;
 	}
+	guest_snapshot_answer(requester, 0);
 	if (g->cfg->exit_after_snapshot)
 		mote_err_exit("mote-vmm", &err);
 	fprintf(stderr, "mote-vmm: %s; the VM goes on\n", err.msg);
@@ -210,7 +218,9 @@ static void run_loop(struct guest *g)
 		collect_snapshot(0);
 		if (snapshot_wanted) {
 			snapshot_wanted = 0;
-			take_snapshot(g);
+			pid_t requester = snapshot_requester;
+			snapshot_requester = 0;
+			take_snapshot(g, requester);
 		}
 		if (ioctl(g->vm.vcpu_fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -227,7 +237,7 @@ static void run_loop(struct guest *g)
 				memcpy(&arg, (uint8_t *)run + run->io.data_offset, 4);
 				switch (guest_hypercall(g, run->io.port, arg)) {
 				case GUEST_EXITED: finish(g);
-				case GUEST_SNAPSHOT: take_snapshot(g); break;
+				case GUEST_SNAPSHOT: take_snapshot(g, 0); break;
 				case GUEST_RESUME: break;
 				}
 				break;
@@ -354,7 +364,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1; /* no SA_RESTART: KVM_RUN returns EINTR and the loop snapshots */
+	sa.sa_sigaction = on_usr1; /* no SA_RESTART: KVM_RUN returns EINTR and the loop snapshots */
+	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGUSR1, &sa, NULL);
 
 	static struct guest g;

@@ -224,8 +224,15 @@ struct commit_job {
 	uint64_t t0, paused_ns, done_ns, data_bytes, mem_size;
 	size_t state_len;
 	int debug;
+	pid_t requester; /* answered when done (mote snapshot take), or 0 */
 };
 static struct commit_job job;
+
+void guest_snapshot_answer(pid_t requester, int ok)
+{
+	if (requester > 0)
+		sigqueue(requester, ok ? SIGUSR1 : SIGUSR2, (union sigval){ .sival_int = MOTE_SNAPSHOT_REQUEST });
+}
 
 static void *commit_job_run(void *arg)
 {
@@ -248,6 +255,7 @@ static void *commit_job_run(void *arg)
 		unlink(j->state_tmp);
 	}
 	j->done_ns = guest_host_ns(CLOCK_MONOTONIC);
+	guest_snapshot_answer(j->requester, ok);
 	__atomic_store_n(&j->finished, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -277,7 +285,7 @@ int guest_snapshot_finish(int block, struct mote_err *err)
 	return job_report(&job, err);
 }
 
-int guest_snapshot(struct guest *g, int wait, struct mote_err *err)
+int guest_snapshot(struct guest *g, int wait, pid_t requester, struct mote_err *err)
 {
 	const char *path = g->cfg->snapshot_path;
 	uint64_t t0 = guest_host_ns(CLOCK_MONOTONIC);
@@ -346,6 +354,7 @@ int guest_snapshot(struct guest *g, int wait, struct mote_err *err)
 	j->paused_ns = guest_host_ns(CLOCK_MONOTONIC) - t0;
 	j->mem_size = g->vm.mem_size;
 	j->debug = g->cfg->debug;
+	j->requester = requester;
 	if (!wait) {
 		/* Signals stay with the vCPU thread: KVM_RUN must see them. */
 		sigset_t all, old;

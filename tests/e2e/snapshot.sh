@@ -530,10 +530,14 @@ if ! wait_line "$E2E_TMP/vanish.out" '^snap_idle: ready' 20; then
 	fail "$name" "snap_idle did not get ready"
 else
 	rm -rf "$d"
-	kill -USR1 "$BG_PID"
-	bg_wait "$BG_PID"
+	vm=$BG_PID
+	run vanish-take "$MOTE" snapshot take --wait 10 "$vm"
+	take_status=$STATUS take_err=$(cat "$ERR")
+	bg_wait "$vm"
 	STATUS=$BG_STATUS OUT=$E2E_TMP/vanish.out ERR=$E2E_TMP/vanish.err
-	if [ "$STATUS" != 0 ] || ! out_has '^snap_idle: done slept_ms=' ||
+	if [ "$take_status" != 78 ] || [ "$ELAPSED_MS" -gt 5000 ] || ! grep -q "could not write snapshot" <<<"$take_err"; then
+		fail "$name" "mote snapshot take: status $take_status after $ELAPSED_MS ms (want 78 at once): $take_err"
+	elif [ "$STATUS" != 0 ] || ! out_has '^snap_idle: done slept_ms=' ||
 		[ "$(grep -c . "$ERR")" != 1 ] || ! err_has "^mote-vmm: .*$d/snap.*the VM goes on"; then
 		fail "$name" "status $STATUS (want 0 after the sleep), stderr: $(head -c 300 "$ERR")"
 	else
