@@ -190,12 +190,12 @@ static int snapshot_take(int argc, char **argv)
 	sigaddset(&answers, SIGUSR1);
 	sigaddset(&answers, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &answers, NULL);
-	if (sigqueue((pid_t)pid, SIGUSR1, (union sigval){ .sival_int = MOTE_SNAPSHOT_REQUEST }) < 0) {
+	if (sigqueue((pid_t)pid, SIGUSR1, (union sigval){.sival_int = MOTE_SNAPSHOT_REQUEST}) < 0) {
 		mote_errnof(&err, MOTE_STATUS_HOST, errno, "cannot signal process %ld", pid);
 		mote_err_exit("mote", &err);
 	}
 	for (uint64_t waited = 0; waited < wait_ns; waited += 20000000) {
-		struct timespec slice = { 0, 20000000 };
+		struct timespec slice = {0, 20000000};
 		siginfo_t info;
 		int sig = sigtimedwait(&answers, &info, &slice);
 		if (sig > 0 && info.si_pid == (pid_t)pid && info.si_code == SI_QUEUE &&
@@ -204,16 +204,20 @@ static int snapshot_take(int argc, char **argv)
 				printf("%s\n", file);
 				return 0;
 			}
-			mote_errf(&err, MOTE_STATUS_SNAP_WRITE,
-				  "process %ld could not write snapshot %s (its stderr says why); the VM goes on", pid, file);
+			mote_errf(
+			    &err, MOTE_STATUS_SNAP_WRITE,
+			    "process %ld could not write snapshot %s (its stderr says why); the VM goes on",
+			    pid, file);
 			mote_err_exit("mote", &err);
 		}
 		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
-			mote_errf(&err, MOTE_STATUS_SNAP_WRITE, "process %ld ended before writing snapshot %s", pid, file);
+			mote_errf(&err, MOTE_STATUS_SNAP_WRITE,
+				  "process %ld ended before writing snapshot %s", pid, file);
 			mote_err_exit("mote", &err);
 		}
 	}
-	mote_errf(&err, MOTE_STATUS_SNAP_WRITE, "no snapshot at %s after %.1f s", file, (double)wait_ns / 1e9);
+	mote_errf(&err, MOTE_STATUS_SNAP_WRITE, "no snapshot at %s after %.1f s", file,
+		  (double)wait_ns / 1e9);
 	mote_err_exit("mote", &err);
 }
 

@@ -189,7 +189,7 @@ static void take_snapshot(struct guest *g, pid_t requester)
 		guest_snapshot_answer(requester, 0);
 		return;
 	}
-	struct mote_err err = { 0 };
+	struct mote_err err = {0};
 	collect_snapshot(1);
 	if (guest_snapshot(g, g->cfg->exit_after_snapshot, requester, &err) == 0) {
 		if (g->cfg->exit_after_snapshot) {

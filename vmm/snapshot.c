@@ -231,7 +231,8 @@ static struct commit_job job;
 void guest_snapshot_answer(pid_t requester, int ok)
 {
 	if (requester > 0)
-		sigqueue(requester, ok ? SIGUSR1 : SIGUSR2, (union sigval){ .sival_int = MOTE_SNAPSHOT_REQUEST });
+		sigqueue(requester, ok ? SIGUSR1 : SIGUSR2,
+			 (union sigval){.sival_int = MOTE_SNAPSHOT_REQUEST});
 }
 
 static void *commit_job_run(void *arg)
