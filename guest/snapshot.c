@@ -16,15 +16,10 @@ long snapshot_request(void)
 	return s.ret < 0 ? (long)s.ret : 0;
 }
 
-uint64_t snapshot_generation(void)
-{
-	return clock_generation();
-}
-
 size_t snapshot_read_generation(void *buf, size_t len, uint64_t *pos)
 {
 	char text[24];
-	size_t n = (size_t)ksnprintf(text, sizeof(text), "%lu\n", snapshot_generation());
+	size_t n = (size_t)ksnprintf(text, sizeof(text), "%lu\n", clock_generation());
 	if (*pos >= n)
 		return 0;
 	size_t count = MIN(len, n - (size_t)*pos);

@@ -13,11 +13,9 @@
  */
 long snapshot_request(void);
 
-/* How many restores lie behind this VM: 0 for a VM that booted. */
-uint64_t snapshot_generation(void);
-
 /*
- * Read /dev/mote/generation: the generation as decimal text and a newline,
+ * Read /dev/mote/generation: how many restores lie behind this VM (0 for a
+ * VM that booted; clock_generation()) as decimal text and a newline,
  * from offset *pos (advanced). Returns the bytes copied.
  */
 size_t snapshot_read_generation(void *buf, size_t len, uint64_t *pos);

@@ -194,7 +194,8 @@ static int set_msrs(struct vm *vm, uint64_t syscall_entry, struct mote_err *err)
 	return 0;
 }
 
-int vm_read_guest_tsc(struct vm *vm, uint64_t *tsc)
+/* Read one MSR of the vCPU: 0, or -1 with errno when KVM does not know it. */
+static int read_msr(struct vm *vm, uint32_t index, uint64_t *value)
 {
 	struct {
 		struct kvm_msrs hdr;
@@ -202,11 +203,16 @@ int vm_read_guest_tsc(struct vm *vm, uint64_t *tsc)
 	} m;
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = 1;
-	m.e[0].index = MSR_IA32_TSC;
+	m.e[0].index = index;
 	if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, &m) != 1)
 		return -1;
-	*tsc = m.e[0].data;
+	*value = m.e[0].data;
 	return 0;
+}
+
+int vm_read_guest_tsc(struct vm *vm, uint64_t *tsc)
+{
+	return read_msr(vm, MSR_IA32_TSC, tsc);
 }
 
 int vm_setup_x86_64(struct vm *vm, uint64_t entry, uint64_t rsp, uint64_t arg, uint64_t syscall_entry,
@@ -337,16 +343,9 @@ static int save_msrs(struct vm *vm, struct snap_writer *w, struct mote_err *err)
 	struct snap_msr out[SNAPSHOT_MSRS_MAX];
 	uint32_t n = 0;
 	for (size_t i = 0; i < SNAPSHOT_MSRS_MAX; i++) {
-		struct {
-			struct kvm_msrs hdr;
-			struct kvm_msr_entry e[1];
-		} m;
-		memset(&m, 0, sizeof(m));
-		m.hdr.nmsrs = 1;
-		m.e[0].index = snapshot_msrs[i];
-		int r = ioctl(vm->vcpu_fd, KVM_GET_MSRS, &m);
-		if (r == 1)
-			out[n++] = (struct snap_msr){.index = snapshot_msrs[i], .data = m.e[0].data};
+		uint64_t value;
+		if (read_msr(vm, snapshot_msrs[i], &value) == 0)
+			out[n++] = (struct snap_msr){.index = snapshot_msrs[i], .data = value};
 		else if (snapshot_msrs[i] == MSR_IA32_TSC || snapshot_msrs[i] == MSR_LSTAR)
 			return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, errno, "KVM_GET_MSRS (%#x)",
 					   snapshot_msrs[i]);
