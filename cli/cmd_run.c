@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "locate.h"
+#include "vmm_exec.h"
 #include "elf.h"
 #include "err.h"
 #include "rootfs.h"
@@ -113,8 +113,9 @@ int cmd_run(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct mote_err err = {0};
-	const char *mem_text = "64M", *rootfs_dir = NULL, *timeout = NULL, *snapshot = NULL;
-	int debug = 0, nenv = 0, exit_after_snapshot = 0;
+	const char *mem_text = "64M", *rootfs_dir = NULL;
+	struct vmm_flags flags = {0};
+	int nenv = 0;
 	static const char **envs; /* static: stays reachable until exit */
 	envs = calloc((size_t)argc + 8, sizeof(char *));
 	if (!envs)
@@ -136,10 +137,10 @@ int cmd_run(int argc, char **argv)
 			}
 			add_env(envs, &nenv, optarg);
 			break;
-		case 't': timeout = optarg; break;
-		case 'd': debug = 1; break;
-		case 's': snapshot = optarg; break;
-		case 'x': exit_after_snapshot = 1; break;
+		case 't': flags.timeout = optarg; break;
+		case 'd': flags.debug = 1; break;
+		case 's': flags.snapshot = optarg; break;
+		case 'x': flags.exit_after_snapshot = 1; break;
 		case 'h':
 			run_usage(stdout);
 			free(envs);
@@ -157,22 +158,14 @@ int cmd_run(int argc, char **argv)
 		free(envs);
 		return MOTE_STATUS_USAGE;
 	}
-	if (exit_after_snapshot && !snapshot) {
-		mote_errf(&err, MOTE_STATUS_USAGE, "--exit-after-snapshot needs --snapshot FILE");
-		mote_err_exit("mote", &err);
-	}
-	uint64_t mem, timeout_ns;
+	vmm_flags_check(&flags);
+	uint64_t mem;
 	if (mote_parse_size(mem_text, &mem) < 0 || mem < (16ull << 20) || mem > (32ull << 30)) {
 		mote_errf(&err, MOTE_STATUS_USAGE,
 			  "--mem: '%s' is not a size between 16M and 32G (like 64M or 1G)", mem_text);
 		mote_err_exit("mote", &err);
 	}
 	mem = (mem + (2ull << 20) - 1) & ~((2ull << 20) - 1);
-	if (timeout && (mote_parse_duration(timeout, &timeout_ns) < 0 || timeout_ns == 0)) {
-		mote_errf(&err, MOTE_STATUS_USAGE, "--timeout: '%s' is not a positive number of seconds",
-			  timeout);
-		mote_err_exit("mote", &err);
-	}
 
 	const char *program = argv[optind];
 	char image[PATH_MAX], exec_path[PATH_MAX];
@@ -232,18 +225,7 @@ int cmd_run(int argc, char **argv)
 	vargv[nargs++] = image;
 	vargv[nargs++] = "--mem";
 	vargv[nargs++] = mem_arg;
-	if (timeout) {
-		vargv[nargs++] = "--timeout";
-		vargv[nargs++] = timeout;
-	}
-	if (debug)
-		vargv[nargs++] = "--debug";
-	if (snapshot) {
-		vargv[nargs++] = "--snapshot";
-		vargv[nargs++] = snapshot;
-	}
-	if (exit_after_snapshot)
-		vargv[nargs++] = "--exit-after-snapshot";
+	vmm_flags_append(&flags, vargv, &nargs);
 	for (int i = 0; i < nenv; i++) {
 		vargv[nargs++] = "--env";
 		vargv[nargs++] = envs[i];
@@ -253,7 +235,5 @@ int cmd_run(int argc, char **argv)
 	for (int i = optind + 1; i < argc; i++)
 		vargv[nargs++] = argv[i];
 	vargv[nargs] = NULL;
-	execv(vmm, (char *const *)vargv);
-	mote_errnof(&err, MOTE_STATUS_HOST, errno, "cannot execute %s", vmm);
-	mote_err_exit("mote", &err);
+	vmm_exec(vmm, vargv);
 }

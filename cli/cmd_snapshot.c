@@ -11,7 +11,7 @@
 
 #include "commands.h"
 #include "err.h"
-#include "locate.h"
+#include "vmm_exec.h"
 #include "size.h"
 #include "status.h"
 
@@ -37,17 +37,16 @@ static int snapshot_restore(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
 	};
 	struct mote_err err = {0};
-	const char *timeout = NULL, *snapshot = NULL;
-	int debug = 0, exit_after = 0, c;
-	uint64_t ns;
+	struct vmm_flags flags = {0};
+	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': timeout = optarg; break;
-		case 'd': debug = 1; break;
-		case 's': snapshot = optarg; break;
-		case 'x': exit_after = 1; break;
+		case 't': flags.timeout = optarg; break;
+		case 'd': flags.debug = 1; break;
+		case 's': flags.snapshot = optarg; break;
+		case 'x': flags.exit_after_snapshot = 1; break;
 		case 'h': snapshot_usage(stdout); return 0;
 		default:
 			fprintf(stderr,
@@ -61,41 +60,20 @@ static int snapshot_restore(int argc, char **argv)
 		snapshot_usage(stderr);
 		return MOTE_STATUS_USAGE;
 	}
-	if (timeout && (mote_parse_duration(timeout, &ns) < 0 || ns == 0)) {
-		mote_errf(&err, MOTE_STATUS_USAGE, "--timeout: '%s' is not a positive number of seconds",
-			  timeout);
-		mote_err_exit("mote", &err);
-	}
-	if (exit_after && !snapshot) {
-		mote_errf(&err, MOTE_STATUS_USAGE, "--exit-after-snapshot needs --snapshot FILE");
-		mote_err_exit("mote", &err);
-	}
+	vmm_flags_check(&flags);
 	char vmm[PATH_MAX];
 	if (mote_find_beside_self("mote-vmm", vmm, sizeof(vmm)) < 0) {
 		mote_errf(&err, MOTE_STATUS_HOST, "cannot find mote-vmm beside this mote binary");
 		mote_err_exit("mote", &err);
 	}
-	const char *vargv[12];
+	const char *vargv[4 + VMM_FLAGS_ARGS_MAX];
 	int n = 0;
 	vargv[n++] = vmm;
 	vargv[n++] = "--restore";
 	vargv[n++] = argv[optind];
-	if (timeout) {
-		vargv[n++] = "--timeout";
-		vargv[n++] = timeout;
-	}
-	if (debug)
-		vargv[n++] = "--debug";
-	if (snapshot) {
-		vargv[n++] = "--snapshot";
-		vargv[n++] = snapshot;
-	}
-	if (exit_after)
-		vargv[n++] = "--exit-after-snapshot";
+	vmm_flags_append(&flags, vargv, &n);
 	vargv[n] = NULL;
-	execv(vmm, (char *const *)vargv);
-	mote_errnof(&err, MOTE_STATUS_HOST, errno, "cannot execute %s", vmm);
-	mote_err_exit("mote", &err);
+	vmm_exec(vmm, vargv);
 }
 
 /*
