@@ -14,6 +14,7 @@
 #include "rootfs.h"
 
 #include "check.h"
+#include "slurp.h"
 #include "guard.h"
 
 /* Append a newc entry; fields beyond the usual ones are zero. Returns the new length. */
@@ -246,27 +247,6 @@ static void test_malformed(void)
 	r = mote_cpio_next(g.data, n, &off, &e);
 	check("longer-trailer-name-is-entry", r == MOTE_CPIO_ENTRY, "result %d", r);
 	unguard(&g);
-}
-
-/* Read a whole file into malloc'ed memory. */
-static uint8_t *slurp(const char *path, size_t *size)
-{
-	int fd = open(path, O_RDONLY);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	uint8_t *buf = malloc((size_t)st.st_size + 1);
-	ssize_t got = buf ? read(fd, buf, (size_t)st.st_size) : -1;
-	close(fd);
-	if (got != st.st_size) {
-		free(buf);
-		return NULL;
-	}
-	*size = (size_t)st.st_size;
-	return buf;
 }
 
 /* Archives from our packer and from busybox cpio read to the end, every prefix at a guard page. */

@@ -21,6 +21,7 @@
 #include "status.h"
 
 #include "check.h"
+#include "slurp.h"
 
 static char tmp[64]; /* everything this test makes lives under it */
 
@@ -55,26 +56,6 @@ static void write_file(const char *path, const char *text, mode_t mode)
 	must(write(fd, text, len) == (ssize_t)len, path);
 	close(fd);
 	must(chmod(path, mode) == 0, path);
-}
-
-static uint8_t *slurp(const char *path, size_t *size)
-{
-	int fd = open(path, O_RDONLY);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	uint8_t *buf = malloc((size_t)st.st_size + 1);
-	ssize_t got = buf ? read(fd, buf, (size_t)st.st_size) : -1;
-	close(fd);
-	if (got != st.st_size) {
-		free(buf);
-		return NULL;
-	}
-	*size = (size_t)st.st_size;
-	return buf;
 }
 
 /* The files in directory `dir`, counted; those whose name contains ".tmp." counted in *temps. */
