@@ -19,6 +19,13 @@
  *   ...       free RAM
  *   top       guard page, then the program stack up to the end of RAM
  *   RAM end   rootfs image (read-only memory slot), 2 MiB aligned
+ *   56 GiB    bundle window: a function's bundle image, read-only, slot added at attach
+ *   60 GiB    invoke window: the invoke region, read-write, slot added at attach
+ *
+ * RAM (<= 32 GiB) and the rootfs (<= 16 GiB) end below 48 GiB + 2 MiB, so
+ * they never reach the windows. The page tables built at boot map both
+ * windows (2 MiB pages) whether or not anything is attached: attaching adds
+ * memory slots only (include/mote/control.h).
  */
 #define LAYOUT_PML4 0x1000ull
 #define LAYOUT_PDPT 0x2000ull
@@ -39,6 +46,10 @@
 #define LAYOUT_MEM_MIN (16ull << 20)
 #define LAYOUT_MEM_MAX (32ull << 30)
 #define LAYOUT_ROOTFS_MAX (16ull << 30)
+#define LAYOUT_BUNDLE_GPA (56ull << 30)
+#define LAYOUT_BUNDLE_WINDOW (4ull << 30) /* == MOTE_CTL_BUNDLE_MAX */
+#define LAYOUT_INVOKE_GPA (60ull << 30)
+#define LAYOUT_INVOKE_WINDOW (1ull << 30) /* == MOTE_CTL_INVOKE_MAX */
 
 /* GDT selectors. STAR is set so that syscall/sysret use these. */
 #define SEL_KERNEL_CS 0x08

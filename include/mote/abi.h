@@ -23,7 +23,7 @@
  * descriptor) and mote-vmm refuses a kernel whose version differs.
  */
 
-#define MOTE_ABI_VERSION 2
+#define MOTE_ABI_VERSION 3
 
 #define MOTE_NOTE_NAME "MOTE"
 #define MOTE_NOTE_ABI 0x6d6f7401
@@ -36,6 +36,7 @@
 #define MOTE_ENOSYS 38
 #define MOTE_EIO 5
 #define MOTE_EOPNOTSUPP 95
+#define MOTE_ENODEV 19
 
 #define MOTE_HC_PORT_BASE 0x500
 
@@ -49,6 +50,7 @@ enum mote_hypercall {
 	MOTE_HC_ENTROPY = 2,  /* struct mote_hc_entropy */
 	MOTE_HC_EXIT = 3,     /* struct mote_hc_exit; does not return */
 	MOTE_HC_SNAPSHOT = 4, /* struct mote_hc_snapshot */
+	MOTE_HC_INVOKE = 5,   /* struct mote_hc_invoke */
 	MOTE_HC_COUNT
 };
 
@@ -123,6 +125,54 @@ struct mote_hc_snapshot {
 	int64_t ret; /* OUT: 0 when taken; -MOTE_EOPNOTSUPP when the VM was started without a snapshot file */
 };
 
+/*
+ * Respond and wait on the invoke channel (see struct mote_invoke_region):
+ * hand the host the message now in the response area (resp_len bytes, which
+ * may be 0) and block until the host has put the next request in the request
+ * area. The runtime's "respond and wait for the next request" is this one
+ * exit. The monitor only relays doorbells (eventfds) to whoever attached the
+ * channel; it never reads the messages.
+ */
+struct mote_hc_invoke {
+	uint32_t flags; /* IN: 0 (reserved) */
+	uint32_t pad;
+	int64_t ret; /* OUT: 0 when a request is ready; -MOTE_ENODEV when no invoke channel is attached;
+			-MOTE_EINVAL for flags != 0 */
+};
+
+/* ---- Invoke channel ------------------------------------------------------ */
+
+/*
+ * The invoke region: shared memory between the host (the function gateway,
+ * which creates it as a memfd) and the guest, mapped read-write at
+ * mote_attach.invoke_gpa. It is not guest RAM: snapshots never save it.
+ * Offset 0 holds this header; the request and response areas follow, at
+ * offsets the host chooses (page-aligned, inside `size`, not overlapping the
+ * header or each other). The host writes the request and its fields only
+ * while the guest waits in MOTE_HC_INVOKE; the guest writes the response
+ * fields only while it runs. Both sides check every offset and length before
+ * use, reading each field once (the other side may be hostile).
+ * The messages themselves are opaque to the guest kernel and the monitor:
+ * their encoding (lib/invoke.h) is between the gateway and the runtime.
+ */
+#define MOTE_INVOKE_MAGIC 0x6b766e69u /* "invk" */
+#define MOTE_INVOKE_VERSION 1u
+
+struct mote_invoke_region {
+	uint32_t magic;	   /* host: MOTE_INVOKE_MAGIC */
+	uint32_t version;  /* host: MOTE_INVOKE_VERSION */
+	uint64_t size;	   /* host: bytes of the whole region (== mote_attach.invoke_size) */
+	uint64_t req_off;  /* host: request area */
+	uint64_t req_cap;  /*       and its capacity */
+	uint64_t resp_off; /* host: response area */
+	uint64_t resp_cap; /*       and its capacity */
+	uint64_t req_seq;  /* host: sequence number of the request in the request area (1, 2, ...) */
+	uint64_t req_len;  /* host: its length in bytes, <= req_cap */
+	uint64_t resp_seq; /* guest: req_seq of the request this message answers (0: none yet, the first
+			      message) */
+	uint64_t resp_len; /* guest: bytes of the message in the response area, <= resp_cap */
+};
+
 /* ---- Boot-info block ---------------------------------------------------- */
 
 #define MOTE_BOOT_MAGIC 0x746f6f62u /* "boot" */
@@ -170,6 +220,25 @@ struct mote_clock {
 #define MOTE_BOOT_FLAG_DEBUG 1u
 
 /*
+ * A function attached to a restored VM. The monitor writes it (after a
+ * restore, while the vCPU is stopped, before it first runs) with `generation`
+ * equal to the clock generation of that restore; 0 means nothing attached.
+ * The guest kernel acts on it when the snapshot call it was saved in returns
+ * (a base snapshot is always taken from inside the guest): it mounts the
+ * bundle image (cpio newc, read-only) at /fn and opens the invoke channel
+ * behind /dev/mote/invoke. Both regions lie outside guest RAM, in windows
+ * that the boot page tables already map (vmm/layout.h), so attaching never
+ * changes page tables.
+ */
+struct mote_attach {
+	uint64_t generation;  /* clock generation this attach belongs to; 0: none */
+	uint64_t bundle_gpa;  /* read-only bundle image (cpio newc), or 0: no bundle */
+	uint64_t bundle_size; /* bytes */
+	uint64_t invoke_gpa;  /* struct mote_invoke_region, or 0: no invoke channel */
+	uint64_t invoke_size; /* bytes of the mapped region */
+};
+
+/*
  * Written by the monitor before the first instruction; its address is passed
  * in %rdi to the guest kernel's entry point. Strings are NUL-terminated and
  * lie inside the block's string area. The guest kernel writes the `prog_*`
@@ -203,6 +272,8 @@ struct mote_boot_info {
 	uint64_t prog_bias;  /* load bias (0 for ET_EXEC) */
 	uint64_t prog_image; /* gpa of the program file's bytes inside the rootfs */
 	uint64_t prog_image_size;
+
+	struct mote_attach attach; /* written by the monitor when it attaches a function (see above) */
 };
 
 #endif /* __ASSEMBLER__ */

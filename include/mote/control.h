@@ -1,0 +1,58 @@
+/* mote-vmm's control channel: how a supervisor (the function gateway) attaches a function to a restored VM.
+ */
+#ifndef MOTE_CONTROL_H
+#define MOTE_CONTROL_H
+
+/*
+ * Host-only (C99, <stdint.h>). The supervisor starts
+ *   mote-vmm --restore BASE.snap --control FD ...
+ * with FD one end of a socketpair(AF_UNIX, SOCK_SEQPACKET). mote-vmm
+ * restores the snapshot, sends READY and waits, vCPU stopped (a pooled VM
+ * costs no CPU), for ATTACH. ATTACH carries, as SCM_RIGHTS in this order:
+ *   [0] the bundle image (cpio newc, read-only; omitted when bundle_size is 0)
+ *   [1] the invoke region (a memfd of invoke_size bytes, already holding its
+ *       struct mote_invoke_region header, see <mote/abi.h>)
+ *   [2] doorbell to the guest: an eventfd the supervisor writes 1 to when a
+ *       request is in the request area
+ *   [3] doorbell to the host: an eventfd mote-vmm writes 1 to when the guest
+ *       handed over a message (MOTE_HC_INVOKE)
+ * mote-vmm checks the fds and sizes, maps the bundle read-only and the
+ * invoke region read-write into the attach windows of guest memory, writes
+ * the boot info's `attach`, answers RUNNING (status 0) and runs the guest.
+ * A refused ATTACH is answered with RUNNING, a non-zero MOTE_STATUS_* and
+ * one line of text, and mote-vmm exits with that status.
+ *
+ * When the supervisor closes its end (or dies), mote-vmm ends the VM (exit
+ * status MOTE_STATUS_HOST with one line) at the latest when the guest next
+ * waits on the invoke channel. Every message is one datagram of exactly
+ * sizeof(struct mote_ctl_msg) bytes; anything else is refused. The guest's
+ * console output stays on mote-vmm's stdout and stderr.
+ */
+
+#include <stdint.h>
+
+#define MOTE_CTL_MAGIC 0x6c74636du /* "mctl" */
+#define MOTE_CTL_VERSION 1u
+
+enum mote_ctl_type {
+	MOTE_CTL_READY = 1,   /* mote-vmm -> supervisor: restored, waiting for ATTACH */
+	MOTE_CTL_ATTACH = 2,  /* supervisor -> mote-vmm: with the fds above */
+	MOTE_CTL_RUNNING = 3, /* mote-vmm -> supervisor: attached and running (status 0), or refused */
+};
+
+/* Largest bundle image and invoke region (the sizes of the attach windows, vmm/layout.h). */
+#define MOTE_CTL_BUNDLE_MAX (4ull << 30)
+#define MOTE_CTL_INVOKE_MAX (1ull << 30)
+
+struct mote_ctl_msg {
+	uint32_t magic;	      /* MOTE_CTL_MAGIC */
+	uint32_t version;     /* MOTE_CTL_VERSION */
+	uint32_t type;	      /* enum mote_ctl_type */
+	int32_t status;	      /* RUNNING: 0, or the MOTE_STATUS_* mote-vmm exits with */
+	uint64_t bundle_size; /* ATTACH: bytes of the bundle image (<= its file's size), 0: no bundle */
+	uint64_t
+	    invoke_size; /* ATTACH: bytes of the invoke region, a multiple of 4096, <= its memfd's size */
+	char text[256];	 /* RUNNING with status != 0: one line, NUL-terminated */
+};
+
+#endif /* MOTE_CONTROL_H */
