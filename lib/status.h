@@ -28,6 +28,12 @@ enum mote_status {
 	MOTE_STATUS_SNAP_INCOMPATIBLE =
 	    77,			     /* needs CPU features this host lacks; memory file does not match */
 	MOTE_STATUS_SNAP_WRITE = 78, /* a snapshot could not be written */
+	/* The function platform's CLI commands (deploy, invoke, ls, logs, rm; docs/functions.md). */
+	MOTE_STATUS_NO_SERVER = 80,	 /* nothing answers at the admin socket (`mote serve` not running) */
+	MOTE_STATUS_NO_FUNCTION = 81,	 /* no function of that name is deployed */
+	MOTE_STATUS_BUNDLE_REFUSED = 82, /* the function failed to initialise (Lua error, no handle(), ...) */
+	MOTE_STATUS_FN_ERROR = 83,	 /* invoke: the function answered with a non-2xx status */
+	MOTE_STATUS_SERVER_ERROR = 84,	 /* the server refused or failed a management request */
 };
 
 /* Signals that end mote-vmm for failures after the guest started. */
