@@ -9,7 +9,7 @@ MUSL_CC ?= musl-gcc
 
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PACKAGES := gcc make musl-tools busybox-static libssl-dev clang libclang-rt-14-dev \
-	binutils coreutils curl
+	binutils coreutils curl libh2o-evloop-dev libsqlite3-dev libjansson-dev wrk runc
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	-Wshadow -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wimplicit-fallthrough \
@@ -29,9 +29,10 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protect
 LIB_SRC := $(wildcard lib/*.c)
 VMM_SRC := $(wildcard vmm/*.c)
 CLI_SRC := $(wildcard cli/*.c)
+GW_SRC := $(wildcard gateway/*.c)
 GUEST_SRC := $(wildcard guest/*.c) lib/elf.c lib/cpio.c
 GUEST_ASM := $(wildcard guest/*.S)
-HDRS := $(wildcard include/mote/*.h lib/*.h vmm/*.h cli/*.h)
+HDRS := $(wildcard include/mote/*.h lib/*.h vmm/*.h cli/*.h gateway/*.h)
 GUEST_HDRS := $(wildcard include/mote/*.h guest/*.h) lib/elf.h lib/cpio.h
 
 # Host libraries: the plain build (used by `make run`, `make bench`, install) and an
@@ -57,7 +58,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 .PHONY: all deps check bench run install clean format tests fuzz
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/.deps $(BUILD)/mote $(BUILD)/mote-vmm $(BUILD)/mote-kernel
+all: $(BUILD)/.deps $(BUILD)/mote $(BUILD)/mote-vmm $(BUILD)/mote-kernel $(BUILD)/mote-gateway
 
 # Install missing Debian packages once (stamp file records success).
 deps: $(BUILD)/.deps
@@ -93,11 +94,22 @@ $(BUILD)/musl/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 $(BUILD)/mote-vmm: $(VMM_SRC:%.c=$(BUILD)/musl/obj/%.o) $(VMM_LIB_OBJ:$(BUILD)/obj/%=$(BUILD)/musl/obj/%)
 	$(MUSL_CC) -static -o $@ $^
 $(BUILD)/mote: $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_OBJ)
-	$(CC) $(HOST_CFLAGS) -static -o $@ $^ -lcrypto
+	$(CC) $(HOST_CFLAGS) -static -o $@ $^ -lcrypto -ljansson
 $(BUILD)/asan/mote-vmm: $(VMM_SRC:%.c=$(BUILD)/asan/obj/%.o) $(VMM_LIB_OBJ:$(BUILD)/obj/%=$(BUILD)/asan/obj/%)
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^
 $(BUILD)/asan/mote: $(CLI_SRC:%.c=$(BUILD)/asan/obj/%.o) $(LIB_OBJ_SAN)
-	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(HOST_LIBS)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(HOST_LIBS) -Wl,-Bstatic -ljansson -Wl,-Bdynamic
+
+# mote-gateway (`mote serve` execs it): libh2o-evloop (h2o's own event loop, no libuv), SQLite, jansson.
+# Dynamically linked: h2o has no static library, and a daemon's start-up time does not matter.
+GW_LIBS := -lh2o-evloop -lssl -lcrypto -lsqlite3 -ljansson -lpthread
+# Paths inside the state dir are composed with snprintf into PATH_MAX-sized buffers; main.c refuses a state
+# dir path long enough for any of them to be cut, so GCC's guesses about truncation are silenced here.
+$(BUILD)/obj/gateway/%.o $(BUILD)/asan/obj/gateway/%.o: HOST_CFLAGS += -DH2O_USE_LIBUV=0 -Igateway -Wno-format-truncation
+$(BUILD)/mote-gateway: $(GW_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_OBJ)
+	$(CC) $(HOST_CFLAGS) -o $@ $^ $(GW_LIBS)
+$(BUILD)/asan/mote-gateway: $(GW_SRC:%.c=$(BUILD)/asan/obj/%.o) $(LIB_OBJ_SAN)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(GW_LIBS)
 $(BUILD)/asan/mote-kernel: $(BUILD)/mote-kernel
 	@mkdir -p $(dir $@)
 	cp $< $@
@@ -151,7 +163,7 @@ $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
 		-o $@ $< $(LIB_SRC) $(HOST_LIBS)
 fuzz: $(FUZZ_BIN)
 
-tests: all $(BUILD)/asan/mote $(BUILD)/asan/mote-vmm $(BUILD)/asan/mote-kernel $(TEST_GUEST_BIN) \
+tests: all $(BUILD)/asan/mote $(BUILD)/asan/mote-gateway $(BUILD)/asan/mote-vmm $(BUILD)/asan/mote-kernel $(TEST_GUEST_BIN) \
 	$(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN)
 
 check: tests
@@ -207,9 +219,10 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/mote
 	install -m 755 $(BUILD)/mote $(BUILD)/mote-vmm $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(BUILD)/mote-kernel $(DESTDIR)$(PREFIX)/lib/mote/
+	install -m 755 $(BUILD)/mote-gateway $(DESTDIR)$(PREFIX)/lib/mote/
 
 format:
-	clang-format -i $(wildcard include/mote/*.h lib/*.[ch] vmm/*.[ch] cli/*.[ch] guest/*.[ch] tests/*/*.[ch] bench/*.[ch])
+	clang-format -i $(wildcard include/mote/*.h lib/*.[ch] vmm/*.[ch] cli/*.[ch] gateway/*.[ch] guest/*.[ch] tests/*/*.[ch] bench/*.[ch])
 
 clean:
 	rm -rf $(BUILD)

@@ -8,4 +8,14 @@ int cmd_run(int argc, char **argv);
 /* `mote snapshot restore|take`: restore execs mote-vmm; the exit status to use. */
 int cmd_snapshot(int argc, char **argv);
 
+/* `mote serve`: execs mote-gateway (found beside mote); returns only on error. */
+int cmd_serve(int argc, char **argv);
+
+/* `mote deploy`, `ls`, `logs`, `rm`, `invoke`: clients of mote serve's admin API (cli/cmd_fn.c). */
+int cmd_deploy(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_invoke(int argc, char **argv);
+
 #endif /* MOTE_CLI_COMMANDS_H */

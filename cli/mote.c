@@ -14,6 +14,12 @@ static const struct {
 } commands[] = {
     {"run", cmd_run, "run a static Linux program in a fresh microVM"},
     {"snapshot", cmd_snapshot, "restore clones of a snapshot, or snapshot a running VM"},
+    {"serve", cmd_serve, "run the function platform (HTTP gateway, registry, VMs)"},
+    {"deploy", cmd_deploy, "deploy a function (a Lua handler or a static C ELF) to mote serve"},
+    {"invoke", cmd_invoke, "call a deployed function"},
+    {"ls", cmd_ls, "list the deployed functions"},
+    {"logs", cmd_logs, "show a function's output"},
+    {"rm", cmd_rm, "remove a function"},
 };
 
 static void usage(FILE *out)

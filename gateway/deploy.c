@@ -1,0 +1,272 @@
+/* Deploying a function: check the bundle, store it, attach it to a fresh VM, and commit only once it loaded.
+ */
+#include "deploy.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "base.h"
+#include "bundle.h"
+#include "fn.h"
+#include "fnlog.h"
+#include "vm.h"
+
+struct deploy_ref;
+
+struct deploy {
+	struct deploy *next;
+	h2o_req_t *req;		/* NULL once answered or gone */
+	struct deploy_ref *ref; /* in req's pool while it lives */
+	struct reg_function cfg;
+	int bundle_fd;
+	uint64_t bundle_size;
+	struct base_waiter base_wait;
+	struct vm *vm;
+	h2o_timeout_entry_t timer;
+	struct fnlog *log;
+	char init_error[512];
+	int replaced; /* the name had a function: 200 instead of 201 */
+	int done;
+};
+
+struct deploy_ref {
+	struct deploy *d;
+};
+
+static struct deploy *deploys;
+static h2o_timeout_t check_timeout;
+static int check_timeout_ready;
+
+int deploy_uses_bundle(const char *hash)
+{
+	for (struct deploy *d = deploys; d; d = d->next)
+		if (!strcmp(d->cfg.bundle, hash))
+			return 1;
+	return 0;
+}
+
+static void ref_dispose(void *p)
+{
+	struct deploy_ref *r = p;
+	if (r->d) {
+		r->d->req = NULL;
+		r->d->ref = NULL;
+	}
+}
+
+static void deploy_free(struct deploy *d)
+{
+	for (struct deploy **p = &deploys; *p; p = &(*p)->next)
+		if (*p == d) {
+			*p = d->next;
+			break;
+		}
+	if (d->ref)
+		d->ref->d = NULL;
+	base_unwait(&d->base_wait);
+	h2o_timeout_unlink(&d->timer);
+	if (d->bundle_fd >= 0)
+		close(d->bundle_fd);
+	free(d);
+}
+
+/* A refused deploy whose VM is gone: free it, and its stored bundle unless something else names it. */
+static void finish_refused(struct deploy *d)
+{
+	char hash[REG_HASH_HEX + 1];
+	snprintf(hash, sizeof(hash), "%s", d->cfg.bundle);
+	deploy_free(d);
+	if (hash[0] && !registry_bundle_in_use(gw.reg, hash) && !deploy_uses_bundle(hash)) {
+		char path[PATH_MAX + 100];
+		snprintf(path, sizeof(path), "%s/%s", gw.bundles_dir, hash);
+		unlink(path);
+	}
+}
+
+/* Refuse: answer now; the rest goes once the checking VM (if any) has exited. */
+static void refuse(struct deploy *d, int http, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void refuse(struct deploy *d, int http, const char *code, const char *fmt, ...)
+{
+	if (d->done)
+		return;
+	d->done = 1;
+	struct api_error e = {.http = http, .code = code};
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
+	va_end(ap);
+	for (char *p = e.msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	fnlog_notef(d->log, "deploy of %s refused: %s", d->cfg.name, e.msg);
+	if (d->req) {
+		admin_send_error(d->req, &e);
+		d->req = NULL;
+	}
+	h2o_timeout_unlink(&d->timer);
+	base_unwait(&d->base_wait);
+	if (d->vm)
+		vm_kill(d->vm, "killed: its deploy was refused");
+	else
+		finish_refused(d);
+}
+
+static void commit(struct deploy *d)
+{
+	struct mote_err err = {0};
+	if (registry_put_function(gw.reg, &d->cfg, &err) < 0) {
+		refuse(d, 500, "internal", "%s", err.msg);
+		return;
+	}
+	d->done = 1;
+	h2o_timeout_unlink(&d->timer);
+	fnlog_notef(d->log, "deployed %s version %lld (%s, bundle %.12s, %llu bytes)", d->cfg.name,
+		    (long long)d->cfg.version, d->cfg.runtime, d->cfg.bundle,
+		    (unsigned long long)d->bundle_size);
+	struct vm *vm = d->vm;
+	d->vm = NULL;
+	int fd = d->bundle_fd;
+	d->bundle_fd = -1;
+	fn_install(&d->cfg, fd, d->bundle_size, vm);
+	if (d->req) {
+		admin_send_function(d->req, d->replaced ? 200 : 201, fn_find(d->cfg.name));
+		d->req = NULL;
+	}
+	deploy_free(d);
+}
+
+static void check_ready(struct vm *vm, void *owner, const char *text, size_t len)
+{
+	commit(owner);
+}
+
+static void check_init_error(struct vm *vm, void *owner, const char *text, size_t len)
+{
+	struct deploy *d = owner;
+	snprintf(d->init_error, sizeof(d->init_error), "%.*s", (int)(len < 500 ? len : 500), text);
+	refuse(d, 422, "init_error", "the function failed to initialise: %s", d->init_error);
+}
+
+static void check_response(struct vm *vm, void *owner, const struct mote_msg_response *res)
+{
+	/* No request was given: cannot happen (vm.c refuses unasked messages). */
+}
+
+static void check_exited(struct vm *vm, void *owner, const char *why)
+{
+	struct deploy *d = owner;
+	d->vm = NULL;
+	if (!d->done)
+		refuse(d, 422, "init_error", "the function's VM ended while loading it: %s", why);
+	else
+		finish_refused(d);
+}
+
+static const struct vm_events check_events = {
+    .ready = check_ready,
+    .init_error = check_init_error,
+    .response = check_response,
+    .exited = check_exited,
+};
+
+static void on_check_timeout(h2o_timeout_entry_t *e)
+{
+	struct deploy *d = H2O_STRUCT_FROM_MEMBER(struct deploy, timer, e);
+	refuse(d, 422, "init_error", "the function did not finish loading within %llu ms",
+	       (unsigned long long)gw.start_ms);
+}
+
+static void start_check(struct deploy *d)
+{
+	struct api_error e;
+	struct base *b = base_lookup(d->cfg.runtime, d->cfg.mem, &e);
+	if (!b) {
+		refuse(d, e.http, e.code, "%s", e.msg);
+		return;
+	}
+	const char *snap = base_snapshot(b);
+	if (!snap) {
+		const char *why = base_failure(b);
+		if (why)
+			refuse(d, 503, "no_base", "%s", why);
+		else
+			base_wait(b, &d->base_wait);
+		return;
+	}
+	struct vm_spec spec = {.vmm = gw.vmm,
+			       .snapshot = snap,
+			       .bundle_fd = d->bundle_fd,
+			       .bundle_size = d->bundle_size,
+			       .log = d->log};
+	struct mote_err err = {0};
+	d->vm = vm_start(gw.loop, &spec, &check_events, d, &err);
+	if (!d->vm)
+		refuse(d, 503, "no_vm", "cannot start a VM: %s", err.msg);
+}
+
+static void on_base_built(struct base_waiter *w)
+{
+	start_check(H2O_STRUCT_FROM_MEMBER(struct deploy, base_wait, w));
+}
+
+void deploy_start(h2o_req_t *req, const struct reg_function *cfg, const char *const *env, size_t nenv)
+{
+	struct api_error e;
+	char runtime[8];
+	snprintf(runtime, sizeof(runtime), "%s", cfg->runtime);
+	if (bundle_check(req->entity.base, req->entity.base ? req->entity.len : 0, runtime, &e) < 0) {
+		admin_send_error(req, &e);
+		return;
+	}
+	void *img;
+	size_t img_len;
+	if (bundle_finalize(req->entity.base, req->entity.len, env, nenv, &img, &img_len) < 0) {
+		api_errorf(&e, 500, "internal", "out of memory");
+		admin_send_error(req, &e);
+		return;
+	}
+	struct deploy *d = calloc(1, sizeof(*d));
+	if (!d) {
+		if (img != req->entity.base)
+			free(img);
+		api_errorf(&e, 500, "internal", "out of memory");
+		admin_send_error(req, &e);
+		return;
+	}
+	d->cfg = *cfg;
+	snprintf(d->cfg.runtime, sizeof(d->cfg.runtime), "%s", runtime);
+	struct mote_err err = {0};
+	d->bundle_fd = bundle_store(gw.bundles_dir, img, img_len, d->cfg.bundle, &err);
+	d->bundle_size = img_len;
+	d->cfg.bundle_size = img_len;
+	if (img != req->entity.base)
+		free(img);
+	if (d->bundle_fd < 0) {
+		free(d);
+		api_errorf(&e, 500, "internal", "%s", err.msg);
+		admin_send_error(req, &e);
+		return;
+	}
+	d->req = req;
+	struct deploy_ref *ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), ref_dispose);
+	ref->d = d;
+	d->ref = ref;
+	d->replaced = fn_find(cfg->name) != NULL;
+	d->log = fn_log_for(cfg->name);
+	d->base_wait.cb = on_base_built;
+	d->next = deploys;
+	deploys = d;
+	if (!check_timeout_ready) {
+		/* Building a base on the first deploy takes longer than loading a function into one. */
+		h2o_timeout_init(gw.loop, &check_timeout, gw.start_ms * 3);
+		check_timeout_ready = 1;
+	}
+	d->timer.cb = on_check_timeout;
+	h2o_timeout_link(gw.loop, &check_timeout, &d->timer);
+	start_check(d);
+}

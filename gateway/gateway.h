@@ -1,0 +1,50 @@
+/* The gateway's settings and shared state (one instance, set up by main). */
+#ifndef MOTE_GATEWAY_GATEWAY_H
+#define MOTE_GATEWAY_GATEWAY_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include <h2o.h> /* built with -DH2O_USE_LIBUV=0: h2o's own event loop */
+
+struct registry;
+
+/* Defaults of `mote serve` (docs/functions.md). */
+#define GW_DEFAULT_LISTEN "127.0.0.1:8080"
+#define GW_DEFAULT_BODY_MAX (6ull << 20)
+#define GW_DEFAULT_BUNDLE_MAX (64ull << 20)
+#define GW_DEFAULT_MEM (64ull << 20)
+#define GW_DEFAULT_TIMEOUT_MS 10000u
+#define GW_DEFAULT_MAX_VMS 4u
+#define GW_MAX_VMS_LIMIT 64u
+#define GW_DEFAULT_QUEUE 64u
+#define GW_DEFAULT_QUEUE_WAIT_MS 10000u
+#define GW_DEFAULT_IDLE_MS 60000u
+#define GW_DEFAULT_START_MS 10000u
+#define GW_MAX_TIMEOUT_MS (15u * 60u * 1000u)
+
+struct gateway {
+	h2o_loop_t *loop;
+	struct registry *reg;
+	/* Paths. */
+	char state_dir[PATH_MAX];
+	char bundles_dir[PATH_MAX + 16];
+	char bases_dir[PATH_MAX + 16];
+	char logs_dir[PATH_MAX + 16];
+	char admin_socket[PATH_MAX + 16];
+	char vmm[PATH_MAX];	     /* mote-vmm */
+	char kernel[PATH_MAX];	     /* mote-kernel */
+	char runtimes_dir[PATH_MAX]; /* mote-c-init, mote-lua */
+	/* Limits. */
+	uint64_t body_max;   /* public request body, bytes (413 beyond) */
+	uint64_t bundle_max; /* bundle image, bytes */
+	uint32_t queue_max;  /* waiting requests per function (503 beyond) */
+	uint64_t queue_wait_ms;
+	uint64_t idle_ms;  /* a warm VM unused this long is ended */
+	uint64_t start_ms; /* a VM must load its function within this */
+};
+
+/* The one gateway of this process. */
+extern struct gateway gw;
+
+#endif /* MOTE_GATEWAY_GATEWAY_H */

@@ -1,0 +1,256 @@
+/* The registry of deployed functions, their versions and the base snapshots: SQLite in WAL mode, durable
+ * commits. */
+#include "registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <sqlite3.h>
+
+#include "status.h"
+
+struct registry {
+	sqlite3 *db;
+	char path[4096];
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS functions ("
+    "  name TEXT PRIMARY KEY, version INTEGER NOT NULL, runtime TEXT NOT NULL, bundle TEXT NOT NULL,"
+    "  bundle_size INTEGER NOT NULL, mem INTEGER NOT NULL, timeout_ms INTEGER NOT NULL,"
+    "  max_vms INTEGER NOT NULL, env TEXT NOT NULL, deployed_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS versions ("
+    "  name TEXT NOT NULL, version INTEGER NOT NULL, runtime TEXT NOT NULL, bundle TEXT NOT NULL,"
+    "  deployed_at INTEGER NOT NULL, PRIMARY KEY (name, version));"
+    "CREATE TABLE IF NOT EXISTS bases ("
+    "  id TEXT PRIMARY KEY, runtime TEXT NOT NULL, mem INTEGER NOT NULL, kernel_sha256 TEXT NOT NULL,"
+    "  runtime_sha256 TEXT NOT NULL, built_at INTEGER NOT NULL);";
+
+int registry_name_valid(const char *name, size_t len)
+{
+	if (len == 0 || len > REG_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '_' && c != '-')))
+			return 0;
+	}
+	return 1;
+}
+
+static int db_error(struct registry *reg, struct mote_err *err, const char *what)
+{
+	return mote_errf(err, MOTE_STATUS_HOST, "registry %s: %s: %s", reg->path, what,
+			 sqlite3_errmsg(reg->db));
+}
+
+static int64_t now_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+struct registry *registry_open(const char *path, struct mote_err *err)
+{
+	struct registry *reg = calloc(1, sizeof(*reg));
+	if (!reg) {
+		mote_errf(err, MOTE_STATUS_HOST, "out of memory");
+		return NULL;
+	}
+	snprintf(reg->path, sizeof(reg->path), "%s", path);
+	if (sqlite3_open_v2(path, &reg->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		db_error(reg, err, "cannot open");
+		registry_close(reg);
+		return NULL;
+	}
+	char *msg = NULL;
+	if (sqlite3_exec(reg->db,
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;", NULL,
+			 NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(reg->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		mote_errf(err, MOTE_STATUS_HOST, "registry %s: %s", path, msg ? msg : "cannot set up");
+		sqlite3_free(msg);
+		registry_close(reg);
+		return NULL;
+	}
+	return reg;
+}
+
+void registry_close(struct registry *reg)
+{
+	if (!reg)
+		return;
+	sqlite3_close(reg->db);
+	free(reg);
+}
+
+static int exec(struct registry *reg, const char *sql)
+{
+	return sqlite3_exec(reg->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+int registry_put_function(struct registry *reg, struct reg_function *f, struct mote_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (exec(reg, "BEGIN IMMEDIATE") < 0)
+		return db_error(reg, err, "begin");
+	int64_t version = 1;
+	if (sqlite3_prepare_v2(reg->db, "SELECT COALESCE(MAX(version), 0) + 1 FROM versions WHERE name = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, f->name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto fail;
+	version = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	int64_t at = now_ms();
+
+	if (sqlite3_prepare_v2(
+		reg->db,
+		"INSERT OR REPLACE INTO functions (name, version, runtime, bundle, bundle_size, mem,"
+		" timeout_ms, max_vms, env, deployed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		-1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, f->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, version);
+	sqlite3_bind_text(st, 3, f->runtime, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, f->bundle, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)f->bundle_size);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)f->mem);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)f->timeout_ms);
+	sqlite3_bind_int64(st, 8, f->max_vms);
+	sqlite3_bind_text(st, 9, f->env, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, at);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+
+	if (sqlite3_prepare_v2(
+		reg->db,
+		"INSERT INTO versions (name, version, runtime, bundle, deployed_at) VALUES (?, ?, ?, ?, ?)",
+		-1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, f->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, version);
+	sqlite3_bind_text(st, 3, f->runtime, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, f->bundle, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, at);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (exec(reg, "COMMIT") < 0)
+		goto fail;
+	f->version = version;
+	f->deployed_at = at;
+	return 0;
+fail:
+	db_error(reg, err, "cannot record the function");
+	sqlite3_finalize(st);
+	exec(reg, "ROLLBACK");
+	return -1;
+}
+
+int registry_delete_function(struct registry *reg, const char *name, struct mote_err *err)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(reg->db, "DELETE FROM functions WHERE name = ?", -1, &st, NULL) != SQLITE_OK)
+		return db_error(reg, err, "cannot delete");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_error(reg, err, "cannot delete");
+	return sqlite3_changes(reg->db) > 0;
+}
+
+static void copy_text(char *dst, size_t size, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
+int registry_each_function(struct registry *reg, int (*cb)(const struct reg_function *f, void *arg),
+			   void *arg, struct mote_err *err)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(
+		reg->db,
+		"SELECT name, version, runtime, bundle, bundle_size, mem, timeout_ms, max_vms, env,"
+		" deployed_at FROM functions ORDER BY name",
+		-1, &st, NULL) != SQLITE_OK)
+		return db_error(reg, err, "cannot list functions");
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reg_function f;
+		memset(&f, 0, sizeof(f));
+		copy_text(f.name, sizeof(f.name), st, 0);
+		f.version = sqlite3_column_int64(st, 1);
+		copy_text(f.runtime, sizeof(f.runtime), st, 2);
+		copy_text(f.bundle, sizeof(f.bundle), st, 3);
+		f.bundle_size = (uint64_t)sqlite3_column_int64(st, 4);
+		f.mem = (uint64_t)sqlite3_column_int64(st, 5);
+		f.timeout_ms = (uint64_t)sqlite3_column_int64(st, 6);
+		f.max_vms = (uint32_t)sqlite3_column_int64(st, 7);
+		copy_text(f.env, sizeof(f.env), st, 8);
+		f.deployed_at = sqlite3_column_int64(st, 9);
+		if (cb(&f, arg)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_error(reg, err, "cannot list functions");
+	return 0;
+}
+
+int registry_bundle_in_use(struct registry *reg, const char *hash)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(reg->db, "SELECT 1 FROM functions WHERE bundle = ? LIMIT 1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return 1; /* when in doubt, keep the file */
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc != SQLITE_DONE;
+}
+
+int registry_put_base(struct registry *reg, const char *id, const char *runtime, uint64_t mem,
+		      const char *kernel_sha256, const char *runtime_sha256, struct mote_err *err)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(
+		reg->db,
+		"INSERT OR REPLACE INTO bases (id, runtime, mem, kernel_sha256, runtime_sha256, built_at)"
+		" VALUES (?, ?, ?, ?, ?, ?)",
+		-1, &st, NULL) != SQLITE_OK)
+		return db_error(reg, err, "cannot record the base");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, runtime, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)mem);
+	sqlite3_bind_text(st, 4, kernel_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, runtime_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now_ms());
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_error(reg, err, "cannot record the base");
+}
+
+void registry_delete_base(struct registry *reg, const char *id)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(reg->db, "DELETE FROM bases WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}

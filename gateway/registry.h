@@ -1,0 +1,77 @@
+/* The registry of deployed functions, their versions and the base snapshots: SQLite in WAL mode, durable
+ * commits. */
+#ifndef MOTE_GATEWAY_REGISTRY_H
+#define MOTE_GATEWAY_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct registry;
+
+#define REG_NAME_MAX 63
+#define REG_HASH_HEX 64
+
+/* A deployed function: its current version and settings. */
+struct reg_function {
+	char name[REG_NAME_MAX + 1];
+	int64_t version;	       /* 1, 2, ... per name; assigned by registry_put_function */
+	char runtime[8];	       /* "c" or "lua" */
+	char bundle[REG_HASH_HEX + 1]; /* SHA-256 of the bundle image in bundles/ (hex) */
+	uint64_t bundle_size;
+	uint64_t mem;	     /* guest RAM, bytes */
+	uint64_t timeout_ms; /* per request */
+	uint32_t max_vms;
+	char env[4096];	     /* JSON array of "K=V" strings */
+	int64_t deployed_at; /* Unix time, milliseconds */
+};
+
+/*
+ * Is `name` a valid function name: 1 to REG_NAME_MAX letters, digits, '_'
+ * or '-', starting with a letter or digit (so it is safe in a URL path and
+ * as a file name)?
+ */
+int registry_name_valid(const char *name, size_t len);
+
+/*
+ * Open (creating as needed) the database at `path`: WAL journal,
+ * synchronous=FULL (a commit is on disk when it returns), the schema made or
+ * checked. Returns NULL with *err (MOTE_STATUS_HOST naming the file) on
+ * failure.
+ */
+struct registry *registry_open(const char *path, struct mote_err *err);
+
+/* Close (NULL is ignored). */
+void registry_close(struct registry *reg);
+
+/*
+ * Insert or replace function f->name in one transaction, with the next
+ * version number of that name (never reused, even after a removal), and
+ * record it in the version history. On return 0 the row is durable and
+ * f->version holds the version. Returns -1 with *err otherwise (nothing
+ * changed).
+ */
+int registry_put_function(struct registry *reg, struct reg_function *f, struct mote_err *err);
+
+/* Delete function `name` (its history stays). Returns 1 if it existed, 0 if not, -1 with *err. */
+int registry_delete_function(struct registry *reg, const char *name, struct mote_err *err);
+
+/*
+ * Call cb(f, arg) for every deployed function, ordered by name. Returns 0,
+ * or -1 with *err (a callback returning non-zero stops the walk, returns 0).
+ */
+int registry_each_function(struct registry *reg, int (*cb)(const struct reg_function *f, void *arg),
+			   void *arg, struct mote_err *err);
+
+/* Is bundle `hash` named by a deployed function? 1 yes, 0 no (or on a database error). */
+int registry_bundle_in_use(struct registry *reg, const char *hash);
+
+/* Record a base snapshot built under bases/`id`. Returns 0 or -1 with *err. */
+int registry_put_base(struct registry *reg, const char *id, const char *runtime, uint64_t mem,
+		      const char *kernel_sha256, const char *runtime_sha256, struct mote_err *err);
+
+/* Forget a base whose directory is gone. */
+void registry_delete_base(struct registry *reg, const char *id);
+
+#endif /* MOTE_GATEWAY_REGISTRY_H */

@@ -1,0 +1,81 @@
+/* One function VM as the gateway sees it: a mote-vmm process restored from a base, attached, spoken to
+ * through its invoke region. */
+#ifndef MOTE_GATEWAY_VM_H
+#define MOTE_GATEWAY_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <h2o.h> /* built with -DH2O_USE_LIBUV=0: h2o's own event loop */
+
+#include "err.h"
+#include "invoke_msg.h"
+
+struct fnlog;
+struct vm;
+
+/*
+ * The invoke region's layout: a 4 KiB header page, then the request area,
+ * then the response area. A request (encoded) and a response (encoded)
+ * are each at most this large.
+ */
+#define VM_REQ_CAP (8ull << 20)
+#define VM_RESP_CAP (8ull << 20)
+
+/*
+ * What a VM reports to its owner; each is called from the event loop. After
+ * `exited` returns, the vm is freed: no call on it may follow.
+ */
+struct vm_events {
+	/* The runtime loaded the function (READY, text: the runtime's identity); the VM is idle. */
+	void (*ready)(struct vm *vm, void *owner, const char *text, size_t len);
+	/* The runtime could not load it (INIT_ERROR, text: why); the VM is being killed, `exited` follows. */
+	void (*init_error)(struct vm *vm, void *owner, const char *text, size_t len);
+	/* The answer to the request given to vm_request, checked; views valid during the call only. The VM is
+	 * idle. */
+	void (*response)(struct vm *vm, void *owner, const struct mote_msg_response *res);
+	/* The process is gone (crash, exit, kill); `why` is one line: the kill's reason or mote-vmm's last
+	 * words. */
+	void (*exited)(struct vm *vm, void *owner, const char *why);
+};
+
+/* What to start. */
+struct vm_spec {
+	const char *vmm;      /* the mote-vmm binary */
+	const char *snapshot; /* the base snapshot to restore */
+	int bundle_fd;	      /* the bundle image (read-only; the VM gets its own reference) */
+	uint64_t bundle_size;
+	struct fnlog *log; /* the VM's stdout and stderr go here (may be NULL) */
+};
+
+/*
+ * Start a VM: mote-vmm --restore SNAPSHOT --control 3 --die-with-parent
+ * (through spawn_vmm), then, driven by the loop, ATTACH the bundle and a
+ * fresh invoke region, and wait for the runtime's first message (ready or
+ * init_error). Returns the vm or NULL with *err.
+ */
+struct vm *vm_start(h2o_loop_t *loop, const struct vm_spec *spec, const struct vm_events *ev, void *owner,
+		    struct mote_err *err);
+
+/* Give the VM to another owner (and log), e.g. a deploy's checked VM to its function's pool. */
+void vm_set_owner(struct vm *vm, const struct vm_events *ev, void *owner, struct fnlog *log);
+
+/*
+ * Hand an idle VM a request: encoded straight into its request area, then
+ * the doorbell. Returns 0 (the `response` or `exited` event follows),
+ * MOTE_MSG_NO_ROOM (larger than VM_REQ_CAP) or MOTE_MSG_MALFORMED (a
+ * field the codec refuses); the VM stays idle on failure.
+ */
+int vm_request(struct vm *vm, const struct mote_msg_request_fields *req);
+
+/* Kill the VM now (SIGKILL); `exited` follows with `why`. Idempotent. */
+void vm_kill(struct vm *vm, const char *why);
+
+/* The mote-vmm process id. */
+pid_t vm_pid(const struct vm *vm);
+
+/* Kill every VM still running and wait for each (the gateway is stopping). */
+void vm_kill_all(void);
+
+#endif /* MOTE_GATEWAY_VM_H */
