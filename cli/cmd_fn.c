@@ -147,7 +147,7 @@ int cmd_deploy(int argc, char **argv)
 			timeout = optarg;
 			break;
 		case 'e':
-			if (!strchr(optarg, '=') || optarg[0] == '=' || strchr(optarg, '\n'))
+			if (!strchr(optarg, '=') || optarg[0] == '=')
 				usage_fail("deploy", "--env: '%s' is not K=V", optarg);
 			if (nenv == ENV_MAX)
 				usage_fail("deploy", "--env: more than %d variables", ENV_MAX);

@@ -273,7 +273,7 @@ static void put_function(h2o_req_t *req, const char *name, const char *query, si
 			cfg.max_vms = (uint32_t)u;
 		} else if (!strcmp(k, "env")) {
 			const char *eq = strchr(v, '=');
-			if (!eq || eq == v || strchr(v, '\n') || nenv == ENV_MAX) {
+			if (!eq || eq == v || nenv == ENV_MAX) {
 				json_decref(env_json);
 				send_errorf(req, 400, "bad_request", "env: '%s' is not K=V (or more than %d)",
 					    v, ENV_MAX);

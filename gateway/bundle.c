@@ -167,7 +167,7 @@ int bundle_finalize(const void *img, size_t len, const char *const *env, size_t 
 	if (!envtext)
 		return -1;
 	for (size_t i = 0; i < nenv; i++)
-		p += sprintf(p, "%s\n", env[i]);
+		p += sprintf(p, "%s", env[i]) + 1; /* the NUL sprintf wrote ends the entry */
 	size_t total = trailer + entry_bytes(".mote", 0) + entry_bytes(BUNDLE_ENV_PATH, env_len) +
 		       entry_bytes(MOTE_CPIO_TRAILER, 0);
 	char *o = malloc(total);

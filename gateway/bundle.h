@@ -9,10 +9,12 @@
 #include "err.h"
 
 /*
- * The file in a bundle holding the function's environment, one K=V per
- * line, added by the gateway (entries under .mote/ are reserved).
+ * The file in a bundle holding the function's environment as K=V entries
+ * each ending in a NUL byte (like /proc/PID/environ), added by the gateway
+ * for `mote deploy --env` (entries under .mote/ are reserved); the runtimes
+ * apply it before loading the function.
  */
-#define BUNDLE_ENV_PATH ".mote/env"
+#define BUNDLE_ENV_PATH ".mote/environ"
 
 /*
  * Check the uploaded bundle img[len] (a cpio newc image) for `runtime`
@@ -29,7 +31,7 @@ int bundle_check(const void *img, size_t len, char *runtime, struct api_error *e
 /*
  * The image to store: img[len] itself when nenv is 0, else a copy with a
  * directory .mote and the file BUNDLE_ENV_PATH (the `nenv` strings `env`,
- * each K=V, one per line) inserted before the trailer. img MUST have passed
+ * each K=V, each followed by a NUL byte) inserted before the trailer. img MUST have passed
  * bundle_check. Returns 0 with *out (malloc'd, or img itself when nenv is 0:
  * compare before freeing) and *out_len, or -1 when out of memory.
  */

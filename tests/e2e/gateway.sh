@@ -232,9 +232,10 @@ expect_status deploy-c 0 && out_has '\(c, bundle' && pass deploy-c-static-elf ||
 http cfn /fn/cfn/x
 [ "$HTTP_CODE" = 200 ] && pass invoke-c || fail invoke-c "status $HTTP_CODE"
 mote_cli deploy-env deploy envfn "$E2E_TMP/lua1" --env A=1 --env 'B=two words' --env 'C=x&y=%z'
-http env '/fn/envfn/file?name=.mote/env'
-[ "$HTTP_CODE" = 200 ] && [ "$(cat "$E2E_TMP/env.body")" = $'A=1\nB=two words\nC=x&y=%z' ] && pass env-in-bundle ||
-	fail env-in-bundle "status $HTTP_CODE body $(head -c 100 "$E2E_TMP/env.body")"
+http env '/fn/envfn/file?name=.mote/environ'
+printf 'A=1\0B=two words\0C=x&y=%%z\0' >"$E2E_TMP/env.want"
+[ "$HTTP_CODE" = 200 ] && cmp -s "$E2E_TMP/env.want" "$E2E_TMP/env.body" && pass env-in-bundle ||
+	fail env-in-bundle "status $HTTP_CODE body $(tr '\0' '|' <"$E2E_TMP/env.body" | head -c 100)"
 
 # ---- redeploy during load: no request fails, each sees one whole version ----
 load() { # TAG N
