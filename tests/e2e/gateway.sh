@@ -7,6 +7,7 @@
 # or vanishing clients, idle VMs ending, restart after SIGKILL with nothing lost and no VM left, clean stop.
 # tests/e2e/functions.sh does the same with real VMs and runtimes.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/helpers/gateway.sh"
 GATEWAY=$E2E_BUILD/asan/mote-gateway
 FAKEVMM=$E2E_BUILD/tests/tools/fakevmm
 need_built "$MOTE" "$GATEWAY" "$FAKEVMM"
@@ -21,75 +22,6 @@ mkdir -p "$E2E_TMP/rt"
 echo "fake kernel" >"$E2E_TMP/kernel"
 echo "fake lua runtime" >"$E2E_TMP/rt/mote-lua"
 echo "fake c runtime" >"$E2E_TMP/rt/mote-c-init"
-
-# ---- gateways: started here, stopped by pid ----
-GW_PIDS=""
-# start_gw TAG STATE [FLAGS...]: start `mote serve` on a free port; sets GW_PID, PORT, SOCK, GW_ERR.
-start_gw() {
-	local tag=$1 state=$2 i
-	shift 2
-	GW_ERR=$E2E_TMP/$tag.gw.err
-	"$MOTE" serve --listen 127.0.0.1:0 --state "$state" --vmm "$FAKEVMM" --kernel "$E2E_TMP/kernel" \
-		--runtimes "$E2E_TMP/rt" "$@" >"$E2E_TMP/$tag.gw.out" 2>"$GW_ERR" </dev/null &
-	GW_PID=$!
-	GW_PIDS="$GW_PIDS $GW_PID"
-	SOCK=$state/admin.sock
-	PORT=
-	for ((i = 0; i < 200; i++)); do
-		PORT=$(sed -n 's|^mote: serving functions on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$GW_ERR")
-		[ -n "$PORT" ] && return 0
-		kill -0 "$GW_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	fail "$tag-start" "mote serve did not start: $(head -c 300 "$GW_ERR")"
-	return 1
-}
-# stop_gw PID [SIGNAL]: signal (TERM by default), wait at most 10 s, then KILL; sets GW_STATUS.
-stop_gw() {
-	local p=$1 sig=${2:-TERM} i
-	kill "-$sig" "$p" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$p" 2>/dev/null
-	wait "$p"
-	GW_STATUS=$?
-	GW_PIDS=$(echo "$GW_PIDS" | tr ' ' '\n' | grep -vx "$p" | tr '\n' ' ')
-}
-# vms_of STATE: the number of VM processes (fakevmm restored from a base under STATE) still alive.
-vms_of() {
-	pgrep -f -- "--restore $1/bases/" | wc -l
-}
-BG=""
-gateway_cleanup() {
-	local p
-	for p in $BG; do kill -KILL "$p" 2>/dev/null; done
-	# shellcheck disable=SC2086
-	for p in $GW_PIDS; do stop_gw "$p" KILL; done
-	e2e_cleanup
-}
-trap gateway_cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-# mote_cli TAG ARGS...: run the mote CLI against the current gateway.
-mote_cli() {
-	local tag=$1
-	shift
-	run "$tag" env MOTE_SERVER="$SOCK" "$MOTE" "$@"
-}
-# http TAG CURL-ARGS... URL-PATH: curl the public endpoint; $E2E_TMP/TAG.body, .head; HTTP_CODE.
-http() {
-	local tag=$1
-	shift
-	local n=$#
-	local path=${!n}
-	set -- "${@:1:$((n - 1))}"
-	HTTP_CODE=$(curl -s --max-time 20 -o "$E2E_TMP/$tag.body" -D "$E2E_TMP/$tag.head" -w '%{http_code}' "$@" \
-		"http://127.0.0.1:$PORT$path")
-}
-head_has() { grep -qiE -- "$2" "$E2E_TMP/$1.head"; }
-head_value() { sed -n "s/^$2: //Ip" "$E2E_TMP/$1.head" | tr -d '\r'; }
 
 # ---- bundles ----
 mkbundle() { # DIR FILE=CONTENT...
@@ -109,6 +41,7 @@ echo "not an ELF at all" >"$E2E_TMP/notelf"
 mkdir -p "$E2E_TMP/big" && head -c $((2 << 20)) /dev/urandom >"$E2E_TMP/big/blob" && cp "$E2E_TMP/lua1/handler.lua" "$E2E_TMP/big/"
 
 STATE=$E2E_TMP/state
+GW_FLAGS=(--vmm "$FAKEVMM" --kernel "$E2E_TMP/kernel" --runtimes "$E2E_TMP/rt")
 start_gw g1 "$STATE" || e2e_finish
 G1=$GW_PID
 
