@@ -1,5 +1,5 @@
 # mote: top-level build. `make` builds everything into build/, `make check` runs every test,
-# `make bench` the benchmarks, `make run` the demo. Missing Debian packages are installed first.
+# `make bench` the benchmarks, `make run` the demo (the function platform). Missing Debian packages are installed first.
 
 BUILD ?= build
 PREFIX ?= /usr/local
@@ -202,18 +202,9 @@ bench: all $(filter-out $(BUILD)/bench/hello,$(BENCH_BIN)) $(BUILD)/bench/hello.
 	@BUILD=$(BUILD) bash bench/run
 
 # ---- demo, install, housekeeping ---------------------------------------------
-# The demo: a busybox shell script (loop, arithmetic, builtins) in a fresh microVM.
+# The demo: `mote serve` in the foreground with the example functions deployed (gateway/demo.sh); Ctrl-C stops it.
 run: all
-	$(BUILD)/mote run /bin/busybox sh -c 'echo "hello from a mote microVM"; i=0; while [ $$i -lt 3 ]; do i=$$((i + 1)); echo "  iteration $$i, $$i squared is $$((i * i))"; done'
-	@dir=$$(mktemp -d /tmp/mote-run.XXXXXX) && \
-	echo "$(BUILD)/mote run --snapshot $$dir/demo.snap /bin/busybox sh -c '...'" && \
-	$(BUILD)/mote run --snapshot $$dir/demo.snap /bin/busybox sh -c 'echo "booted; asking for a snapshot"; \
-		echo 1 > /dev/mote/snapshot; read g < /dev/mote/generation; \
-		if [ "$$g" = 0 ]; then echo "  the original VM goes on (generation $$g)"; \
-		else echo "  a clone resumed right after the snapshot (generation $$g)"; fi' && \
-	echo "$(BUILD)/mote snapshot restore $$dir/demo.snap  (twice)" && \
-	$(BUILD)/mote snapshot restore $$dir/demo.snap && $(BUILD)/mote snapshot restore $$dir/demo.snap; \
-	rc=$$?; rm -rf "$$dir"; exit $$rc
+	@BUILD=$(BUILD) bash gateway/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/mote
