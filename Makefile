@@ -196,10 +196,17 @@ $(BUILD)/bench/snapfirst: bench/snapfirst.S include/mote/abi.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -nostdlib -static -Iinclude -o $@ $<
 
-# bench/hello.c is built only with musl (hello.musl), not as a host tool.
-bench: all $(filter-out $(BUILD)/bench/hello,$(BENCH_BIN)) $(BUILD)/bench/hello.musl $(BUILD)/bench/first \
-	$(BUILD)/bench/snapfirst
+# The function benchmarks' container baseline: the example C function linked as a plain program
+# (bench/fn_native.c implements <mote/fn.h> for one request taken from the environment).
+$(BUILD)/bench/hello_fn_native: bench/fn_native.c examples/hello-c/handler.c include/mote/fn.h | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 $(WARN) -Iinclude -o $@ bench/fn_native.c examples/hello-c/handler.c
+
+# bench/hello.c is built only with musl (hello.musl), bench/fn_native.c only into hello_fn_native.
+bench: all $(filter-out $(BUILD)/bench/hello $(BUILD)/bench/fn_native,$(BENCH_BIN)) $(BUILD)/bench/hello.musl \
+	$(BUILD)/bench/first $(BUILD)/bench/snapfirst $(BUILD)/bench/hello_fn_native
 	@BUILD=$(BUILD) bash bench/run
+	@BUILD=$(BUILD) bash bench/functions.sh
 
 # ---- demo, install, housekeeping ---------------------------------------------
 # The demo: `mote serve` in the foreground with the example functions deployed (gateway/demo.sh); Ctrl-C stops it.

@@ -295,6 +295,13 @@ static void slot_became_idle(struct slot *s)
 	h2o_timeout_link(gw.loop, &idle_timeout, &s->timer);
 }
 
+/* After pump(): with --idle 0 a VM that found no waiting request ends now. */
+static void end_if_not_kept(struct slot *s)
+{
+	if (gw.idle_ms == 0 && s->state == SLOT_IDLE)
+		slot_kill(s, "ended: --idle 0 keeps no VM warm");
+}
+
 static struct slot *slot_new(struct fnver *v, struct vm *vm, enum slot_state state)
 {
 	struct slot *s = calloc(1, sizeof(*s));
@@ -312,6 +319,7 @@ static void slot_ready(struct vm *vm, void *owner, const char *text, size_t len)
 	struct slot *s = owner;
 	slot_became_idle(s);
 	pump(s->ver->fn);
+	end_if_not_kept(s);
 }
 
 static void slot_init_error(struct vm *vm, void *owner, const char *text, size_t len)
@@ -329,6 +337,7 @@ static void slot_response(struct vm *vm, void *owner, const struct mote_msg_resp
 		call_respond(c, res);
 	slot_became_idle(s);
 	pump(s->ver->fn);
+	end_if_not_kept(s);
 }
 
 static void free_version(struct fnver *v)
@@ -712,16 +721,16 @@ void fn_install(const struct reg_function *f, int bundle_fd, uint64_t bundle_siz
 	fn->cur = v;
 	if (old)
 		retire(old);
-	if (warm) {
-		struct slot *s = slot_new(v, warm, SLOT_IDLE);
-		if (s) {
-			vm_set_owner(warm, &slot_events, s, fn->log);
-			slot_became_idle(s);
-		} else {
-			vm_kill(warm, "killed: out of memory");
-		}
+	struct slot *s = warm ? slot_new(v, warm, SLOT_IDLE) : NULL;
+	if (s) {
+		vm_set_owner(warm, &slot_events, s, fn->log);
+		slot_became_idle(s);
+	} else if (warm) {
+		vm_kill(warm, "killed: out of memory");
 	}
 	pump(fn);
+	if (s)
+		end_if_not_kept(s);
 }
 
 void fn_remove(struct fn *fn)

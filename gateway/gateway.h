@@ -40,7 +40,7 @@ struct gateway {
 	uint64_t bundle_max; /* bundle image, bytes */
 	uint32_t queue_max;  /* waiting requests per function (503 beyond) */
 	uint64_t queue_wait_ms;
-	uint64_t idle_ms;  /* a warm VM unused this long is ended */
+	uint64_t idle_ms;  /* a warm VM unused this long is ended; 0: right after each request */
 	uint64_t start_ms; /* a VM must load its function within this */
 };
 

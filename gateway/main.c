@@ -46,7 +46,8 @@ static void usage(FILE *out)
 	    "  --bundle-max SIZE   largest bundle a deploy may upload (default 64M)\n"
 	    "  --queue N           requests that may wait per function (default %u; beyond: 503)\n"
 	    "  --queue-wait S      how long a request may wait for a VM (default %u s; then 503)\n"
-	    "  --idle S            a warm VM unused this long is ended (default %u s)\n"
+	    "  --idle S            a warm VM unused this long is ended (default %u s; 0: after every\n"
+	    "                      request, so that every request is a cold start)\n"
 	    "  --start-timeout S   a VM must load its function within this (default %u s)\n"
 	    "  --vmm, --kernel, --runtimes  mote-vmm, the guest kernel and the runtimes directory\n"
 	    "                      (default: found beside this program)\n",
@@ -266,7 +267,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'w': gw.queue_wait_ms = parse_ms_flag("--queue-wait", optarg); break;
-		case 'i': gw.idle_ms = parse_ms_flag("--idle", optarg); break;
+		case 'i': gw.idle_ms = strcmp(optarg, "0") ? parse_ms_flag("--idle", optarg) : 0; break;
 		case 't': gw.start_ms = parse_ms_flag("--start-timeout", optarg); break;
 		case 'V': vmm = optarg; break;
 		case 'K': kernel = optarg; break;

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# bench/functions.sh: the function platform's benchmark (`make bench`, after bench/run). The hello function,
+# 1 keep-alive client and 16, side by side in one run, measured with wrk over loopback:
+#   (a) native   a single-threaded epoll C server answering the same hello (bench/hello_server.c)
+#   (b) warm     mote serve, hello-c with its VMs already attached (default --max-vms 4)
+#   (c) cold     mote serve --idle 0: every request restores a VM from the base, attaches, serves, ends it
+#   (b') (c')    the same two for the Lua hello (examples/hello-lua)
+#   (d) runc     a container cold start per request: bench/spawn_server.c runs `runc run` of a prepared bundle
+#                whose program is the same handler.c linked as a plain program (bench/fn_native.c)
+# Each variant runs BENCH_FN_ROUNDS times (default 3) for BENCH_FN_SECONDS (default 3) in round-robin order;
+# the table shows the median over the rounds of wrk's p50/p90/p99 and requests/s.
+# Environment: BUILD (default build). Skips (exit 0) without /dev/kvm or wrk; (d) is skipped without runc.
+set -uo pipefail
+BUILD=${BUILD:-build}
+ROUNDS=${BENCH_FN_ROUNDS:-3}
+SECS=${BENCH_FN_SECONDS:-3}
+
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	echo "bench/functions: /dev/kvm is not usable; function benchmarks skipped"
+	exit 0
+fi
+if ! command -v wrk >/dev/null; then
+	echo "bench/functions: wrk is not installed (Debian package wrk); function benchmarks skipped"
+	exit 0
+fi
+for f in mote mote-gateway mote-vmm mote-kernel runtimes/mote-c-init runtimes/mote-lua examples/hello-c/handler \
+	bench/hello_server bench/spawn_server bench/hello_fn_native; do
+	if [ ! -e "$BUILD/$f" ]; then
+		echo "bench/functions: $BUILD/$f is missing; run 'make bench'" >&2
+		exit 1
+	fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mote-fnbench.XXXXXX")
+PIDS=""
+cleanup() {
+	local p
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do { wait "$p"; } 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_server NAME CMD...: start a server printing "port N" (or mote serve's line) and set PORT.
+start_server() {
+	local name=$1 i
+	shift
+	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
+	PIDS="$PIDS $!"
+	PORT=
+	for ((i = 0; i < 200; i++)); do
+		PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/$name.out")
+		[ -z "$PORT" ] && PORT=$(sed -n 's|^mote: serving functions on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tmp/$name.err")
+		[ -n "$PORT" ] && return 0
+		sleep 0.05
+	done
+	echo "bench/functions: $name did not start: $(head -c 300 "$tmp/$name.err")" >&2
+	exit 1
+}
+
+# check_url URL REGEX: one request answers 200 with a body matching REGEX (what is timed is right).
+check_url() {
+	local body code
+	body=$(curl -s --max-time 10 -w '\n%{http_code}' "$1")
+	code=${body##*$'\n'}
+	if [ "$code" != 200 ] || ! grep -qE -- "$2" <<<"${body%$'\n'*}"; then
+		echo "bench/functions: $1 answered $code: ${body%$'\n'*}" >&2
+		exit 1
+	fi
+}
+
+start_server native "$BUILD/bench/hello_server" 0
+URL_native="http://127.0.0.1:$PORT/"
+check_url "$URL_native" '^hello from a native C server'
+
+start_server warm "$BUILD/mote" serve --listen 127.0.0.1:0 --state "$tmp/warm"
+URL_warm="http://127.0.0.1:$PORT/fn/hello/"
+MOTE_SERVER=$tmp/warm/admin.sock "$BUILD/mote" deploy hello "$BUILD/examples/hello-c/handler" >/dev/null || exit 1
+check_url "$URL_warm" '^hello from a mote C function'
+MOTE_SERVER=$tmp/warm/admin.sock "$BUILD/mote" deploy hello-lua examples/hello-lua/handler.lua >/dev/null || exit 1
+URL_warmlua="http://127.0.0.1:$PORT/fn/hello-lua/"
+check_url "$URL_warmlua" '^hello from a mote Lua function'
+
+start_server cold "$BUILD/mote" serve --listen 127.0.0.1:0 --state "$tmp/cold" --idle 0
+URL_cold="http://127.0.0.1:$PORT/fn/hello/"
+MOTE_SERVER=$tmp/cold/admin.sock "$BUILD/mote" deploy hello "$BUILD/examples/hello-c/handler" --max-vms 16 >/dev/null ||
+	exit 1
+check_url "$URL_cold" '^hello from a mote C function'
+MOTE_SERVER=$tmp/cold/admin.sock "$BUILD/mote" deploy hello-lua examples/hello-lua/handler.lua --max-vms 16 >/dev/null ||
+	exit 1
+URL_coldlua="http://127.0.0.1:$PORT/fn/hello-lua/"
+check_url "$URL_coldlua" '^hello from a mote Lua function'
+
+variants="native warm cold warmlua coldlua"
+if command -v runc >/dev/null && [ "$(id -u)" = 0 ]; then
+	# The OCI bundle: the handler as a static program, read-only root, runc's default namespaces.
+	mkdir -p "$tmp/bundle/rootfs"
+	cp "$BUILD/bench/hello_fn_native" "$tmp/bundle/rootfs/hello"
+	(cd "$tmp/bundle" && runc spec) || exit 1
+	python3 - "$tmp/bundle/config.json" <<'EOF' || exit 1
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/hello"]
+c["root"]["readonly"] = True
+json.dump(c, open(p, "w"), indent=1)
+EOF
+	start_server runc "$BUILD/bench/spawn_server" 0 "$(command -v runc)" --root "$tmp/runc-state" run \
+		--bundle "$tmp/bundle" '{}'
+	URL_runc="http://127.0.0.1:$PORT/"
+	check_url "$URL_runc" '^hello from a mote C function'
+	variants="$variants runc"
+else
+	echo "bench/functions: runc is not installed (or not root): variant (d) skipped"
+fi
+
+# to_us VALUE: wrk's "464.00us", "1.20ms", "2.00s" in microseconds.
+to_us() {
+	awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print n }'
+}
+
+# run_wrk VARIANT CONNS ROUND: one wrk run; its figures go to $tmp/res.VARIANT.CONNS (one line per round).
+run_wrk() {
+	local v=$1 c=$2 url out threads=1
+	url=URL_$v
+	[ "$c" -gt 1 ] && threads=2
+	out=$(wrk -t"$threads" -c"$c" -d"${SECS}s" --timeout 10s --latency "${!url}" 2>&1)
+	local p50 p90 p99 rps errors
+	p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+	p90=$(awk '$1 == "90%" { print $2 }' <<<"$out")
+	p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+	rps=$(awk '$1 == "Requests/sec:" { print $2 }' <<<"$out")
+	errors=$(grep -cE 'Non-2xx|Socket errors' <<<"$out")
+	if [ -z "$p50" ] || [ -z "$rps" ] || [ "$errors" != 0 ]; then
+		echo "bench/functions: wrk on $v with $c connections failed or saw errors:" >&2
+		echo "$out" >&2
+		exit 1
+	fi
+	echo "$(to_us "$p50") $(to_us "$p90") $(to_us "$p99") $rps" >>"$tmp/res.$v.$c"
+}
+
+# Warm-up (not counted), then the rounds, round-robin over the variants.
+for v in $variants; do
+	wrk -t1 -c4 -d1s "$(eval echo "\$URL_$v")" >/dev/null 2>&1
+done
+for ((r = 0; r < ROUNDS; r++)); do
+	for v in $variants; do
+		run_wrk "$v" 1 "$r"
+		run_wrk "$v" 16 "$r"
+	done
+done
+
+# median COLUMN FILE
+median() {
+	awk -v c="$1" '{ print $c }' "$2" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+declare -A P50 P90 P99 RPS
+label() {
+	case $1 in
+	native) echo "(a) native epoll C server" ;;
+	warm) echo "(b) mote warm" ;;
+	cold) echo "(c) mote cold (restore+attach)" ;;
+	warmlua) echo "(b') mote warm, Lua hello" ;;
+	coldlua) echo "(c') mote cold, Lua hello" ;;
+	runc) echo "(d) runc run per request" ;;
+	esac
+}
+echo
+echo "function benchmarks: hello, wrk over loopback, ${ROUNDS} rounds of ${SECS} s, medians of the rounds"
+printf '%-32s %5s %10s %10s %10s %11s %14s\n' variant conns "p50 us" "p90 us" "p99 us" "req/s" "p50 vs (a)"
+for c in 1 16; do
+	for v in $variants; do
+		f=$tmp/res.$v.$c
+		P50[$v.$c]=$(median 1 "$f")
+		P90[$v.$c]=$(median 2 "$f")
+		P99[$v.$c]=$(median 3 "$f")
+		RPS[$v.$c]=$(median 4 "$f")
+		ratio=$(awk -v a="${P50[native.$c]}" -v b="${P50[$v.$c]}" 'BEGIN { printf "%.1fx", b / a }')
+		printf '%-32s %5s %10.0f %10.0f %10.0f %11.0f %14s\n' "$(label "$v")" "$c" "${P50[$v.$c]}" "${P90[$v.$c]}" \
+			"${P99[$v.$c]}" "${RPS[$v.$c]}" "$ratio"
+	done
+done
+
+target() { # DESCRIPTION CONDITION(awk)
+	if awk "BEGIN { exit !($2) }"; then echo "target met:     $1"; else echo "target NOT met: $1"; fi
+}
+echo
+target "warm p50 <= 300 us with 1 client (${P50[warm.1]} us)" "${P50[warm.1]} <= 300"
+target "cold p50 <= 5 ms with 1 client (${P50[cold.1]} us)" "${P50[cold.1]} <= 5000"
+target "warm >= 8000 req/s with 16 clients (${RPS[warm.16]} req/s)" "${RPS[warm.16]} >= 8000"
+if [ -n "${P50[runc.1]:-}" ]; then
+	target "cold >= 10x faster than runc per request, p50 with 1 client ($(awk -v a="${P50[cold.1]}" -v b="${P50[runc.1]}" 'BEGIN { printf "%.1fx", b / a }'))" \
+		"${P50[runc.1]} >= 10 * ${P50[cold.1]}"
+fi
+left=$(pgrep -f -- "--restore $tmp/" | wc -l)
+echo "VM processes left after the runs: $left (all end with their gateway)"
