@@ -147,6 +147,11 @@ $(BUILD)/tests/unit/test_guest_%: tests/unit/test_guest_%.c $(UNIT_GUEST_SRC) $(
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -D_GNU_SOURCE -DMOTE_GUEST_ON_HOST -Iinclude -Ilib -Iguest -Itests/unit \
 		$(SAN_FLAGS) -Wall -Wextra -Werror -Wno-unused-parameter -o $@ $< $(filter guest/%.c,$(shell sed -n 's|^// guest-modules: ||p' $<))
+# Unit tests of gateway modules (tests/unit/test_gw_*.c) compile the modules their "// gateway-modules:" line names.
+$(BUILD)/tests/unit/test_gw_%: tests/unit/test_gw_%.c $(GW_SRC) $(LIB_OBJ_SAN) $(HDRS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -DH2O_USE_LIBUV=0 -Igateway -Itests/unit -Wno-format-truncation -o $@ $< \
+		$(filter gateway/%.c,$(shell sed -n 's|^// gateway-modules: ||p' $<)) $(LIB_OBJ_SAN) $(GW_LIBS)
 $(BUILD)/tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJ_SAN) $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(LIB_OBJ_SAN) $(HOST_LIBS)

@@ -1,4 +1,5 @@
-/* fn_native: <mote/fn.h> implemented for a plain Linux process, so that a C function runs as a program: the container baseline of the function benchmarks. */
+/* fn_native: <mote/fn.h> implemented for a plain Linux process, so that a C function runs as a program: the
+ * container baseline of the function benchmarks. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

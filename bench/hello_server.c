@@ -1,4 +1,5 @@
-/* hello_server: the native baseline of the function benchmarks: a single-threaded epoll HTTP/1.1 server that answers every request with a fixed hello. */
+/* hello_server: the native baseline of the function benchmarks: a single-threaded epoll HTTP/1.1 server that
+ * answers every request with a fixed hello. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -23,7 +24,8 @@ struct conn {
 	char buf[8192];
 };
 
-static const char response[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 37\r\n\r\n" BODY;
+static const char response[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 37\r\n\r\n" BODY;
 
 static void serve(int ep, struct conn *c)
 {
@@ -60,7 +62,8 @@ int main(int argc, char **argv)
 	}
 	int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)atoi(argv[1])),
 				.sin_addr.s_addr = htonl(0x7f000001)};
 	socklen_t al = sizeof(a);
 	if (bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(ls, 1024) < 0 ||

@@ -1,4 +1,5 @@
-/* spawn_server: an epoll HTTP/1.1 server that starts a command per request and answers with its output: the container cold-start baseline (runc run per request). */
+/* spawn_server: an epoll HTTP/1.1 server that starts a command per request and answers with its output: the
+ * container cold-start baseline (runc run per request). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -92,7 +93,8 @@ static void finish(struct conn *c)
 {
 	char head[256];
 	int ok = WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0;
-	int n = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n",
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n",
 			 ok ? "200 OK" : "502 Bad Gateway", c->olen);
 	if (write(c->fd, head, (size_t)n) < 0 || write(c->fd, c->obuf, c->olen) < 0)
 		return;
@@ -161,7 +163,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)atoi(argv[1])),
 				.sin_addr.s_addr = htonl(0x7f000001)};
 	socklen_t al = sizeof(a);
 	if (bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(ls, 1024) < 0 ||
