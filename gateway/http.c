@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -104,7 +105,14 @@ static int listen_tcp(const char *addr, char *bound, size_t bound_size, struct m
 		h[strlen(h) - 1] = 0;
 		h++;
 	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE},
+	char *end;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (*end || port > 65535 || colon[1] < '0' || colon[1] > '9')
+		return mote_errf(err, MOTE_STATUS_USAGE,
+				 "--listen: '%s': the port is not a number from 0 to 65535", addr);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
 			*res;
 	int gai = getaddrinfo(h, colon + 1, &hints, &res);
 	if (gai)
@@ -126,17 +134,14 @@ static int listen_tcp(const char *addr, char *bound, size_t bound_size, struct m
 	socklen_t sl = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
 	char ip[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
 	if (ss.ss_family == AF_INET) {
 		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-		port = ntohs(a->sin_port);
-		snprintf(bound, bound_size, "%s:%d", ip, port);
+		snprintf(bound, bound_size, "%s:%d", ip, ntohs(a->sin_port));
 	} else {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
 		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-		port = ntohs(a->sin6_port);
-		snprintf(bound, bound_size, "[%s]:%d", ip, port);
+		snprintf(bound, bound_size, "[%s]:%d", ip, ntohs(a->sin6_port));
 	}
 	return fd;
 }

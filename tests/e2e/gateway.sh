@@ -36,6 +36,7 @@ mkbundle lua2 version="version 2"
 mkbundle lua3 version="version 3"
 mkbundle initerr "fake.conf=init error handler.lua:3: syntax error near 'end'"
 mkbundle initcrash "fake.conf=init crash"
+mkbundle refuse refuse-attach=yes
 mkdir -p "$E2E_TMP/nohandler" && echo data >"$E2E_TMP/nohandler/data.txt"
 echo "not an ELF at all" >"$E2E_TMP/notelf"
 mkdir -p "$E2E_TMP/big" && head -c $((2 << 20)) /dev/urandom >"$E2E_TMP/big/blob" && cp "$E2E_TMP/lua1/handler.lua" "$E2E_TMP/big/"
@@ -149,6 +150,8 @@ mote_cli bad-initerr deploy hello "$E2E_TMP/initerr"
 expect_one_error refuse-init-error-82 82 "" "syntax error near 'end'"
 mote_cli bad-initcrash deploy hello "$E2E_TMP/initcrash"
 expect_one_error refuse-init-crash-82 82 "" "ended while loading"
+mote_cli bad-refused deploy hello "$E2E_TMP/refuse"
+expect_one_error refuse-attach-refused-82 82 "" "attach refused \(status 91\): fake refusal"
 mote_cli bad-name deploy 'bad.name' "$E2E_TMP/lua1"
 expect_one_error refuse-bad-name-64 64 "" "not a function name"
 http prev '/fn/hello/file?name=version'
@@ -308,6 +311,20 @@ done
 [ "$(vms_of "$S2")" = 0 ] && pass idle-vms-end || fail idle-vms-end "$(vms_of "$S2") VMs still alive after the idle timeout"
 http cold-again /fn/q/x
 [ "$HTTP_CODE" = 200 ] && pass cold-start-after-idle || fail cold-start-after-idle "status $HTTP_CODE"
+
+# ---- a runtime that is not installed; bad flags of mote serve ----
+mkdir -p "$E2E_TMP/rt-empty"
+S3=$E2E_TMP/state3
+start_gw g3 "$S3" --runtimes "$E2E_TMP/rt-empty" || e2e_finish
+G3=$GW_PID
+mote_cli no-runtime deploy nort "$E2E_TMP/lua1"
+expect_one_error no-runtime-84 84 "$E2E_TMP/rt-empty/mote-lua" "not installed"
+stop_gw "$G3" TERM
+for bad in "--listen nonsense" "--listen 127.0.0.1:99999" "--queue many" "--idle -1" "--body-max 100M" "--bogus" "extra"; do
+	# shellcheck disable=SC2086
+	run "serve-flags" "$MOTE" serve --state "$E2E_TMP/state4" $bad
+	expect_one_error "serve-bad-flag-64 ($bad)" 64 "" "serve|listen"
+done
 
 # ---- clean stop: status 0, no VM, no socket, no sanitizer report ----
 for g in "$G1:$STATE:g1b" "$G2:$S2:g2"; do

@@ -30,7 +30,8 @@
  *     prints a mote-vmm: line and exits 72 instead.
  *
  *   fakevmm --restore S --control 3 [--die-with-parent]
- *     sends READY, takes ATTACH (checking the message and its four fds like mote-vmm), answers RUNNING,
+ *     sends READY, takes ATTACH (checking the message and its four fds like mote-vmm), answers RUNNING
+ *     (or, when the bundle has a file refuse-attach, refuses it with status 91 as mote-vmm refuses a bad fd),
  *     then plays the runtime: its first message depends on the bundle's file fake.conf ("init error
  *     TEXT", "init crash", "init hang"; anything else or none: READY), then it answers requests by
  *     their path:
@@ -105,6 +106,8 @@ static int build_base(int argc, char **argv)
 	return 0;
 }
 
+static const uint8_t *bundle_file(const char *name, uint64_t *size);
+
 static void send_ctl(uint32_t type, int32_t status, const char *text)
 {
 	struct mote_ctl_msg m;
@@ -168,6 +171,11 @@ static void take_attach(void)
 	}
 	db_guest = f[1];
 	db_host = f[2];
+	uint64_t size = 0;
+	if (bundle_file("refuse-attach", &size)) {
+		send_ctl(MOTE_CTL_RUNNING, 91, "fake refusal of the bundle");
+		die(91, "fake refusal of the bundle");
+	}
 	send_ctl(MOTE_CTL_RUNNING, 0, NULL);
 }
 
