@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end behaviour of the function platform with real VMs and the real runtimes (docs/functions.md):
 # `mote serve` on a free loopback port with a temporary state dir, functions in Lua and C
-# (tests/functions/echo-*, examples/hello-*), real curl: deploy/invoke/ls/logs/rm for both runtimes;
+# (tests/fn/gw_echo.*, examples/hello-*), real curl: deploy/invoke/ls/logs/rm for both runtimes;
 # request fields intact (binary bodies, many headers, bodies at the limit); 404, 413, 500 (Lua error),
 # 502 (VM crash), 504 (timeout, VM killed); bad bundles refused with one line and a distinct status while
 # the previous version keeps serving (not ELF, dynamic ELF, Lua syntax error, no handle(), no handler,
@@ -13,7 +13,7 @@
 need_kvm functions
 GATEWAY=$E2E_BUILD/asan/mote-gateway
 RUNTIMES=$E2E_BUILD/runtimes
-ECHO_C=$E2E_BUILD/tests/functions/echo-c/handler
+ECHO_C=$E2E_BUILD/tests/fn/gw_echo/handler
 HELLO_C=$E2E_BUILD/examples/hello-c/handler
 # Until the runtimes and the monitor's --control are merged into this branch (issue 9 is built in parallel).
 if [ ! -e "$RUNTIMES/mote-lua" ] || [ ! -e "$ECHO_C" ]; then
@@ -26,14 +26,14 @@ command -v curl >/dev/null || {
 	skip functions "curl is not installed"
 	exit 0
 }
-FUNCS=$E2E_ROOT/tests/functions
+FUNCS=$E2E_ROOT/tests/fn
 EXAMPLES=$E2E_ROOT/examples
 
 # Bundles: the echo functions with a version file (and, for C, a data file).
 mkfn() { # NAME RUNTIME VERSION
 	local d=$E2E_TMP/$1
 	mkdir -p "$d"
-	if [ "$2" = lua ]; then cp "$FUNCS/echo-lua/handler.lua" "$d/"; else cp "$ECHO_C" "$d/handler"; fi
+	if [ "$2" = lua ]; then cp "$FUNCS/gw_echo.lua" "$d/handler.lua"; else cp "$ECHO_C" "$d/handler"; fi
 	printf '%s' "$3" >"$d/version"
 }
 mkfn lua1 lua "version 1"
@@ -45,7 +45,7 @@ printf 'function handle(req)\n  return "x"\nend end\n' >"$E2E_TMP/syntax/handler
 printf 'local x = 1\n' >"$E2E_TMP/nohandle/handler.lua"
 echo data >"$E2E_TMP/nohandler/data.txt"
 echo "not an ELF" >"$E2E_TMP/notelf"
-cp "$FUNCS/echo-lua/handler.lua" "$E2E_TMP/big/" && head -c $((2 << 20)) /dev/urandom >"$E2E_TMP/big/blob"
+cp "$FUNCS/gw_echo.lua" "$E2E_TMP/big/handler.lua" && head -c $((2 << 20)) /dev/urandom >"$E2E_TMP/big/blob"
 
 STATE=$E2E_TMP/state
 start_gw g1 "$STATE" || e2e_finish

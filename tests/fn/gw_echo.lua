@@ -1,5 +1,5 @@
 -- A test function for tests/e2e/functions.sh: echoes the request as it arrived (raw body, every header as
--- x-echo-NAME) and has paths that misbehave on purpose. The C twin is ../echo-c/handler.c.
+-- x-echo-NAME) and has paths that misbehave on purpose. The C twin is gw_echo.c.
 --   /spin          loops forever (the function timeout ends it)
 --   /error         raises a Lua error (a 500, the error in the log)
 --   /log?text=T    prints T (the function's log)

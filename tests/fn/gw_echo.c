@@ -1,6 +1,6 @@
 /*
  * A test function for tests/e2e/functions.sh: echoes the request as it arrived (raw body, every header as
- * x-echo-NAME) and has paths that misbehave on purpose. The Lua twin is ../echo-lua/handler.lua.
+ * x-echo-NAME) and has paths that misbehave on purpose. The Lua twin is gw_echo.lua.
  *   /crash          dereferences a null pointer (the VM crashes: 502)
  *   /spin           loops forever (the function timeout ends it)
  *   /log?text=T     prints T (the function's log)
