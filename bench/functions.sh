@@ -50,8 +50,8 @@ start_server() {
 	PIDS="$PIDS $!"
 	PORT=
 	for ((i = 0; i < 200; i++)); do
-		PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/$name.out")
-		[ -z "$PORT" ] && PORT=$(sed -n 's|^mote: serving functions on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tmp/$name.err")
+		PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/$name.out" 2>/dev/null)
+		[ -z "$PORT" ] && PORT=$(sed -n 's|^mote: serving functions on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tmp/$name.err" 2>/dev/null)
 		[ -n "$PORT" ] && return 0
 		sleep 0.05
 	done
@@ -195,5 +195,9 @@ if [ -n "${P50[runc.1]:-}" ]; then
 	target "cold >= 10x faster than runc per request, p50 with 1 client ($(awk -v a="${P50[cold.1]}" -v b="${P50[runc.1]}" 'BEGIN { printf "%.1fx", b / a }'))" \
 		"${P50[runc.1]} >= 10 * ${P50[cold.1]}"
 fi
+for p in $PIDS; do kill "$p" 2>/dev/null; done
+for p in $PIDS; do { wait "$p"; } 2>/dev/null; done
+PIDS=""
 left=$(pgrep -f -- "--restore $tmp/" | wc -l)
-echo "VM processes left after the runs: $left (all end with their gateway)"
+echo "VM processes left once the servers stopped: $left"
+uptime | sed 's/^.*load/machine load/'

@@ -295,7 +295,7 @@ static void slot_became_idle(struct slot *s)
 	h2o_timeout_link(gw.loop, &idle_timeout, &s->timer);
 }
 
-/* After pump(): with --idle 0 a VM that found no waiting request ends now. */
+/* After pump(): with --idle 0 a new VM that found no waiting request ends now. */
 static void end_if_not_kept(struct slot *s)
 {
 	if (gw.idle_ms == 0 && s->state == SLOT_IDLE)
@@ -335,9 +335,14 @@ static void slot_response(struct vm *vm, void *owner, const struct mote_msg_resp
 	struct call *c = s->call;
 	if (c)
 		call_respond(c, res);
+	if (gw.idle_ms == 0) {
+		/* --idle 0: a VM serves one request, so that every request is a cold start. */
+		slot_kill(s, "ended: --idle 0 keeps no VM warm");
+		pump(s->ver->fn);
+		return;
+	}
 	slot_became_idle(s);
 	pump(s->ver->fn);
-	end_if_not_kept(s);
 }
 
 static void free_version(struct fnver *v)

@@ -46,8 +46,8 @@ static void usage(FILE *out)
 	    "  --bundle-max SIZE   largest bundle a deploy may upload (default 64M)\n"
 	    "  --queue N           requests that may wait per function (default %u; beyond: 503)\n"
 	    "  --queue-wait S      how long a request may wait for a VM (default %u s; then 503)\n"
-	    "  --idle S            a warm VM unused this long is ended (default %u s; 0: after every\n"
-	    "                      request, so that every request is a cold start)\n"
+	    "  --idle S            a warm VM unused this long is ended (default %u s; 0: a VM serves one\n"
+	    "                      request and ends, so that every request is a cold start)\n"
 	    "  --start-timeout S   a VM must load its function within this (default %u s)\n"
 	    "  --vmm, --kernel, --runtimes  mote-vmm, the guest kernel and the runtimes directory\n"
 	    "                      (default: found beside this program)\n",

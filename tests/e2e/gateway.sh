@@ -312,6 +312,20 @@ done
 http cold-again /fn/q/x
 [ "$HTTP_CODE" = 200 ] && pass cold-start-after-idle || fail cold-start-after-idle "status $HTTP_CODE"
 
+# ---- --idle 0: a VM serves one request (every request a cold start); by default VMs are reused ----
+pids_of() { # TAG-PREFIX: the distinct x-pid values of 3 sequential requests
+	local i
+	for i in 1 2 3; do
+		http "$1.$i" /fn/q/x
+		head_value "$1.$i" x-pid
+	done | sort -u | wc -l
+}
+[ "$(pids_of reuse)" = 1 ] && pass warm-vm-reused || fail warm-vm-reused "3 requests did not share one VM"
+stop_gw "$G2" TERM
+start_gw g2b "$S2" --idle 0 || e2e_finish
+G2=$GW_PID
+[ "$(pids_of idle0)" = 3 ] && pass idle-0-one-request-per-vm || fail idle-0-one-request-per-vm "VMs were reused"
+
 # ---- a runtime that is not installed; bad flags of mote serve ----
 mkdir -p "$E2E_TMP/rt-empty"
 S3=$E2E_TMP/state3
@@ -327,7 +341,7 @@ for bad in "--listen nonsense" "--listen 127.0.0.1:99999" "--queue many" "--idle
 done
 
 # ---- clean stop: status 0, no VM, no socket, no sanitizer report ----
-for g in "$G1:$STATE:g1b" "$G2:$S2:g2"; do
+for g in "$G1:$STATE:g1b" "$G2:$S2:g2b"; do
 	IFS=: read -r p s tag <<<"$g"
 	stop_gw "$p" TERM
 	if [ "$GW_STATUS" = 0 ] && [ "$(vms_of "$s")" = 0 ] && [ ! -e "$s/admin.sock" ] &&

@@ -50,7 +50,8 @@ int mote_handle(const struct mote_fn_request *req, struct mote_fn_response *res)
 		return 0;
 	}
 	if (path_is(req, "/env")) {
-		const char *v = getenv(mote_fn_query_param(req, "name") ? mote_fn_query_param(req, "name") : "");
+		const char *v =
+		    getenv(mote_fn_query_param(req, "name") ? mote_fn_query_param(req, "name") : "");
 		mote_fn_puts(res, v ? v : "unset");
 		return 0;
 	}

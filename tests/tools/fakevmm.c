@@ -45,7 +45,7 @@
  *       /file?name=F  answers the bundle file F's bytes (404 when absent)
  *       /status?code=N  answers status N
  *       anything else echoes the request: status 200, headers x-method, x-path, x-query,
- *                     x-nheaders and x-echo-NAME for every request header, the request body as body
+ *                     x-nheaders, x-pid (the VM's) and x-echo-NAME for every request header, the body
  *     A hang-up of the control socket ends it (status 72), as it ends mote-vmm.
  */
 
@@ -311,6 +311,8 @@ static uint64_t answer(const struct mote_msg_request *r, uint64_t seq)
 	mote_msg_response_header(&b, "x-query", 7, r->query, r->query_len);
 	int n = snprintf(num, sizeof(num), "%u", r->nheaders);
 	mote_msg_response_header(&b, "x-nheaders", 10, num, (uint32_t)n);
+	n = snprintf(num, sizeof(num), "%d", (int)getpid());
+	mote_msg_response_header(&b, "x-pid", 5, num, (uint32_t)n);
 	uint64_t cursor = 0;
 	struct mote_msg_header h;
 	while (mote_msg_next_header(r->headers, r->headers_len, &cursor, &h)) {
