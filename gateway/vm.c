@@ -13,6 +13,7 @@
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fnlog.h"
@@ -46,6 +47,8 @@ struct vm {
 	volatile struct mote_invoke_region *region;
 	uint64_t seq;
 	int attached;	/* RUNNING seen (or implied by the first message) */
+	/* When it was spawned, restored (READY) and attached (RUNNING): CLOCK_MONOTONIC ns. */
+	uint64_t t_spawn, t_restored, t_attached;
 	char why[512];	/* the reason it was killed, once it was */
 	char line[512]; /* the output line being assembled */
 	size_t line_len;
@@ -55,6 +58,18 @@ struct vm {
 };
 
 static struct vm *all_vms;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static double ms_between(uint64_t a, uint64_t b)
+{
+	return b > a ? (double)(b - a) / 1e6 : 0.0;
+}
 
 static void close_sock(h2o_socket_t **s)
 {
@@ -238,6 +253,7 @@ static void on_control(h2o_socket_t *sock, const char *err)
 		return;
 	}
 	if (m.type == MOTE_CTL_READY && vm->state == VM_SPAWNED) {
+		vm->t_restored = now_ns();
 		if (send_attach(vm) < 0) {
 			protocol_error(vm, "cannot send ATTACH");
 			return;
@@ -251,8 +267,10 @@ static void on_control(h2o_socket_t *sock, const char *err)
 			fnlog_notef(vm->log, "VM pid %d %s", (int)vm->proc.pid, vm->why);
 			return; /* mote-vmm exits with that status */
 		}
-		if (vm->state == VM_ATTACHING)
+		if (vm->state == VM_ATTACHING) {
 			vm->state = VM_STARTING;
+			vm->t_attached = now_ns();
+		}
 		vm->attached = 1;
 	} else {
 		protocol_error(vm, "unexpected control message");
@@ -292,6 +310,7 @@ static void on_doorbell(h2o_socket_t *sock, const char *err)
 		/* RUNNING and the first message arrived in the same loop iteration, the message first. */
 		vm->state = VM_STARTING;
 		vm->attached = 1;
+		vm->t_attached = now_ns();
 	}
 	if (vm->state != VM_STARTING && vm->state != VM_BUSY) {
 		protocol_error(vm, "message while no request was given");
@@ -308,6 +327,11 @@ static void on_doorbell(h2o_socket_t *sock, const char *err)
 		if (mote_msg_decode_text(msg, len, &type, &text, &tlen) != MOTE_MSG_OK) {
 			protocol_error(vm, "first message is neither READY nor INIT_ERROR");
 		} else if (type == MOTE_MSG_READY) {
+			uint64_t t = now_ns();
+			fnlog_notef(vm->log, "VM pid %d ready in %.1f ms (restore %.1f, attach %.1f, load %.1f): %.*s",
+				    (int)vm->proc.pid, ms_between(vm->t_spawn, t), ms_between(vm->t_spawn, vm->t_restored),
+				    ms_between(vm->t_restored, vm->t_attached), ms_between(vm->t_attached, t),
+				    (int)(tlen < 100 ? tlen : 100), text);
 			vm->state = VM_IDLE;
 			vm->ev->ready(vm, vm->owner, text, tlen);
 		} else {
@@ -386,6 +410,7 @@ struct vm *vm_start(h2o_loop_t *loop, const struct vm_spec *spec, const struct v
 	}
 	const char *argv[] = {spec->vmm,	   "--restore", spec->snapshot, "--control", "3",
 			      "--die-with-parent", NULL};
+	vm->t_spawn = now_ns();
 	if (spawn_vmm(argv, sv[1], pipefd[1], &vm->proc, err) < 0)
 		goto fail;
 	close(sv[1]);

@@ -111,7 +111,8 @@ http other /other
 # ---- logs ----
 http log '/fn/hello/log?text=marker-4711'
 mote_cli logs logs hello
-expect_status logs 0 && out_has '^marker-4711$' && out_has 'deployed hello version 1' && pass logs ||
+expect_status logs 0 && out_has '^marker-4711$' && out_has 'deployed hello version 1' &&
+	out_has 'VM pid [0-9]+ ready in [0-9.]+ ms \(restore [0-9.]+, attach [0-9.]+, load [0-9.]+\): fake 1' && pass logs ||
 	fail logs "marker not in the log: $(head -c 300 "$OUT")"
 
 # ---- faults: each its status, the next request served by a fresh VM ----
