@@ -29,10 +29,10 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protect
 LIB_SRC := $(wildcard lib/*.c)
 VMM_SRC := $(wildcard vmm/*.c)
 CLI_SRC := $(wildcard cli/*.c)
-GUEST_SRC := $(wildcard guest/*.c) lib/elf.c lib/cpio.c
+GUEST_SRC := $(wildcard guest/*.c) lib/elf.c lib/cpio.c lib/invoke_region.c
 GUEST_ASM := $(wildcard guest/*.S)
 HDRS := $(wildcard include/mote/*.h lib/*.h vmm/*.h cli/*.h)
-GUEST_HDRS := $(wildcard include/mote/*.h guest/*.h) lib/elf.h lib/cpio.h
+GUEST_HDRS := $(wildcard include/mote/*.h guest/*.h) lib/elf.h lib/cpio.h lib/invoke_region.h
 
 # Host libraries: the plain build (used by `make run`, `make bench`, install) and an
 # ASan/UBSan build (used by `make check`).
@@ -81,7 +81,8 @@ $(BUILD)/asan/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 # mote-vmm links no shared library but libc: it starts once per VM, so start-up time counts.
-VMM_LIB_OBJ := $(BUILD)/obj/lib/elf.o $(BUILD)/obj/lib/err.o $(BUILD)/obj/lib/size.o $(BUILD)/obj/lib/snapfile.o
+VMM_LIB_OBJ := $(BUILD)/obj/lib/elf.o $(BUILD)/obj/lib/err.o $(BUILD)/obj/lib/size.o $(BUILD)/obj/lib/snapfile.o \
+	$(BUILD)/obj/lib/invoke_region.o
 # The plain mote-vmm is linked statically with musl and mote statically with glibc: on these
 # machines glibc's start-up (CPUID probing traps under PVM) plus dynamic loading cost ~1 ms per
 # process, and `mote run` starts two. The ASan builds below stay dynamic glibc.
