@@ -54,7 +54,8 @@ static void take_bundle(const struct mote_attach *a)
 		return;
 	}
 	if (!outside_ram(a->bundle_gpa, a->bundle_size)) {
-		kdebug("attach: bundle at %#lx (%lu bytes) overlaps RAM; not mounted", a->bundle_gpa, a->bundle_size);
+		kdebug("attach: bundle at %#lx (%lu bytes) overlaps RAM; not mounted", a->bundle_gpa,
+		       a->bundle_size);
 		return;
 	}
 	int r = vfs_mount_image(FN_MOUNT, (const void *)(uintptr_t)a->bundle_gpa, a->bundle_size);
@@ -76,8 +77,10 @@ static void take_region(const struct mote_attach *a)
 	if (!a->invoke_gpa)
 		return;
 	chan.state = CHANNEL_BAD;
-	if (!outside_ram(a->invoke_gpa, a->invoke_size) || a->invoke_size < sizeof(struct mote_invoke_region)) {
-		kdebug("attach: invoke region at %#lx (%lu bytes) is misplaced", a->invoke_gpa, a->invoke_size);
+	if (!outside_ram(a->invoke_gpa, a->invoke_size) ||
+	    a->invoke_size < sizeof(struct mote_invoke_region)) {
+		kdebug("attach: invoke region at %#lx (%lu bytes) is misplaced", a->invoke_gpa,
+		       a->invoke_size);
 		return;
 	}
 	struct mote_invoke_region hdr;

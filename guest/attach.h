@@ -6,7 +6,8 @@
 
 #include <mote/abi.h>
 
-/* Remember the boot info, whose `attach` block the monitor writes at a restore. MUST run before any syscall. */
+/* Remember the boot info, whose `attach` block the monitor writes at a restore. MUST run before any syscall.
+ */
 void attach_init(struct mote_boot_info *bi);
 
 /*
@@ -32,7 +33,8 @@ long invoke_open(void);
  */
 long invoke_read(void *buf, uint64_t len);
 
-/* write(): append `len` bytes to the pending message. Returns len, -EMSGSIZE (past resp_cap: nothing appended), -ENODEV or -EIO. */
+/* write(): append `len` bytes to the pending message. Returns len, -EMSGSIZE (past resp_cap: nothing
+ * appended), -ENODEV or -EIO. */
 long invoke_write(const void *buf, uint64_t len);
 
 /* Unread bytes of the current request (FIONREAD, poll), or -ENODEV / -EIO. */

@@ -170,12 +170,13 @@ static long do_exec(uint64_t dirfd, uint64_t upath, uint64_t argv, uint64_t envp
 	if (vfs_set_exe(exe) < 0)
 		kdebug("execve: /proc/self/exe not updated (out of memory)");
 	uint64_t sp;
-	uint64_t entry = loader_start(boot, &prog, a.argc, a.argv, a.envc, a.envp, &sp, &code, msg, sizeof(msg));
+	uint64_t entry =
+	    loader_start(boot, &prog, a.argc, a.argv, a.envc, a.envp, &sp, &code, msg, sizeof(msg));
 	if (!entry)
 		hypercall_exit(MOTE_EXIT_LOAD_ERROR, code, msg, 0, 0);
 	kfree(a.buf); /* the strings are on the new stack */
-	kdebug("execve: program %s loaded at [%#lx, %#lx), entry %#lx", execfn, boot->prog_start, boot->prog_end,
-	       entry);
+	kdebug("execve: program %s loaded at [%#lx, %#lx), entry %#lx", execfn, boot->prog_start,
+	       boot->prog_end, entry);
 	reset_cpu_state();
 	enter_program(entry, sp);
 }

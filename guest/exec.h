@@ -6,7 +6,8 @@
 
 #include <mote/abi.h>
 
-/* Remember the boot info (the stack region, the prog_* fields a crash report reads). MUST run before any syscall. */
+/* Remember the boot info (the stack region, the prog_* fields a crash report reads). MUST run before any
+ * syscall. */
 void exec_init(struct mote_boot_info *bi);
 
 /*

@@ -690,7 +690,8 @@ static int file_poll(const struct file *f)
 		return ev;
 	}
 	if (is_invoke(f)) {
-		/* Readable only while the current request has unread bytes: a read otherwise waits for one. */
+		/* Readable only while the current request has unread bytes: a read otherwise waits for one.
+		 */
 		long n = invoke_unread();
 		return n < 0 ? POLLERR : POLLOUT | POLLWRNORM | (n > 0 ? POLLIN | POLLRDNORM : 0);
 	}

@@ -67,7 +67,8 @@ int loader_check(struct loader_program *p, char *msg, size_t size)
 {
 	int r = mote_elf_parse(p->image, p->size, &p->elf);
 	if (r == MOTE_ELF_DYNAMIC) {
-		ksnprintf(msg, size, "program %s: dynamically linked (PT_INTERP %s); mote runs static programs only",
+		ksnprintf(msg, size,
+			  "program %s: dynamically linked (PT_INTERP %s); mote runs static programs only",
 			  p->path, p->elf.interp);
 		return MOTE_LOAD_DYNAMIC;
 	}
@@ -92,8 +93,8 @@ static void stack_region(const struct mote_boot_info *bi, uint64_t *lo, uint64_t
 }
 
 uint64_t loader_start(struct mote_boot_info *bi, const struct loader_program *p, uint32_t argc,
-		      const char *const *argv, uint32_t envc, const char *const *envp, uint64_t *sp_out, int *code,
-		      char *msg, size_t size)
+		      const char *const *argv, uint32_t envc, const char *const *envp, uint64_t *sp_out,
+		      int *code, char *msg, size_t size)
 {
 	const struct mote_elf_info *e = &p->elf;
 	const char *path = p->path;
@@ -102,20 +103,23 @@ uint64_t loader_start(struct mote_boot_info *bi, const struct loader_program *p,
 		void *at = mm_alloc_user(span, 0);
 		if (!at) {
 			*code = MOTE_LOAD_NO_MEMORY;
-			ksnprintf(msg, size, "program %s: needs %lu KiB, more than guest memory has free (raise --mem)",
+			ksnprintf(msg, size,
+				  "program %s: needs %lu KiB, more than guest memory has free (raise --mem)",
 				  path, span >> 10);
 			return 0;
 		}
 		bias = (uint64_t)(uintptr_t)at - e->lo;
 	} else if (mm_claim_user(e->lo, span) < 0) {
 		*code = MOTE_LOAD_NO_MEMORY;
-		ksnprintf(msg, size, "program %s: its segments [%#lx, %#lx) do not fit in guest memory (raise --mem)",
+		ksnprintf(msg, size,
+			  "program %s: its segments [%#lx, %#lx) do not fit in guest memory (raise --mem)",
 			  path, e->lo, e->hi);
 		return 0;
 	}
 	for (unsigned i = 0; i < e->nloads; i++) {
 		const struct mote_elf_load *ld = &e->loads[i];
-		memcpy((void *)(uintptr_t)(ld->vaddr + bias), (const uint8_t *)p->image + ld->offset, ld->filesz);
+		memcpy((void *)(uintptr_t)(ld->vaddr + bias), (const uint8_t *)p->image + ld->offset,
+		       ld->filesz);
 	}
 	mm_set_brk_base(e->hi + bias);
 	bi->prog_start = e->lo + bias;
@@ -203,7 +207,8 @@ uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp_out)
 	p.path = (const char *)(uintptr_t)bi->exec_path;
 	int r = vfs_map_file(p.path, &p.image, &p.size);
 	if (r < 0)
-		load_fail(r == -ENOENT ? MOTE_LOAD_NOT_FOUND : MOTE_LOAD_UNSUPPORTED, "program %s: %s", p.path,
+		load_fail(r == -ENOENT ? MOTE_LOAD_NOT_FOUND : MOTE_LOAD_UNSUPPORTED, "program %s: %s",
+			  p.path,
 			  r == -ENOENT	 ? "no such file in the rootfs"
 			  : r == -EISDIR ? "is a directory"
 					 : "cannot be opened");
@@ -211,9 +216,9 @@ uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp_out)
 	if (code)
 		hypercall_exit(MOTE_EXIT_LOAD_ERROR, code, load_msg, 0, 0);
 	/* The monitor's vectors hold gpas of strings; guest memory is identity-mapped. */
-	uint64_t entry = loader_start(bi, &p, bi->argc, (const char *const *)(uintptr_t)bi->argv, bi->envc,
-				      (const char *const *)(uintptr_t)bi->envp, sp_out, &code, load_msg,
-				      sizeof(load_msg));
+	uint64_t entry =
+	    loader_start(bi, &p, bi->argc, (const char *const *)(uintptr_t)bi->argv, bi->envc,
+			 (const char *const *)(uintptr_t)bi->envp, sp_out, &code, load_msg, sizeof(load_msg));
 	if (!entry)
 		hypercall_exit(MOTE_EXIT_LOAD_ERROR, code, load_msg, 0, 0);
 	return entry;

@@ -41,7 +41,7 @@ int loader_check(struct loader_program *p, char *msg, size_t size);
  * line in msg[size] when it does not fit in memory.
  */
 uint64_t loader_start(struct mote_boot_info *bi, const struct loader_program *p, uint32_t argc,
-		      const char *const *argv, uint32_t envc, const char *const *envp, uint64_t *sp, int *code,
-		      char *msg, size_t size);
+		      const char *const *argv, uint32_t envc, const char *const *envp, uint64_t *sp,
+		      int *code, char *msg, size_t size);
 
 #endif /* GUEST_LOADER_H */

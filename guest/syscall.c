@@ -213,7 +213,8 @@ long syscall_dispatch(struct syscall_frame *f);
 long syscall_dispatch(struct syscall_frame *f)
 {
 	uint64_t nr = f->nr;
-	attach_refresh(); /* after a restore: take what the monitor attached before the program sees anything */
+	attach_refresh(); /* after a restore: take what the monitor attached before the program sees anything
+			   */
 	if (nr < NSYSCALLS && table[nr].fn)
 		return table[nr].fn(f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
 	if (kdebug_enabled()) {

@@ -699,8 +699,8 @@ static void remove_non_dir(struct vfs_node *dir, const char *name, size_t len)
 }
 
 /* Add one archive entry; `name` is already normalised (no leading "./" or "/", not empty). */
-static int add_image_entry(struct vfs_node *base, const struct mote_cpio_entry *e, const char *name, size_t len,
-			   struct hardlink **links)
+static int add_image_entry(struct vfs_node *base, const struct mote_cpio_entry *e, const char *name,
+			   size_t len, struct hardlink **links)
 {
 	struct vfs_node *dir = base;
 	size_t i = 0;

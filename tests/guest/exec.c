@@ -1,5 +1,6 @@
-/* Guest test: execve and execveat replace the program as on Linux. tests/e2e/exec.sh runs it in a rootfs holding
- * /exec.musl, /exec.glibc, /args.musl, /args.glibc (and /dynamic, a dynamically linked ELF, when available).
+/* Guest test: execve and execveat replace the program as on Linux. tests/e2e/exec.sh runs it in a rootfs
+ * holding /exec.musl, /exec.glibc, /args.musl, /args.glibc (and /dynamic, a dynamically linked ELF, when
+ * available).
  *
  * usage: exec              stage 1 (this libc): the errors (the program goes on after each), then state to
  *                          carry (fds with and without FD_CLOEXEC, a pipe, signal dispositions, umask, cwd,
@@ -78,14 +79,17 @@ static void errors(void)
 	close(fd);
 	check(fails_with(execve("/tmp/script", argv, envp), ENOEXEC), "execve of a non-ELF: ENOEXEC");
 	if (access("/dynamic", X_OK) == 0)
-		check(fails_with(execve("/dynamic", argv, envp), ENOEXEC), "execve of a dynamic ELF: ENOEXEC");
+		check(fails_with(execve("/dynamic", argv, envp), ENOEXEC),
+		      "execve of a dynamic ELF: ENOEXEC");
 	char self[64];
 	snprintf(self, sizeof(self), "/exec.%s", libc_name());
 	check(symlink(self, "/tmp/self-link") == 0, "symlink /tmp/self-link");
 	check(fails_with(exec_at(AT_FDCWD, "/tmp/self-link", argv, envp, AT_SYMLINK_NOFOLLOW), ELOOP),
 	      "execveat AT_SYMLINK_NOFOLLOW of a symlink: ELOOP");
-	check(fails_with(exec_at(AT_FDCWD, self, argv, envp, 0x4), EINVAL), "execveat with unknown flags: EINVAL");
-	check(fails_with(exec_at(AT_FDCWD, "", argv, envp, 0), ENOENT), "execveat of \"\" without AT_EMPTY_PATH");
+	check(fails_with(exec_at(AT_FDCWD, self, argv, envp, 0x4), EINVAL),
+	      "execveat with unknown flags: EINVAL");
+	check(fails_with(exec_at(AT_FDCWD, "", argv, envp, 0), ENOENT),
+	      "execveat of \"\" without AT_EMPTY_PATH");
 	check(fails_with(exec_at(999, "x", argv, envp, 0), EBADF), "execveat with a bad dirfd: EBADF");
 	char **volatile bad_argv = (char **)8;
 	check(fails_with(execve(self, bad_argv, envp), EFAULT), "execve with a bad argv: EFAULT");
@@ -117,7 +121,8 @@ static void stage1(void)
 	int p[2];
 	check(pipe(p) == 0 && write(p[1], "piped", 5) == 5, "a pipe with data");
 	struct sigaction sa = {.sa_handler = on_usr1};
-	check(sigaction(SIGUSR1, &sa, NULL) == 0 && signal(SIGUSR2, SIG_IGN) != SIG_ERR, "signal dispositions");
+	check(sigaction(SIGUSR1, &sa, NULL) == 0 && signal(SIGUSR2, SIG_IGN) != SIG_ERR,
+	      "signal dispositions");
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
@@ -159,8 +164,8 @@ static void stage2(int argc, char **argv)
 	check(argc == 9, "stage 2: argc %d", argc);
 	if (argc != 9)
 		exit(1);
-	check(strcmp(argv[0], "exec-stage2") == 0 && strcmp(argv[7], "") == 0 && strcmp(argv[8], "two words") == 0 &&
-		  argv[9] == NULL,
+	check(strcmp(argv[0], "exec-stage2") == 0 && strcmp(argv[7], "") == 0 &&
+		  strcmp(argv[8], "two words") == 0 && argv[9] == NULL,
 	      "argv arrives intact");
 	int n = 0;
 	for (char **e = environ; *e; e++)
@@ -175,27 +180,34 @@ static void stage2(int argc, char **argv)
 	check(fcntl(gone, F_GETFD) == -1 && errno == EBADF, "an O_CLOEXEC fd is closed");
 	check(fcntl(gone2, F_GETFD) == -1 && errno == EBADF, "an F_DUPFD_CLOEXEC fd is closed");
 	memset(buf, 0, sizeof(buf));
-	check(read(pipe_r, buf, sizeof(buf) - 1) == 5 && strcmp(buf, "piped") == 0, "the pipe keeps its data");
+	check(read(pipe_r, buf, sizeof(buf) - 1) == 5 && strcmp(buf, "piped") == 0,
+	      "the pipe keeps its data");
 	struct sigaction sa;
-	check(sigaction(SIGUSR1, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL, "a handled signal is back to SIG_DFL");
-	check(sigaction(SIGUSR2, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN, "an ignored signal stays ignored");
+	check(sigaction(SIGUSR1, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL,
+	      "a handled signal is back to SIG_DFL");
+	check(sigaction(SIGUSR2, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN,
+	      "an ignored signal stays ignored");
 	sigset_t set;
-	check(sigprocmask(SIG_BLOCK, NULL, &set) == 0 && sigismember(&set, SIGHUP), "the signal mask is kept");
+	check(sigprocmask(SIG_BLOCK, NULL, &set) == 0 && sigismember(&set, SIGHUP),
+	      "the signal mask is kept");
 	mode_t old = umask(0);
 	check(old == 027, "umask is kept (%o)", old);
 	char cwd[64] = {0};
-	check(getcwd(cwd, sizeof(cwd)) && strcmp(cwd, "/tmp") == 0, "the working directory is kept (%s)", cwd);
+	check(getcwd(cwd, sizeof(cwd)) && strcmp(cwd, "/tmp") == 0, "the working directory is kept (%s)",
+	      cwd);
 	char exe[64] = {0}, want[64];
 	snprintf(want, sizeof(want), "/exec.%s", libc_name());
 	check(readlink("/proc/self/exe", exe, sizeof(exe) - 1) > 0 && strcmp(exe, want) == 0,
 	      "/proc/self/exe is %s (%s)", want, exe);
 	const char *execfn = (const char *)getauxval(AT_EXECFN);
-	check(execfn && strcmp(execfn, want) == 0, "AT_EXECFN is the path given (%s)", execfn ? execfn : "null");
+	check(execfn && strcmp(execfn, want) == 0, "AT_EXECFN is the path given (%s)",
+	      execfn ? execfn : "null");
 	char name[17] = {0};
 	check(prctl(PR_GET_NAME, name) == 0 && strncmp(name, want + 1, 15) == 0, "the task name is %s", name);
 	struct sysinfo si;
 	sysinfo(&si);
-	unsigned long long before = strtoull(argv[6], NULL, 10), now = (unsigned long long)si.freeram * si.mem_unit;
+	unsigned long long before = strtoull(argv[6], NULL, 10),
+			   now = (unsigned long long)si.freeram * si.mem_unit;
 	check(now >= before + (15 << 20), "the old program's memory is free again (%llu MiB more)",
 	      (now - before) >> 20);
 	if (failures) {

@@ -42,7 +42,8 @@ static void check_contents(void)
 	struct stat st, root;
 	memset(&st, 0, sizeof(st));
 	int r = stat("/fn/hello.txt", &st);
-	check(r == 0 && (st.st_mode & 07777) == 0644 && S_ISREG(st.st_mode) && st.st_size == (off_t)strlen(hello),
+	check(r == 0 && (st.st_mode & 07777) == 0644 && S_ISREG(st.st_mode) &&
+		  st.st_size == (off_t)strlen(hello),
 	      "stat /fn/hello.txt: mode %o size %lld", st.st_mode, (long long)st.st_size);
 	check(st.st_mtime == 1700000000, "its mtime comes from the image (%lld)", (long long)st.st_mtime);
 	check(stat("/", &root) == 0 && root.st_dev != st.st_dev, "/fn has its own st_dev (%llx vs %llx)",
@@ -52,7 +53,8 @@ static void check_contents(void)
 	      "readlink /fn/link: %s", target);
 	memset(buf, 0, sizeof(buf));
 	fd = open("/fn/link", O_RDONLY);
-	check(fd >= 0 && read(fd, buf, sizeof(buf) - 1) == (ssize_t)strlen(hello), "read through the symlink");
+	check(fd >= 0 && read(fd, buf, sizeof(buf) - 1) == (ssize_t)strlen(hello),
+	      "read through the symlink");
 	close(fd);
 
 	fd = open("/fn/sub/data.bin", O_RDONLY);

@@ -7,9 +7,9 @@
  *   log:TEXT       write TEXT and a newline to stdout (one write), then answer "logged"
  *   probe:CAP      answer "probe ..." with the results of FIONREAD, lseek, pread, poll and a write of CAP + 1
  *                  bytes (CAP: the response area's capacity; nothing may be appended)
- *   peek:ADDR      read one byte at guest address ADDR (hex), answer "peeked XX" (a crash outside the windows)
- *   poke:ADDR      write one byte at ADDR, answer "poked"
- * Started without a snapshot file or without an attached channel it prints one line on stderr and exits 2.
+ *   peek:ADDR      read one byte at guest address ADDR (hex), answer "peeked XX" (a crash outside the
+ * windows) poke:ADDR      write one byte at ADDR, answer "poked" Started without a snapshot file or without
+ * an attached channel it prints one line on stderr and exits 2.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -83,8 +83,9 @@ static void probe(int fd, size_t resp_cap)
 	ssize_t r_big = write(fd, big, resp_cap + 1);
 	int e_big = errno;
 	free(big);
-	snprintf(out, sizeof(out), "probe fionread=%d/%d lseek=%lld/%s pread=%zd/%s poll=%d/%s%s overfull=%zd/%s",
-		 r_ioctl, left, (long long)r_seek, e_seek == ESPIPE ? "ESPIPE" : "other", r_pread,
+	snprintf(out, sizeof(out),
+		 "probe fionread=%d/%d lseek=%lld/%s pread=%zd/%s poll=%d/%s%s overfull=%zd/%s", r_ioctl,
+		 left, (long long)r_seek, e_seek == ESPIPE ? "ESPIPE" : "other", r_pread,
 		 e_pread == ESPIPE ? "ESPIPE" : "other", r_poll, (p.revents & POLLOUT) ? "out" : "",
 		 (p.revents & POLLIN) ? "+in" : "", r_big, e_big == EMSGSIZE ? "EMSGSIZE" : "other");
 	answer(fd, out);

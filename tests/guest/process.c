@@ -1,5 +1,5 @@
-/* Guest test: one process. fork/vfork/clone fail with ENOSYS (execve works: tests/guest/exec.c); getpid, uname,
- * pipes, signals to self that are ignored. Only meaningful inside the VM (natively fork succeeds). */
+/* Guest test: one process. fork/vfork/clone fail with ENOSYS (execve works: tests/guest/exec.c); getpid,
+ * uname, pipes, signals to self that are ignored. Only meaningful inside the VM (natively fork succeeds). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>

@@ -1,4 +1,5 @@
-/* invoketool: a minimal supervisor of mote-vmm's control channel and invoke region, for the tests and make bench. */
+/* invoketool: a minimal supervisor of mote-vmm's control channel and invoke region, for the tests and make
+ * bench. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -134,7 +135,8 @@ static void send_request(struct channel *c, const void *data, uint64_t len)
  */
 static int wait_message(struct channel *c, int ctl, const uint8_t **data, uint64_t *len, uint64_t *seq)
 {
-	struct pollfd p[2] = {{.fd = c->to_host, .events = POLLIN}, {.fd = ctl, .events = POLLIN | POLLRDHUP}};
+	struct pollfd p[2] = {{.fd = c->to_host, .events = POLLIN},
+			      {.fd = ctl, .events = POLLIN | POLLRDHUP}};
 	for (;;) {
 		int n = poll(p, ctl >= 0 ? 2 : 1, wait_seconds * 1000);
 		if (n < 0 && errno == EINTR)
@@ -150,7 +152,8 @@ static int wait_message(struct channel *c, int ctl, const uint8_t **data, uint64
 			*seq = __atomic_load_n(&c->hdr->resp_seq, __ATOMIC_ACQUIRE);
 			*len = c->hdr->resp_len;
 			if (*len > resp_cap)
-				die("message %" PRIu64 " claims %" PRIu64 " bytes, more than resp_cap", *seq, *len);
+				die("message %" PRIu64 " claims %" PRIu64 " bytes, more than resp_cap", *seq,
+				    *len);
 			*data = c->region + c->hdr->resp_off;
 			return 1;
 		}
@@ -392,7 +395,9 @@ static uint64_t echo_size(uint64_t i, uint64_t max)
 	case 3: return max ? max - 1 : 0;
 	default: {
 		uint64_t r = rng();
-		uint64_t limit = (r & 3) == 0 ? max : (r & 3) == 1 ? (max < 65536 ? max : 65536) : (max < 512 ? max : 512);
+		uint64_t limit = (r & 3) == 0	? max
+				 : (r & 3) == 1 ? (max < 65536 ? max : 65536)
+						: (max < 512 ? max : 512);
 		return limit ? (r >> 8) % (limit + 1) : 0;
 	}
 	}
@@ -415,7 +420,8 @@ static double echo_once(struct vm *vm, struct channel *c, uint8_t *buf, uint64_t
 	if (seq != c->seq)
 		die("response to request %" PRIu64 " carries resp_seq %" PRIu64, c->seq, seq);
 	if (rlen != len)
-		die("response to request %" PRIu64 " (%" PRIu64 " bytes) has %" PRIu64 " bytes", c->seq, len, rlen);
+		die("response to request %" PRIu64 " (%" PRIu64 " bytes) has %" PRIu64 " bytes", c->seq, len,
+		    rlen);
 	for (uint64_t k = 0; k < len; k++)
 		if (data[k] != (uint8_t)(buf[k] + 1))
 			die("response to request %" PRIu64 " differs at byte %" PRIu64, c->seq, k);
@@ -535,8 +541,10 @@ static int cmd_bad(const char *kind)
 		n = 0;
 	} else if (!strcmp(kind, "extra-fd")) {
 		fds[n++] = c.to_host;
-	} else if (!strcmp(kind, "bundle-dir") || !strcmp(kind, "bundle-short") || !strcmp(kind, "bundle-huge")) {
-		int b = !strcmp(kind, "bundle-dir") ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : open_bundle(&m.bundle_size);
+	} else if (!strcmp(kind, "bundle-dir") || !strcmp(kind, "bundle-short") ||
+		   !strcmp(kind, "bundle-huge")) {
+		int b = !strcmp(kind, "bundle-dir") ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+						    : open_bundle(&m.bundle_size);
 		if (b < 0)
 			die("bundle %s needs --bundle", kind);
 		if (!strcmp(kind, "bundle-dir"))
@@ -661,14 +669,18 @@ static int cmd_bench(uint64_t n, uint64_t size)
 	send_request(&b, "quit", 4);
 	qsort(vm_us, n, sizeof(double), cmp_double);
 	qsort(host_us, n, sizeof(double), cmp_double);
-	printf("invoke round trip, %" PRIu64 "-byte messages, %" PRIu64 " iterations each, interleaved in blocks of %" PRIu64 ":\n",
+	printf("invoke round trip, %" PRIu64 "-byte messages, %" PRIu64
+	       " iterations each, interleaved in blocks of %" PRIu64 ":\n",
 	       size, n, block);
-	printf("  %-44s p50 %8.1f us  p90 %8.1f us  p99 %8.1f us\n", "(i) mote: supervisor -> VM -> supervisor",
-	       pct(vm_us, n, 0.5), pct(vm_us, n, 0.9), pct(vm_us, n, 0.99));
-	printf("  %-44s p50 %8.1f us  p90 %8.1f us  p99 %8.1f us\n", "(ii) two host processes, eventfd + memfd",
-	       pct(host_us, n, 0.5), pct(host_us, n, 0.9), pct(host_us, n, 0.99));
-	printf("  ratio (i)/(ii): p50 %.1fx  p90 %.1fx  p99 %.1fx\n", pct(vm_us, n, 0.5) / pct(host_us, n, 0.5),
-	       pct(vm_us, n, 0.9) / pct(host_us, n, 0.9), pct(vm_us, n, 0.99) / pct(host_us, n, 0.99));
+	printf("  %-44s p50 %8.1f us  p90 %8.1f us  p99 %8.1f us\n",
+	       "(i) mote: supervisor -> VM -> supervisor", pct(vm_us, n, 0.5), pct(vm_us, n, 0.9),
+	       pct(vm_us, n, 0.99));
+	printf("  %-44s p50 %8.1f us  p90 %8.1f us  p99 %8.1f us\n",
+	       "(ii) two host processes, eventfd + memfd", pct(host_us, n, 0.5), pct(host_us, n, 0.9),
+	       pct(host_us, n, 0.99));
+	printf("  ratio (i)/(ii): p50 %.1fx  p90 %.1fx  p99 %.1fx\n",
+	       pct(vm_us, n, 0.5) / pct(host_us, n, 0.5), pct(vm_us, n, 0.9) / pct(host_us, n, 0.9),
+	       pct(vm_us, n, 0.99) / pct(host_us, n, 0.99));
 	fflush(stdout);
 	finish_vmm(&vm);
 	int st;
@@ -692,10 +704,10 @@ static uint64_t number(const char *s, const char *what)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"vmm", required_argument, NULL, 'v'},	   {"restore", required_argument, NULL, 'r'},
-	    {"arg", required_argument, NULL, 'a'},	   {"bundle", required_argument, NULL, 'b'},
-	    {"req-cap", required_argument, NULL, 'q'},	   {"resp-cap", required_argument, NULL, 'p'},
-	    {"wait", required_argument, NULL, 'w'},	   {NULL, 0, NULL, 0},
+	    {"vmm", required_argument, NULL, 'v'},     {"restore", required_argument, NULL, 'r'},
+	    {"arg", required_argument, NULL, 'a'},     {"bundle", required_argument, NULL, 'b'},
+	    {"req-cap", required_argument, NULL, 'q'}, {"resp-cap", required_argument, NULL, 'p'},
+	    {"wait", required_argument, NULL, 'w'},    {NULL, 0, NULL, 0},
 	};
 	int o;
 	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
