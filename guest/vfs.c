@@ -970,7 +970,7 @@ int vfs_map_file(const char *path, const void **data, uint64_t *size)
 
 /* ---- read-only mounts ------------------------------------------------------------------------ */
 
-/* Deeper trees are not compared (a remount then) nor freed node by node (left allocated). */
+/* Deeper trees are not compared (a remount then) nor taken apart node by node (left allocated). */
 #define TREE_DEPTH_MAX 128
 
 /* True if the two trees hold the same names, types, modes, owners, sizes, times and data addresses. */
@@ -990,19 +990,35 @@ static int same_tree(const struct vfs_node *a, const struct vfs_node *b, int dep
 	return 1;
 }
 
-/* Free a tree that nothing refers to (a mount built and not installed). */
-static void free_tree(struct vfs_node *n, int depth)
+/*
+ * Take every name out of the tree below `dir` (a mount being dropped), so that
+ * each node is freed now or, when an open file or the cwd holds it, when that
+ * goes. Deeper levels than TREE_DEPTH_MAX are left allocated.
+ */
+static void detach_tree(struct vfs_node *dir, int depth)
 {
-	if (depth >= TREE_DEPTH_MAX)
-		return;
-	for (uint32_t i = 0; i < n->nents; i++) {
-		struct vfs_node *c = n->ents[i].node;
-		if (vfs_is_dir(c))
-			free_tree(c, depth + 1);
-		else if (--c->nlink == 0)
-			node_free(c);
+	while (dir->nents) {
+		struct vfs_node *c = dir->ents[dir->nents - 1].node;
+		dir_remove_at(dir, dir->nents - 1);
+		if (vfs_is_dir(c)) {
+			if (depth < TREE_DEPTH_MAX)
+				detach_tree(c, depth + 1);
+			c->nlink = 0;
+			c->parent = NULL;
+		} else {
+			c->nlink--;
+		}
+		node_release_if_unused(c);
 	}
-	node_free(n);
+}
+
+/* Drop the mount rooted at `m` (already out of the root's entries). */
+static void drop_mount(struct vfs_node *m)
+{
+	detach_tree(m, 0);
+	m->nlink = 0;
+	m->parent = NULL;
+	node_release_if_unused(m);
 }
 
 int vfs_mount_image(const char *name, const void *image, uint64_t size)
@@ -1019,22 +1035,23 @@ int vfs_mount_image(const char *name, const void *image, uint64_t size)
 	int r = load_image(m, image, size);
 	loading_readonly = 0;
 	if (r < 0) {
-		free_tree(m, 0);
+		drop_mount(m);
 		return r;
 	}
 	int i = dir_index(root, name, len);
 	struct vfs_node *old = i < 0 ? NULL : root->ents[i].node;
 	if (old && old->mount_root && same_tree(old, m, 0)) {
-		free_tree(m, 0);
+		drop_mount(m);
 		return 1;
 	}
 	if (i >= 0) {
-		/* Mounted over: the old node is hidden, not unlinked (open files and a cwd may hold it). */
 		root->ents[i].node = m;
-		if (!vfs_is_dir(old))
-			root->nsubdirs++;
+		if (old->mount_root)
+			drop_mount(old); /* a previous bundle's tree */
+		else if (!vfs_is_dir(old))
+			root->nsubdirs++; /* what the rootfs had there is hidden, not freed */
 	} else if (dir_add(root, name, len, m) < 0) {
-		free_tree(m, 0);
+		drop_mount(m);
 		return -ENOMEM;
 	} else {
 		root->nsubdirs++;
@@ -1047,8 +1064,10 @@ void vfs_unmount(const char *name)
 	int i = dir_index(root, name, strlen(name));
 	if (i < 0 || !root->ents[i].node->mount_root)
 		return;
+	struct vfs_node *m = root->ents[i].node;
 	dir_remove_at(root, (uint32_t)i);
 	root->nsubdirs--;
+	drop_mount(m);
 }
 
 int vfs_set_exe(const char *path)

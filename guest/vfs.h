@@ -87,15 +87,16 @@ int vfs_init(const void *image, uint64_t size, const char *exec_path);
  * owners and times from the image; file data stays in the image, which MUST
  * stay mapped), whose nodes refuse every change with EROFS (EXDEV for links
  * and renames across the mount's edge, EBUSY to remove or rename /NAME
- * itself). Whatever /NAME was is hidden, not freed. Mounting over a
- * read-only mount whose tree is exactly the same (names, types, modes,
+ * itself). What the rootfs had at /NAME is hidden, not freed. Mounting over
+ * a read-only mount whose tree is exactly the same (names, types, modes,
  * owners, sizes, times, data at the same addresses) keeps the mounted one,
- * so that open files and working directories inside stay valid.
+ * so that open files and working directories inside stay valid; another
+ * tree replaces it (its nodes go when no open file holds them).
  * Returns 0 (mounted), 1 (kept), -EINVAL for a corrupt image or -ENOMEM.
  */
 int vfs_mount_image(const char *name, const void *image, uint64_t size);
 
-/* Hide the read-only mount at /NAME, if there is one (its nodes stay allocated for open files). */
+/* Remove the read-only mount at /NAME, if there is one (its nodes go when no open file holds them). */
 void vfs_unmount(const char *name);
 
 /* Point /proc/self/exe at the absolute path `path` (after an execve). Returns 0 or -ENOMEM. */
