@@ -33,6 +33,9 @@
  *   send MSG...      one request per MSG (text, or @FILE); each message handed back is printed; then
  *                    hang up (also with no MSG: attach, print what comes, wait for the VM to end)
  *   hangup N         N echo requests, then close the control channel
+ *   idle             attach, take the first message, send nothing: wait for the VM to end by itself
+ *   snapwait FILE    after the first message, SIGUSR1 to mote-vmm (started with --arg --snapshot --arg
+ *                    FILE) while the guest waits; once FILE exists, 3 echo requests, then "quit"
  *   bad KIND         a malformed or refused ATTACH (see bad_attach() for the kinds); prints RUNNING
  *   bench N SIZE     N round trips of SIZE-byte echo requests through the VM, interleaved in blocks with
  *                    the same doorbell round trip between two host processes (no VM); p50/p90/p99, ratio
@@ -502,6 +505,44 @@ static int cmd_send(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_idle(void)
+{
+	struct vm vm;
+	struct channel c;
+	if (start_attached(&vm, &c) < 0 || !first_message(&vm, &c))
+		return 1;
+	const uint8_t *data;
+	uint64_t len, seq;
+	if (wait_message(&c, vm.ctl, &data, &len, &seq))
+		die("a message without a request");
+	finish_vmm(&vm);
+	return 0;
+}
+
+static int cmd_snapwait(const char *path)
+{
+	struct vm vm;
+	struct channel c;
+	if (start_attached(&vm, &c) < 0 || !first_message(&vm, &c))
+		return 1;
+	kill(vm.pid, SIGUSR1);
+	struct stat st;
+	double deadline = now_us() + wait_seconds * 1e6;
+	while (stat(path, &st) < 0) {
+		if (now_us() > deadline)
+			die("no snapshot %s within %d s", path, wait_seconds);
+		usleep(5000);
+	}
+	printf("snapshot: %s in place\n", path);
+	uint8_t buf[100];
+	for (int i = 0; i < 3; i++)
+		echo_once(&vm, &c, buf, sizeof(buf));
+	printf("echo: 3 requests ok after the snapshot\n");
+	send_request(&c, "quit", 4);
+	finish_vmm(&vm);
+	return 0;
+}
+
 /*
  * Malformed or refused ATTACH messages. Prints RUNNING's answer and how mote-vmm ended.
  * Kinds: short long magic version type nofds extra-fd cmsg-creds bundle-dir bundle-short bundle-huge
@@ -745,6 +786,10 @@ int main(int argc, char **argv)
 		return cmd_hangup(number(args[0], "N"));
 	if (!strcmp(cmd, "send"))
 		return cmd_send(nargs, args);
+	if (!strcmp(cmd, "idle") && nargs == 0)
+		return cmd_idle();
+	if (!strcmp(cmd, "snapwait") && nargs == 1)
+		return cmd_snapwait(args[0]);
 	if (!strcmp(cmd, "bad") && nargs == 1)
 		return cmd_bad(args[0]);
 	if (!strcmp(cmd, "bench") && nargs == 2)
