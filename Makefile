@@ -44,7 +44,7 @@ GUEST_OBJ := $(GUEST_SRC:%.c=$(BUILD)/guest/%.o) $(GUEST_ASM:%.S=$(BUILD)/guest/
 # Test programs that run inside the VM, each built with musl and with glibc.
 TEST_GUEST_SRC := $(wildcard tests/guest/*.c)
 TEST_GUEST_BIN := $(TEST_GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%.musl) \
-	$(TEST_GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%.glibc)
+	$(TEST_GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%.glibc) $(BUILD)/tests/guest/args-pie.glibc
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
@@ -128,6 +128,10 @@ $(BUILD)/tests/guest/%.musl: tests/guest/%.c tests/guest/check.h | $(BUILD)/.dep
 $(BUILD)/tests/guest/%.glibc: tests/guest/%.c tests/guest/check.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -g -Wall -Wno-unused-result -Iinclude -o $@ $<
+# A static-pie program for the execve tests (glibc: musl-gcc's -static-pie output keeps an interpreter).
+$(BUILD)/tests/guest/args-pie.glibc: tests/guest/args.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -static-pie -fPIE -O2 -g -Wall -Iinclude -o $@ $<
 
 # Unit tests link the sanitized host library; tests/unit/test_guest_*.c also compile the
 # named guest modules for the host (see tests/unit/guest_shim.h).

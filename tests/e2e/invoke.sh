@@ -93,7 +93,7 @@ for v in musl glibc; do
 	fi
 
 	# ---- the device's semantics, console order ----
-	tool probe-$v --resp-cap $MIB send "probe:$MIB" "log:a line from request 2" "after the log"
+	tool probe-$v --resp-cap $MIB send "probe:$MIB" "log:a line from request 2" "after the log" raw:1 raw:ffffffff
 	if vm_ended "probe-$v" "exit 72"; then
 		want='^message 1 [0-9]+: probe fionread=0/0 lseek=-1/ESPIPE pread=-1/ESPIPE poll=1/out overfull=-1/EMSGSIZE$'
 		if ! out_has "$want"; then
@@ -102,6 +102,8 @@ for v in musl glibc; do
 			fail "probe-$v" "the request's console line does not come right before its response"
 		elif ! out_has '^message 3 13: bgufs!uif!mph$'; then
 			fail "probe-$v" "the request after the log was not echoed"
+		elif ! out_has '^message 4 [0-9]+: raw ret=-22$' || ! out_has '^message 5 [0-9]+: raw ret=-22$'; then
+			fail "probe-$v" "MOTE_HC_INVOKE with flags != 0 was not refused with EINVAL (and no doorbell)"
 		else
 			pass "probe-$v"
 		fi

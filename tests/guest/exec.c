@@ -1,6 +1,6 @@
 /* Guest test: execve and execveat replace the program as on Linux. tests/e2e/exec.sh runs it in a rootfs
- * holding /exec.musl, /exec.glibc, /args.musl, /args.glibc (and /dynamic, a dynamically linked ELF, when
- * available).
+ * holding /exec.musl, /exec.glibc, /args.musl, /args.glibc (and, when there, /dynamic, a dynamically linked
+ * ELF, and /bigbss, a program too big for the guest's memory).
  *
  * usage: exec              stage 1 (this libc): the errors (the program goes on after each), then state to
  *                          carry (fds with and without FD_CLOEXEC, a pipe, signal dispositions, umask, cwd,
@@ -81,6 +81,9 @@ static void errors(void)
 	if (access("/dynamic", X_OK) == 0)
 		check(fails_with(execve("/dynamic", argv, envp), ENOEXEC),
 		      "execve of a dynamic ELF: ENOEXEC");
+	if (access("/bigbss", X_OK) == 0)
+		check(fails_with(execve("/bigbss", argv, envp), ENOMEM),
+		      "execve of a program too big: ENOMEM");
 	char self[64];
 	snprintf(self, sizeof(self), "/exec.%s", libc_name());
 	check(symlink(self, "/tmp/self-link") == 0, "symlink /tmp/self-link");

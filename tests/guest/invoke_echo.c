@@ -3,13 +3,16 @@
  * usage: invoke_echo [no-snapshot]
  * The first message is "ready generation=G". A request is answered with a transformed copy (written in
  * two parts), except these (the test's own protocol; the monitor and guest kernel see opaque bytes):
- *   quit           exit 0 without answering
- *   log:TEXT       write TEXT and a newline to stdout (one write), then answer "logged"
- *   probe:CAP      answer "probe ..." with the results of FIONREAD, lseek, pread, poll and a write of CAP + 1
- *                  bytes (CAP: the response area's capacity; nothing may be appended)
- *   peek:ADDR      read one byte at guest address ADDR (hex), answer "peeked XX" (a crash outside the
- * windows) poke:ADDR      write one byte at ADDR, answer "poked" Started without a snapshot file or without
- * an attached channel it prints one line on stderr and exits 2.
+ *   quit         exit 0 without answering
+ *   log:TEXT     write TEXT and a newline to stdout (one write), then answer "logged"
+ *   probe:CAP    answer "probe ..." with the results of FIONREAD, lseek, pread, poll and a write of
+ *                CAP + 1 bytes (CAP: the response area's capacity; nothing may be appended)
+ *   peek:ADDR    read one byte at guest address ADDR (hex), answer "peeked XX" (a crash if unmapped)
+ *   poke:ADDR    write one byte at ADDR, answer "poked"
+ *   raw:FLAGS    make MOTE_HC_INVOKE directly (bypassing the guest kernel) with `flags` FLAGS (hex;
+ *                not 0: refused at once, without a doorbell), answer "raw ret=R"
+ * Started without a snapshot file or without an attached channel it prints one line on stderr and
+ * exits 2.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +24,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+
+#include "mote/abi.h"
 
 static void die(const char *what)
 {
@@ -132,6 +137,22 @@ int main(int argc, char **argv)
 			char num[32] = {0};
 			memcpy(num, buf + 6, len - 6);
 			probe(fd, strtoull(num, NULL, 10));
+			continue;
+		}
+		if (len > 4 && len < 32 && memcmp(buf, "raw:", 4) == 0) {
+			char hex[32] = {0};
+			memcpy(hex, buf + 4, len - 4);
+			static struct mote_hc_invoke call;
+			call.flags = (uint32_t)strtoul(hex, NULL, 16);
+			call.ret = 12345;
+			uint16_t port = MOTE_HC_PORT_BASE + MOTE_HC_INVOKE;
+			__asm__ volatile("outl %0, %w1"
+					 :
+					 : "a"((uint32_t)(uintptr_t)&call), "Nd"(port)
+					 : "memory");
+			char text[32];
+			snprintf(text, sizeof(text), "raw ret=%lld", (long long)call.ret);
+			answer(fd, text);
 			continue;
 		}
 		if (len > 5 && (memcmp(buf, "peek:", 5) == 0 || memcmp(buf, "poke:", 5) == 0)) {

@@ -152,6 +152,8 @@ static int wait_message(struct channel *c, int ctl, const uint8_t **data, uint64
 			uint64_t v;
 			if (read(c->to_host, &v, sizeof(v)) != (ssize_t)sizeof(v))
 				die("eventfd read: %s", strerror(errno));
+			if (v != 1)
+				die("the host doorbell rang %" PRIu64 " times for one message", v);
 			*seq = __atomic_load_n(&c->hdr->resp_seq, __ATOMIC_ACQUIRE);
 			*len = c->hdr->resp_len;
 			if (*len > resp_cap)
