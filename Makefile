@@ -189,9 +189,14 @@ $(BUILD)/bench/snapfirst: bench/snapfirst.S include/mote/abi.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -nostdlib -static -Iinclude -o $@ $<
 
+# The invoke round trip: tests/tools/invoketool.c built without sanitizers, and the echo runtime it attaches.
+$(BUILD)/bench/invoketool: tests/tools/invoketool.c $(LIB_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(LIB_OBJ) $(HOST_LIBS)
+
 # bench/hello.c is built only with musl (hello.musl), not as a host tool.
 bench: all $(filter-out $(BUILD)/bench/hello,$(BENCH_BIN)) $(BUILD)/bench/hello.musl $(BUILD)/bench/first \
-	$(BUILD)/bench/snapfirst
+	$(BUILD)/bench/snapfirst $(BUILD)/bench/invoketool $(BUILD)/tests/guest/invoke_echo.musl
 	@BUILD=$(BUILD) bash bench/run
 
 # ---- demo, install, housekeeping ---------------------------------------------
