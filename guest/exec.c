@@ -163,7 +163,8 @@ static long do_exec(uint64_t dirfd, uint64_t upath, uint64_t argv, uint64_t envp
 	if ((r = copy_args(argv, envp, &a)) < 0)
 		return r;
 
-	/* The point of no return: the old program goes. */
+	/* The point of no return: the old program goes. The file is held: closing its fd must not free it. */
+	vfs_get(node);
 	mm_release_program();
 	fd_close_on_exec();
 	proc_exec_reset(exe);
@@ -175,6 +176,11 @@ static long do_exec(uint64_t dirfd, uint64_t upath, uint64_t argv, uint64_t envp
 	if (!entry)
 		hypercall_exit(MOTE_EXIT_LOAD_ERROR, code, msg, 0, 0);
 	kfree(a.buf); /* the strings are on the new stack */
+	/* The running program's file stays held: a crash report reads its symbols (bi->prog_image). */
+	static struct vfs_node *running;
+	if (running)
+		vfs_put(running);
+	running = node;
 	kdebug("execve: program %s loaded at [%#lx, %#lx), entry %#lx", execfn, boot->prog_start,
 	       boot->prog_end, entry);
 	reset_cpu_state();

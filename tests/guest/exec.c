@@ -7,7 +7,8 @@
  *                          16 MiB of touched memory), execve of stage 2 in the other libc's build
  *        exec stage2 ...   (run by stage 1) checks what survived and what did not, then execveat of stage 3
  *                          through a directory fd and a relative path
- *        exec stage3 ...   checks /proc/self/exe, then fexecve (execveat AT_EMPTY_PATH) of /args.<libc>
+ *        exec stage3 ...   checks /proc/self/exe, then fexecve (execveat AT_EMPTY_PATH) of a copy of
+ *                          /args.<libc>, unlinked, open only through an O_CLOEXEC fd
  * The last program prints its argv: "argv[1]=[after]" "argv[2]=[three]" "argv[3]=[execs]".
  */
 #define _GNU_SOURCE
@@ -242,9 +243,19 @@ static void stage3(void)
 	}
 	printf("exec: stage 3 (%s) passed\n", libc_name());
 	fflush(stdout);
+	/* A copy of /args.<libc> written by the program, unlinked, open only through an O_CLOEXEC fd. */
 	char path[64];
 	snprintf(path, sizeof(path), "/args.%s", libc_name());
-	int fd = open(path, O_RDONLY);
+	int in = open(path, O_RDONLY), out = open("/tmp/args-copy", O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	char buf[65536];
+	ssize_t n;
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			break;
+	close(in);
+	close(out);
+	int fd = open("/tmp/args-copy", O_RDONLY | O_CLOEXEC);
+	unlink("/tmp/args-copy");
 	char *args[] = {"args", "after", "three", "execs", NULL};
 	char *envp[] = {"FOO=fexecve", NULL};
 	exec_at(fd, "", args, envp, AT_EMPTY_PATH);
