@@ -39,6 +39,8 @@
  *   bad KIND         a malformed or refused ATTACH (see bad_attach() for the kinds); prints RUNNING
  *   bench N SIZE     N round trips of SIZE-byte echo requests through the VM, interleaved in blocks with
  *                    the same doorbell round trip between two host processes (no VM); p50/p90/p99, ratio
+ *   cold N           N cold starts, each timed in phases: fork -> READY (the restore), ATTACH -> RUNNING,
+ *                    RUNNING -> the first message, the first 64-byte echo; then "quit"; p50/p90 of each
  * OPTIONS: --vmm PATH  --restore SNAP  --arg ARG (more mote-vmm arguments, repeatable)  --bundle FILE
  *          --req-cap BYTES  --resp-cap BYTES (default 1 MiB each)  --wait SECONDS (default 30)
  * Output on stdout, one line each: "first: TEXT" (the first message), "message SEQ LEN: TEXT",
@@ -54,6 +56,8 @@ static const char *vmm_args[32];
 static int nvmm_args;
 static uint64_t req_cap = 1 << 20, resp_cap = 1 << 20;
 static int wait_seconds = 30;
+static int quiet;			    /* cold: no per-VM lines */
+static double t_ready, t_attach, t_running; /* start_attached's moments (now_us) */
 
 static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
 {
@@ -111,6 +115,14 @@ static void channel_create(struct channel *c)
 	if (c->to_guest < 0 || c->to_host < 0)
 		die("eventfd: %s", strerror(errno));
 	c->seq = 0;
+}
+
+static void channel_destroy(struct channel *c)
+{
+	munmap(c->region, c->size);
+	close(c->memfd);
+	close(c->to_guest);
+	close(c->to_host);
 }
 
 static void ring(int fd)
@@ -241,6 +253,8 @@ static void finish_vmm(struct vm *vm)
 		}
 		usleep(2000);
 	}
+	if (quiet && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
 	if (WIFEXITED(status))
 		printf("vmm: exit %d\n", WEXITSTATUS(status));
 	else
@@ -319,7 +333,8 @@ static int wait_running(struct vm *vm)
 	if (m.type != MOTE_CTL_RUNNING)
 		die("expected RUNNING, got type %u", m.type);
 	m.text[sizeof(m.text) - 1] = 0;
-	printf("running: status %d%s%s\n", m.status, m.status ? ": " : "", m.status ? m.text : "");
+	if (!quiet || m.status)
+		printf("running: status %d%s%s\n", m.status, m.status ? ": " : "", m.status ? m.text : "");
 	fflush(stdout);
 	return m.status;
 }
@@ -331,6 +346,7 @@ static int start_attached(struct vm *vm, struct channel *c)
 	start_vmm(vm);
 	if (!wait_ready(vm))
 		return -1;
+	t_ready = now_us();
 	uint64_t bsize;
 	int bfd = open_bundle(&bsize);
 	int fds[4], n = 0;
@@ -341,6 +357,7 @@ static int start_attached(struct vm *vm, struct channel *c)
 	fds[n++] = c->to_host;
 	struct mote_ctl_msg m;
 	attach_msg(&m, bsize, c->size);
+	t_attach = now_us();
 	send_ctl(vm, &m, sizeof(m), fds, n);
 	if (bfd >= 0)
 		close(bfd);
@@ -348,6 +365,7 @@ static int start_attached(struct vm *vm, struct channel *c)
 		finish_vmm(vm);
 		return -1;
 	}
+	t_running = now_us();
 	return 0;
 }
 
@@ -377,7 +395,8 @@ static int first_message(struct vm *vm, struct channel *c)
 	}
 	if (seq != 0)
 		die("the first message answers request %" PRIu64 ", expected 0", seq);
-	print_message("first", UINT64_MAX, data, len);
+	if (!quiet)
+		print_message("first", UINT64_MAX, data, len);
 	return 1;
 }
 
@@ -734,6 +753,50 @@ static int cmd_bench(uint64_t n, uint64_t size)
 	return 0;
 }
 
+static void print_phase(const char *what, double *us, uint64_t n)
+{
+	qsort(us, n, sizeof(double), cmp_double);
+	printf("  %-50s p50 %8.1f us  p90 %8.1f us\n", what, pct(us, n, 0.5), pct(us, n, 0.9));
+}
+
+static int cmd_cold(uint64_t n)
+{
+	if (n < 5)
+		die("cold needs at least 5 runs");
+	double *ph[5];
+	for (int k = 0; k < 5; k++)
+		ph[k] = malloc(n * sizeof(double));
+	uint8_t buf[64];
+	quiet = 1;
+	for (uint64_t i = 0; i < n; i++) {
+		struct vm vm;
+		struct channel c;
+		double t0 = now_us();
+		if (start_attached(&vm, &c) < 0 || !first_message(&vm, &c))
+			die("cold start %" PRIu64 " failed", i);
+		double t_first = now_us();
+		double rt = echo_once(&vm, &c, buf, sizeof(buf));
+		ph[0][i] = t_ready - t0;
+		ph[1][i] = t_running - t_attach;
+		ph[2][i] = t_first - t_running;
+		ph[3][i] = rt;
+		ph[4][i] = t_first + rt - t0;
+		send_request(&c, "quit", 4);
+		finish_vmm(&vm);
+		close(vm.ctl);
+		channel_destroy(&c);
+	}
+	printf("cold start through the control channel, %" PRIu64 " runs:\n", n);
+	print_phase("fork -> READY (restore)", ph[0], n);
+	print_phase("ATTACH -> RUNNING (checks, memory slots)", ph[1], n);
+	print_phase("RUNNING -> first message (guest: attach, READY)", ph[2], n);
+	print_phase("first 64-byte request round trip", ph[3], n);
+	print_phase("total: fork -> first response", ph[4], n);
+	for (int k = 0; k < 5; k++)
+		free(ph[k]);
+	return 0;
+}
+
 static uint64_t number(const char *s, const char *what)
 {
 	char *end;
@@ -796,5 +859,7 @@ int main(int argc, char **argv)
 		return cmd_bad(args[0]);
 	if (!strcmp(cmd, "bench") && nargs == 2)
 		return cmd_bench(number(args[0], "N"), number(args[1], "SIZE"));
+	if (!strcmp(cmd, "cold") && nargs == 1)
+		return cmd_cold(number(args[0], "N"));
 	die("unknown command or wrong arguments: %s", cmd);
 }
