@@ -30,10 +30,10 @@ LIB_SRC := $(wildcard lib/*.c)
 VMM_SRC := $(wildcard vmm/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 GW_SRC := $(wildcard gateway/*.c)
-GUEST_SRC := $(wildcard guest/*.c) lib/elf.c lib/cpio.c
+GUEST_SRC := $(wildcard guest/*.c) lib/elf.c lib/cpio.c lib/invoke_region.c
 GUEST_ASM := $(wildcard guest/*.S)
 HDRS := $(wildcard include/mote/*.h lib/*.h vmm/*.h cli/*.h gateway/*.h)
-GUEST_HDRS := $(wildcard include/mote/*.h guest/*.h) lib/elf.h lib/cpio.h
+GUEST_HDRS := $(wildcard include/mote/*.h guest/*.h) lib/elf.h lib/cpio.h lib/invoke_region.h
 
 # Host libraries: the plain build (used by `make run`, `make bench`, install) and an
 # ASan/UBSan build (used by `make check`).
@@ -45,7 +45,7 @@ GUEST_OBJ := $(GUEST_SRC:%.c=$(BUILD)/guest/%.o) $(GUEST_ASM:%.S=$(BUILD)/guest/
 # Test programs that run inside the VM, each built with musl and with glibc.
 TEST_GUEST_SRC := $(wildcard tests/guest/*.c)
 TEST_GUEST_BIN := $(TEST_GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%.musl) \
-	$(TEST_GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%.glibc)
+	$(TEST_GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%.glibc) $(BUILD)/tests/guest/args-pie.glibc
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
@@ -82,7 +82,8 @@ $(BUILD)/asan/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 # mote-vmm links no shared library but libc: it starts once per VM, so start-up time counts.
-VMM_LIB_OBJ := $(BUILD)/obj/lib/elf.o $(BUILD)/obj/lib/err.o $(BUILD)/obj/lib/size.o $(BUILD)/obj/lib/snapfile.o
+VMM_LIB_OBJ := $(BUILD)/obj/lib/elf.o $(BUILD)/obj/lib/err.o $(BUILD)/obj/lib/size.o $(BUILD)/obj/lib/snapfile.o \
+	$(BUILD)/obj/lib/invoke_region.o
 # The plain mote-vmm is linked statically with musl and mote statically with glibc: on these
 # machines glibc's start-up (CPUID probing traps under PVM) plus dynamic loading cost ~1 ms per
 # process, and `mote run` starts two. The ASan builds below stay dynamic glibc.
@@ -139,6 +140,10 @@ $(BUILD)/tests/guest/%.musl: tests/guest/%.c tests/guest/check.h | $(BUILD)/.dep
 $(BUILD)/tests/guest/%.glibc: tests/guest/%.c tests/guest/check.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -g -Wall -Wno-unused-result -Iinclude -o $@ $<
+# A static-pie program for the execve tests (glibc: musl-gcc's -static-pie output keeps an interpreter).
+$(BUILD)/tests/guest/args-pie.glibc: tests/guest/args.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -static-pie -fPIE -O2 -g -Wall -Iinclude -o $@ $<
 
 # Unit tests link the sanitized host library; tests/unit/test_guest_*.c also compile the
 # named guest modules for the host (see tests/unit/guest_shim.h).
@@ -201,6 +206,11 @@ $(BUILD)/bench/snapfirst: bench/snapfirst.S include/mote/abi.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -nostdlib -static -Iinclude -o $@ $<
 
+# The invoke round trip: tests/tools/invoketool.c built without sanitizers, and the echo runtime it attaches.
+$(BUILD)/bench/invoketool: tests/tools/invoketool.c $(LIB_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(LIB_OBJ) $(HOST_LIBS)
+
 # The function benchmarks' container baseline: the example C function linked as a plain program
 # (bench/fn_native.c implements <mote/fn.h> for one request taken from the environment).
 $(BUILD)/bench/hello_fn_native: bench/fn_native.c examples/hello-c/handler.c include/mote/fn.h | $(BUILD)/.deps
@@ -209,7 +219,8 @@ $(BUILD)/bench/hello_fn_native: bench/fn_native.c examples/hello-c/handler.c inc
 
 # bench/hello.c is built only with musl (hello.musl), bench/fn_native.c only into hello_fn_native.
 bench: all $(filter-out $(BUILD)/bench/hello $(BUILD)/bench/fn_native,$(BENCH_BIN)) $(BUILD)/bench/hello.musl \
-	$(BUILD)/bench/first $(BUILD)/bench/snapfirst $(BUILD)/bench/hello_fn_native
+	$(BUILD)/bench/first $(BUILD)/bench/snapfirst $(BUILD)/bench/hello_fn_native \
+	$(BUILD)/bench/invoketool $(BUILD)/tests/guest/invoke_echo.musl
 	@BUILD=$(BUILD) bash bench/run
 	@BUILD=$(BUILD) bash bench/functions.sh
 

@@ -20,6 +20,8 @@ void clock_init(const struct mote_boot_info *bi)
 
 uint64_t clock_setup_vdso(void)
 {
+	if (vdso_base)
+		return vdso_base; /* execve: the new program gets the same pages */
 	uint64_t size = (uint64_t)(vdso_image_end - vdso_image_start);
 	uint64_t pages = 1 + ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE;
 	uint8_t *area = pages_alloc(pages, 1);

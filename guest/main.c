@@ -1,7 +1,9 @@
 /* Guest kernel boot: read the boot info, set up memory, clocks, randomness and files, start the program. */
 #include <mote/abi.h>
 
+#include "attach.h"
 #include "clock.h"
+#include "exec.h"
 #include "fd.h"
 #include "hypercall.h"
 #include "klib.h"
@@ -46,6 +48,8 @@ void kmain(struct mote_boot_info *bi)
 			: "rootfs image: the guest kernel is out of memory unpacking it (raise --mem)",
 		    0, 0);
 	fd_init();
+	attach_init(bi);
+	exec_init(bi);
 
 	uint64_t sp;
 	uint64_t entry = loader_load_program(bi, &sp);

@@ -34,6 +34,11 @@ enum mote_status {
 	MOTE_STATUS_BUNDLE_REFUSED = 82, /* the function failed to initialise (Lua error, no handle(), ...) */
 	MOTE_STATUS_FN_ERROR = 83,	 /* invoke: the function answered with a non-2xx status */
 	MOTE_STATUS_SERVER_ERROR = 84,	 /* the server refused or failed a management request */
+	/* mote-vmm --control: an ATTACH refused (include/mote/control.h); nothing of the guest ran. */
+	MOTE_STATUS_CTL_PROTOCOL = 90,	/* a control message not as control.h says, or the wrong fds */
+	MOTE_STATUS_ATTACH_BUNDLE = 91, /* bundle fd not a regular file, shorter than bundle_size, too big */
+	MOTE_STATUS_ATTACH_INVOKE = 92, /* invoke fd not a writable memfd, too small, or a bad header */
+	MOTE_STATUS_ATTACH_DOORBELL = 93, /* a doorbell fd is not an eventfd, or both are the same */
 };
 
 /* Signals that end mote-vmm for failures after the guest started. */

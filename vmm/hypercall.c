@@ -98,6 +98,29 @@ static void hc_exit(struct guest *g, const struct mote_hc_exit *x)
 	}
 }
 
+/*
+ * Respond and wait: ring the supervisor's doorbell and let the run loop wait
+ * for the next request. The messages themselves are never read here.
+ */
+static enum guest_next hc_invoke(struct guest *g, struct mote_hc_invoke *c)
+{
+	uint32_t flags;
+	memcpy(&flags, &c->flags, sizeof(flags));
+	if (flags != 0) {
+		c->ret = -MOTE_EINVAL;
+		return GUEST_RESUME;
+	}
+	if (!g->chan.attached) {
+		c->ret = -MOTE_ENODEV;
+		return GUEST_RESUME;
+	}
+	uint64_t one = 1;
+	if (write(g->chan.doorbell_host, &one, sizeof(one)) != (ssize_t)sizeof(one) && g->cfg->debug)
+		fprintf(stderr, "mote-vmm: cannot ring the host doorbell: %s\n", strerror(errno));
+	g->chan.waiting = c;
+	return GUEST_INVOKE;
+}
+
 enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
 {
 	unsigned nr = port - MOTE_HC_PORT_BASE;
@@ -107,6 +130,7 @@ enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
 	    [MOTE_HC_ENTROPY] = sizeof(struct mote_hc_entropy),
 	    [MOTE_HC_EXIT] = sizeof(struct mote_hc_exit),
 	    [MOTE_HC_SNAPSHOT] = sizeof(struct mote_hc_snapshot),
+	    [MOTE_HC_INVOKE] = sizeof(struct mote_hc_invoke),
 	};
 	if (port < MOTE_HC_PORT_BASE || nr >= MOTE_HC_COUNT) {
 		g->bad_hypercalls++;
@@ -136,6 +160,7 @@ enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
 		g->snapshot_call = s;
 		return GUEST_SNAPSHOT;
 	}
+	case MOTE_HC_INVOKE: return hc_invoke(g, p);
 	}
 	return GUEST_RESUME;
 }

@@ -540,6 +540,8 @@ static int fix_boot_info(struct guest *g, uint64_t saved_tsc, uint64_t tsc, cons
 	c.anchor_monotonic_ns = mono;
 	c.anchor_realtime_ns = (int64_t)guest_host_ns(CLOCK_REALTIME);
 	bi->clock = c;
+	/* What the snapshotted VM had attached is not this clone's: --control attaches anew. */
+	memset(&bi->attach, 0, sizeof(bi->attach));
 	if (getentropy(bi->seed, sizeof(bi->seed)) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "getentropy");
 	g->boot_info = bi;

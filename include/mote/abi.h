@@ -131,7 +131,10 @@ struct mote_hc_snapshot {
  * may be 0) and block until the host has put the next request in the request
  * area. The runtime's "respond and wait for the next request" is this one
  * exit. The monitor only relays doorbells (eventfds) to whoever attached the
- * channel; it never reads the messages.
+ * channel; it never reads the messages. A snapshot taken during the wait
+ * saves the call unanswered: the VM that was snapshotted goes on waiting,
+ * while a clone returns at once with `ret` as the guest left it (the guest
+ * tells by the new clock generation and calls again on its own channel).
  */
 struct mote_hc_invoke {
 	uint32_t flags; /* IN: 0 (reserved) */
@@ -153,7 +156,9 @@ struct mote_hc_invoke {
  * fields only while it runs. Both sides check every offset and length before
  * use, reading each field once (the other side may be hostile).
  * The messages themselves are opaque to the guest kernel and the monitor:
- * their encoding (lib/invoke.h) is between the gateway and the runtime.
+ * their encoding (lib/invoke_msg.h) is between the gateway and the runtime.
+ * lib/invoke_region.c checks a header (shared by both sides; see
+ * docs/hypercalls.md for the rules).
  */
 #define MOTE_INVOKE_MAGIC 0x6b766e69u /* "invk" */
 #define MOTE_INVOKE_VERSION 1u

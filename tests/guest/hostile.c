@@ -1,6 +1,7 @@
 /* Guest test: a hostile program talking to the monitor directly with `outl %eax, %dx`, bypassing the guest
- * kernel: bad addresses, huge and overflowing lengths, structs out of range. Every call must come back with
- * -EFAULT/-EINVAL (or be ignored) and the monitor must keep working. Runs only inside the VM.
+ * kernel: bad addresses, huge and overflowing lengths, structs out of range, invoke calls without a channel.
+ * Every call must come back with -EFAULT/-EINVAL/-ENODEV (or be ignored) and the monitor must keep working.
+ * Runs only inside the VM.
  *
  * usage: hostile [MEM_BYTES]   (the guest's --mem in bytes; default 64 MiB)
  *        hostile MEM exit      (ends through the exit hypercall with status 7, or 1 if a check failed,
@@ -26,6 +27,7 @@ static struct mote_hc_console con;
 static struct mote_hc_sleep slp;
 static struct mote_hc_entropy ent;
 static struct mote_hc_exit ex;
+static struct mote_hc_invoke inv;
 static uint8_t buffer[(1u << 20) + 64];
 
 static void hypercall(unsigned nr, uint64_t arg)
@@ -152,6 +154,31 @@ static void test_sleep(void)
 	expect("sleep: 2^62 ns (146 years)", sleep_ns(1ull << 62), EINVAL_, EINVAL_);
 }
 
+static int64_t invoke(uint32_t flags, uint32_t pad)
+{
+	inv.flags = flags;
+	inv.pad = pad;
+	inv.ret = 12345;
+	hypercall(MOTE_HC_INVOKE, (uint64_t)(uintptr_t)&inv);
+	return inv.ret;
+}
+
+/* The invoke call of a VM nothing is attached to (mote run): never waits, never reaches a supervisor. */
+static void test_invoke(void)
+{
+	const int64_t EINVAL_ = -MOTE_EINVAL, ENODEV_ = -MOTE_ENODEV;
+	expect("invoke: no channel attached", invoke(0, 0), ENODEV_, ENODEV_);
+	expect("invoke: garbage in pad", invoke(0, 0xdeadbeef), ENODEV_, ENODEV_);
+	expect("invoke: flags 1", invoke(1, 0), EINVAL_, EINVAL_);
+	expect("invoke: flags 0xffffffff", invoke(0xffffffffu, 0xffffffffu), EINVAL_, EINVAL_);
+	for (int i = 0; i < 100; i++)
+		invoke(0, (uint32_t)i);
+	expect("invoke: 100 more calls, still no channel", invoke(0, 0), ENODEV_, ENODEV_);
+	/* The struct's last byte one past the end of RAM: ignored (nowhere to write ret). */
+	hypercall(MOTE_HC_INVOKE, mem_size - sizeof(struct mote_hc_invoke) + 1);
+	printf("ok: invoke struct crossing the end of RAM ignored\n");
+}
+
 /* Struct addresses that are themselves invalid: nowhere to write an error, so the call is ignored. */
 static void test_bad_struct(void)
 {
@@ -237,6 +264,7 @@ int main(int argc, char **argv)
 	test_console();
 	test_entropy();
 	test_sleep();
+	test_invoke();
 	test_bad_struct();
 	test_syscalls();
 	printf("hostile: output after the abuse: %d + %d = %d\n", 2, 3, 2 + 3);

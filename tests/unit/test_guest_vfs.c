@@ -1,6 +1,6 @@
 /* Unit test of the guest kernel's file system, descriptors and pipes, run on the host over a built cpio
  * image. */
-// guest-modules: guest/vfs.c guest/fd.c guest/fs.c guest/pipe.c guest/uaccess.c
+// guest-modules: guest/vfs.c guest/fd.c guest/fs.c guest/pipe.c guest/uaccess.c guest/attach.c
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,8 @@
 #include "pipe.h"
 #include "vfs.h"
 
-#include "cpio.c" /* lib/cpio.c: the guest modules' image reader */
+#include "cpio.c"	   /* lib/cpio.c: the guest modules' image reader */
+#include "invoke_region.c" /* lib/invoke_region.c: guest/attach.c's header check */
 #include "guest_shim.c"
 
 #define U(p) ((uint64_t)(uintptr_t)(p))
