@@ -45,6 +45,8 @@ STATE=$E2E_TMP/state
 GW_FLAGS=(--vmm "$FAKEVMM" --kernel "$E2E_TMP/kernel" --runtimes "$E2E_TMP/rt")
 start_gw g1 "$STATE" || e2e_finish
 G1=$GW_PID
+[ "$(stat -c %a "$SOCK")" = 600 ] && [ "$(stat -c %a "$STATE")" = 700 ] && pass admin-socket-private ||
+	fail admin-socket-private "admin.sock mode $(stat -c %a "$SOCK"), state dir $(stat -c %a "$STATE")"
 
 # ---- deploy, ls, invoke ----
 mote_cli deploy-lua deploy hello "$E2E_TMP/lua1"
