@@ -46,7 +46,7 @@ struct vm {
 	uint64_t bundle_size;
 	volatile struct mote_invoke_region *region;
 	uint64_t seq;
-	int attached;	/* RUNNING seen (or implied by the first message) */
+	int attached; /* RUNNING seen (or implied by the first message) */
 	/* When it was spawned, restored (READY) and attached (RUNNING): CLOCK_MONOTONIC ns. */
 	uint64_t t_spawn, t_restored, t_attached;
 	char why[512];	/* the reason it was killed, once it was */
@@ -328,8 +328,10 @@ static void on_doorbell(h2o_socket_t *sock, const char *err)
 			protocol_error(vm, "first message is neither READY nor INIT_ERROR");
 		} else if (type == MOTE_MSG_READY) {
 			uint64_t t = now_ns();
-			fnlog_notef(vm->log, "VM pid %d ready in %.1f ms (restore %.1f, attach %.1f, load %.1f): %.*s",
-				    (int)vm->proc.pid, ms_between(vm->t_spawn, t), ms_between(vm->t_spawn, vm->t_restored),
+			fnlog_notef(vm->log,
+				    "VM pid %d ready in %.1f ms (restore %.1f, attach %.1f, load %.1f): %.*s",
+				    (int)vm->proc.pid, ms_between(vm->t_spawn, t),
+				    ms_between(vm->t_spawn, vm->t_restored),
 				    ms_between(vm->t_restored, vm->t_attached), ms_between(vm->t_attached, t),
 				    (int)(tlen < 100 ? tlen : 100), text);
 			vm->state = VM_IDLE;
