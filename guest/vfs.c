@@ -15,6 +15,7 @@ static struct vfs_node *cwd;
 static struct vfs_node *console_nodes[3];
 static uint64_t next_ino = 1;
 static uint64_t bytes_used;
+static int building; /* vfs_init is building the tree: creating entries changes no times */
 
 static int64_t now_ns(void)
 {
@@ -90,12 +91,14 @@ struct vfs_node *vfs_console_node(int fd)
 
 void vfs_touch(struct vfs_node *node)
 {
-	node->mtime_ns = node->ctime_ns = now_ns();
+	if (!building)
+		node->mtime_ns = node->ctime_ns = now_ns();
 }
 
 void vfs_touch_status(struct vfs_node *node)
 {
-	node->ctime_ns = now_ns();
+	if (!building)
+		node->ctime_ns = now_ns();
 }
 
 uint64_t vfs_bytes_used(void)
@@ -920,13 +923,20 @@ int vfs_init(const void *image, uint64_t size, const char *exec_path)
 		console_nodes[i] = n;
 	}
 
-	if (image && size) {
-		int r = load_image(image, size);
-		if (r < 0)
-			return r;
+	/*
+	 * Building the tree touches no parent: a directory keeps the image's
+	 * times although its entries are added after it (and /tmp, /dev, /proc
+	 * are added to the root). A directory the image does not list, implied by
+	 * a path, keeps the time it was made.
+	 */
+	building = 1;
+	int r = image && size ? load_image(image, size) : 0;
+	if (r == 0 && image && size)
 		user_set_readonly(image, size);
-	}
-	return add_system_tree(exec_path);
+	if (r == 0)
+		r = add_system_tree(exec_path);
+	building = 0;
+	return r;
 }
 
 int vfs_map_file(const char *path, const void **data, uint64_t *size)

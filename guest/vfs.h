@@ -191,7 +191,11 @@ int vfs_truncate(struct vfs_node *node, uint64_t size);
 /* Fill a stat buffer for `node`. */
 void vfs_stat(const struct vfs_node *node, struct linux_stat *st);
 
-/* Mark a node's data and status changed now (mtime and ctime), or only its status (ctime). */
+/*
+ * Mark a node's data and status changed now (mtime and ctime), or only its
+ * status (ctime). While vfs_init builds the tree nothing is touched: every
+ * entry keeps the times the image gives it.
+ */
 void vfs_touch(struct vfs_node *node);
 void vfs_touch_status(struct vfs_node *node);
 

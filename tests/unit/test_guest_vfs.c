@@ -56,17 +56,25 @@ static void image_pad4(struct image *im)
 	put(im, zero, (4 - im->len % 4) % 4);
 }
 
-static void add(struct image *im, const char *name, uint32_t mode, uint32_t ino, uint32_t nlink,
-		const void *data, size_t size)
+/* Add an entry with modification time `mtime` (seconds). */
+static void add_at(struct image *im, const char *name, uint32_t mode, uint32_t ino, uint32_t nlink,
+		   const void *data, size_t size, uint32_t mtime)
 {
 	char hdr[128];
 	snprintf(hdr, sizeof(hdr), "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X", ino, mode,
-		 0u, 0u, nlink, 1000000u, size, 0u, 0u, 0u, 0u, strlen(name) + 1, 0u);
+		 0u, 0u, nlink, mtime, size, 0u, 0u, 0u, 0u, strlen(name) + 1, 0u);
 	put(im, hdr, 110);
 	put(im, name, strlen(name) + 1);
 	image_pad4(im);
 	put(im, data, size);
 	image_pad4(im);
+}
+
+/* Add an entry with modification time 1000000. */
+static void add(struct image *im, const char *name, uint32_t mode, uint32_t ino, uint32_t nlink,
+		const void *data, size_t size)
+{
+	add_at(im, name, mode, ino, nlink, data, size, 1000000u);
 }
 
 static void add_file(struct image *im, const char *name, uint32_t perm, const char *text)
@@ -160,6 +168,12 @@ static struct image build_image(void)
 	add_file(&im, "/abs/file", 0600, "absolute\n");
 	add(&im, "lib", S_IFDIR | 0755, 4, 2, "", 0);
 	add_file(&im, "lib/data", 0644, "library data\n");
+	/* Directories inside directories, each with its own time; "late" is listed after its entry. */
+	add_at(&im, "lib/sub", S_IFDIR | 0755, 90, 2, "", 0, 2000000u);
+	add_at(&im, "lib/sub/inner", S_IFDIR | 0700, 91, 2, "", 0, 3000000u);
+	add_at(&im, "lib/sub/inner/f", S_IFREG | 0644, 92, 1, "f", 1, 4000000u);
+	add_at(&im, "lib/late/x", S_IFREG | 0644, 93, 1, "x", 1, 5000000u);
+	add_at(&im, "lib/late", S_IFDIR | 0755, 94, 2, "", 0, 6000000u);
 	add(&im, "loop1", S_IFLNK | 0777, 5, 1, "loop2", 5);
 	add(&im, "loop2", S_IFLNK | 0777, 6, 1, "/loop1", 6);
 	add(&im, "dirlink", S_IFLNK | 0777, 7, 1, "/lib", 4);
@@ -212,6 +226,47 @@ static void test_corrupt_images(void)
 	check("corrupt image: dot-dot name", WIFEXITED(status) && WEXITSTATUS(status) == 0, "accepted");
 	free(evil.data);
 	free(good.data);
+}
+
+/*
+ * Every entry the image holds has the image's times after boot, though its
+ * directory's entries were added after it (and /tmp, /dev, /proc after the
+ * root's); they change only when the program changes the directory.
+ */
+static void test_image_times(void)
+{
+	static const struct {
+		const char *path;
+		int64_t mtime;
+	} want[] = {
+	    {"/", 1000000},	      {"/bin", 1000000},	   {"/lib", 1000000},
+	    {"/lib/sub", 2000000},    {"/lib/sub/inner", 3000000}, {"/lib/sub/inner/f", 4000000},
+	    {"/lib/late/x", 5000000}, {"/lib/late", 6000000},
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct linux_stat st;
+		memset(&st, 0, sizeof(st));
+		long r = xstat(want[i].path, &st);
+		check("image times kept",
+		      r == 0 && st.st_mtim.tv_sec == want[i].mtime && st.st_mtim.tv_nsec == 0 &&
+			  st.st_ctim.tv_sec == want[i].mtime && st.st_atim.tv_sec == want[i].mtime,
+		      "%s: stat %ld, mtime %ld ctime %ld atime %ld, image says %ld", want[i].path, r,
+		      (long)st.st_mtim.tv_sec, (long)st.st_ctim.tv_sec, (long)st.st_atim.tv_sec,
+		      (long)want[i].mtime);
+	}
+	/* A directory the image only implies ("etc" of "./etc/passwd") was made at boot. */
+	struct linux_stat st;
+	EXPECT_EQ("stat implied /etc", xstat("/etc", &st), 0);
+	check("implied directory has the boot time", st.st_mtim.tv_sec >= 1700000000, "mtime %ld",
+	      (long)st.st_mtim.tv_sec);
+	/* The program's changes do change them. */
+	EXPECT_EQ("create in /lib/sub", write_file("/lib/sub/new", "n"), 1);
+	xstat("/lib/sub", &st);
+	check("creating an entry changes the directory's mtime", st.st_mtim.tv_sec >= 1700000000, "mtime %ld",
+	      (long)st.st_mtim.tv_sec);
+	xstat("/lib", &st);
+	EXPECT_EQ("the parent's mtime does not change", st.st_mtim.tv_sec, 1000000);
+	sys_unlink(U("/lib/sub/new"));
 }
 
 static void test_image_files(const struct image *im)
@@ -951,6 +1006,7 @@ int main(void)
 	if (r < 0)
 		return 1;
 	fd_init();
+	test_image_times();
 	test_image_files(&im);
 	test_copy_on_write(&im);
 	test_create_write();
