@@ -30,6 +30,7 @@ echo nested >"$ROOT/data/dir/sub/n"
 touch -d @1000000000 "$ROOT/data/dir/sub"
 touch -d @1100000000 "$ROOT/data/dir"
 touch -d @1200000000 "$ROOT/data"
+touch -d @1300000000 "$ROOT"
 
 # bb NAME MODE ARGS...: compare `busybox ARGS` natively and in the VM. MODE: plain (no --rootfs), rootfs,
 # or rootfs-unordered (lines compared sorted: directory order differs between file systems).
@@ -111,7 +112,7 @@ bb od rootfs od -A x -t x1 data/bin.dat
 bb od-c rootfs od -c data/bin.dat
 bb stat-size rootfs stat -c '%s %n' data/lines.txt data/bin.dat
 bb find rootfs-unordered find data -name '*.txt'
-bb stat-dir-times rootfs stat -c '%Y %n' data data/dir data/dir/sub data/dir/alpha
+bb stat-dir-times rootfs stat -c '%Y %n' . data data/dir data/dir/sub data/dir/alpha
 bb du rootfs du -s -k data/lines.txt
 bb test-f rootfs test -f data/lines.txt
 bb test-d-missing rootfs test -d data/nope
