@@ -89,6 +89,14 @@ struct vfs_node *vfs_console_node(int fd)
 	return fd >= 0 && fd < 3 ? console_nodes[fd] : NULL;
 }
 
+int vfs_console_index(const struct vfs_node *node)
+{
+	for (int i = 0; i < 3; i++)
+		if (node && node == console_nodes[i])
+			return i;
+	return -1;
+}
+
 void vfs_touch(struct vfs_node *node)
 {
 	if (!building)
@@ -912,12 +920,13 @@ int vfs_init(const void *image, uint64_t size, const char *exec_path)
 
 	static const enum vfs_dev_kind console_kinds[3] = {VFS_DEV_CONSOLE_IN, VFS_DEV_CONSOLE_OUT,
 							   VFS_DEV_CONSOLE_ERR};
+	/* fstat on them shows what the host's stdio is instead (fd_stat, tty.c). */
 	for (int i = 0; i < 3; i++) {
-		struct vfs_node *n = node_new(S_IFCHR | 0620);
+		struct vfs_node *n = node_new(S_IFCHR | 0666);
 		if (!n)
 			return -ENOMEM;
 		n->dev = console_kinds[i];
-		n->rdev = MAKEDEV(136, 0);
+		n->rdev = MAKEDEV(1, 3);
 		n->nlink = 1;
 		n->refs = 1;
 		console_nodes[i] = n;

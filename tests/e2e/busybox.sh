@@ -136,7 +136,9 @@ fi
 run closed-pipe bash -c '"$@" | head -c 20 >/dev/null; exit "${PIPESTATUS[0]}"' bash "$MOTE" run --timeout 20 "$BUSYBOX" seq 1 3000000
 if [ "$STATUS" = 124 ] || [ "$STATUS" = 142 ] || [ "$ELAPSED_MS" -gt 15000 ]; then
 	fail busybox-closed-pipe "did not end promptly (status $STATUS after $ELAPSED_MS ms)"
-elif [ "$SANITIZER" = 1 ] || { [ "$STATUS" -ge 128 ] && [ "$STATUS" != 141 ]; }; then
+elif [ "$SANITIZER" = 1 ] || [ "$STATUS" = 134 ] || [ "$STATUS" = 139 ]; then
+	# Any exit status is the program's own (busybox seq exits 255 when its last flush fails, as it
+	# does natively with SIGPIPE ignored); 134 and 139 are mote-vmm's crash signals (docs/run.md).
 	fail busybox-closed-pipe "status $STATUS: expected an exit or SIGPIPE, not a crash"
 else
 	pass busybox-closed-pipe
