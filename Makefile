@@ -185,8 +185,9 @@ $(BUILD)/bench/snapfirst: bench/snapfirst.S include/mote/abi.h | $(BUILD)/.deps
 	$(CC) -nostdlib -static -Iinclude -o $@ $<
 
 # bench/hello.c is built only with musl (hello.musl), not as a host tool.
+# The line printer of (k)-(n) is the test program tests/guest/lines.c.
 bench: all $(filter-out $(BUILD)/bench/hello,$(BENCH_BIN)) $(BUILD)/bench/hello.musl $(BUILD)/bench/first \
-	$(BUILD)/bench/snapfirst
+	$(BUILD)/bench/snapfirst $(BUILD)/tests/guest/lines.glibc $(BUILD)/tests/guest/lines.musl
 	@BUILD=$(BUILD) bash bench/run
 
 # ---- demo, install, housekeeping ---------------------------------------------
