@@ -9,7 +9,7 @@ MUSL_CC ?= musl-gcc
 
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PACKAGES := gcc make musl-tools busybox-static libssl-dev clang libclang-rt-14-dev \
-	binutils coreutils curl
+	binutils coreutils curl bsdutils
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	-Wshadow -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wimplicit-fallthrough \
@@ -195,8 +195,10 @@ $(BUILD)/bench/invoketool: tests/tools/invoketool.c $(LIB_OBJ) $(HDRS)
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(LIB_OBJ) $(HOST_LIBS)
 
 # bench/hello.c is built only with musl (hello.musl), not as a host tool.
+# The line printer of (k)-(n) is the test program tests/guest/lines.c.
 bench: all $(filter-out $(BUILD)/bench/hello,$(BENCH_BIN)) $(BUILD)/bench/hello.musl $(BUILD)/bench/first \
-	$(BUILD)/bench/snapfirst $(BUILD)/bench/invoketool $(BUILD)/tests/guest/invoke_echo.musl
+	$(BUILD)/bench/snapfirst $(BUILD)/bench/invoketool $(BUILD)/tests/guest/invoke_echo.musl \
+	$(BUILD)/tests/guest/lines.glibc $(BUILD)/tests/guest/lines.musl
 	@BUILD=$(BUILD) bash bench/run
 
 # ---- demo, install, housekeeping ---------------------------------------------
