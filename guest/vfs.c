@@ -16,7 +16,7 @@ static struct vfs_node *console_nodes[3];
 static uint64_t next_ino = 1;
 static uint64_t bytes_used;
 static int loading_readonly; /* building a read-only mount: new nodes are read-only, creating is allowed */
-static int building; /* building a tree from an image: creating entries changes no times */
+static int building;	     /* building a tree from an image: creating entries changes no times */
 
 static int64_t now_ns(void)
 {
