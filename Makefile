@@ -9,7 +9,7 @@ MUSL_CC ?= musl-gcc
 
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PACKAGES := gcc make musl-tools busybox-static libssl-dev clang libclang-rt-14-dev \
-	binutils coreutils curl libh2o-evloop-dev libsqlite3-dev libjansson-dev wrk runc
+	binutils coreutils curl bsdutils libh2o-evloop-dev libsqlite3-dev libjansson-dev wrk runc
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	-Wshadow -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wimplicit-fallthrough \
@@ -218,9 +218,11 @@ $(BUILD)/bench/hello_fn_native: bench/fn_native.c examples/hello-c/handler.c inc
 	$(CC) -static -O2 $(WARN) -Iinclude -o $@ bench/fn_native.c examples/hello-c/handler.c
 
 # bench/hello.c is built only with musl (hello.musl), bench/fn_native.c only into hello_fn_native.
+# The line printer of (k)-(n) is the test program tests/guest/lines.c.
 bench: all $(filter-out $(BUILD)/bench/hello $(BUILD)/bench/fn_native,$(BENCH_BIN)) $(BUILD)/bench/hello.musl \
 	$(BUILD)/bench/first $(BUILD)/bench/snapfirst $(BUILD)/bench/hello_fn_native \
-	$(BUILD)/bench/invoketool $(BUILD)/tests/guest/invoke_echo.musl
+	$(BUILD)/bench/invoketool $(BUILD)/tests/guest/invoke_echo.musl \
+	$(BUILD)/tests/guest/lines.glibc $(BUILD)/tests/guest/lines.musl
 	@BUILD=$(BUILD) bash bench/run
 	@BUILD=$(BUILD) bash bench/functions.sh
 

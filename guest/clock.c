@@ -1,7 +1,6 @@
 /* Time without exits: TSC read at CPL3 scaled by the monitor's boot anchor; also served by the vDSO. */
 #include "clock.h"
 
-#include "console.h"
 #include "hypercall.h"
 #include "klib.h"
 #include "mm.h"
@@ -53,7 +52,6 @@ uint64_t clock_generation(void)
 void clock_sleep_ns(uint64_t ns)
 {
 	static struct mote_hc_sleep s;
-	console_flush();
 	s.ns = ns;
 	hypercall(MOTE_HC_SLEEP, &s);
 }

@@ -12,6 +12,7 @@
 #include "pipe.h"
 #include "random.h"
 #include "snapshot.h"
+#include "tty.h"
 #include "uaccess.h"
 #include "vfs.h"
 
@@ -204,6 +205,9 @@ int fd_stat(int fd, struct linux_stat *st)
 		return -EBADF;
 	if (f->kind == FILE_NODE) {
 		vfs_stat(f->node, st);
+		int host_fd = vfs_console_index(f->node);
+		if (host_fd >= 0)
+			tty_fill_stat(host_fd, st);
 		return 0;
 	}
 	memset(st, 0, sizeof(*st));
@@ -637,7 +641,11 @@ long sys_ioctl(uint64_t fd, uint64_t req, uint64_t arg)
 			return -ENOTTY;
 		return user_copy_to(arg, &avail, sizeof(avail));
 	}
-	default: return -ENOTTY; /* no terminals: TCGETS, TIOCGWINSZ, ... */
+	default: {
+		/* Terminal requests: only a console fd whose host fd is a terminal is one. */
+		int host_fd = f->kind == FILE_NODE ? vfs_console_index(f->node) : -1;
+		return host_fd >= 0 ? tty_ioctl(host_fd, (uint32_t)req, arg) : -ENOTTY;
+	}
 	}
 }
 

@@ -4,6 +4,7 @@
 #include "attach.h"
 #include "clock.h"
 #include "exec.h"
+#include "console.h"
 #include "fd.h"
 #include "hypercall.h"
 #include "klib.h"
@@ -12,6 +13,7 @@
 #include "mm.h"
 #include "proc.h"
 #include "random.h"
+#include "tty.h"
 #include "vfs.h"
 
 void klib_set_debug(int on);
@@ -24,6 +26,8 @@ void kmain(struct mote_boot_info *bi)
 		kpanic("boot info magic %#x version %u, expected %#x version %u", bi->magic, bi->abi_version,
 		       MOTE_BOOT_MAGIC, MOTE_ABI_VERSION);
 	klib_set_debug((bi->flags & MOTE_BOOT_FLAG_DEBUG) != 0);
+	console_init(bi);
+	tty_init(bi);
 	clock_init(bi);
 	random_init(bi);
 	mm_init(bi);

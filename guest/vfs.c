@@ -16,6 +16,7 @@ static struct vfs_node *console_nodes[3];
 static uint64_t next_ino = 1;
 static uint64_t bytes_used;
 static int loading_readonly; /* building a read-only mount: new nodes are read-only, creating is allowed */
+static int building;	     /* building a tree from an image: creating entries changes no times */
 
 static int64_t now_ns(void)
 {
@@ -90,14 +91,24 @@ struct vfs_node *vfs_console_node(int fd)
 	return fd >= 0 && fd < 3 ? console_nodes[fd] : NULL;
 }
 
+int vfs_console_index(const struct vfs_node *node)
+{
+	for (int i = 0; i < 3; i++)
+		if (node && node == console_nodes[i])
+			return i;
+	return -1;
+}
+
 void vfs_touch(struct vfs_node *node)
 {
-	node->mtime_ns = node->ctime_ns = now_ns();
+	if (!building)
+		node->mtime_ns = node->ctime_ns = now_ns();
 }
 
 void vfs_touch_status(struct vfs_node *node)
 {
-	node->ctime_ns = now_ns();
+	if (!building)
+		node->ctime_ns = now_ns();
 }
 
 uint64_t vfs_bytes_used(void)
@@ -933,24 +944,32 @@ int vfs_init(const void *image, uint64_t size, const char *exec_path)
 
 	static const enum vfs_dev_kind console_kinds[3] = {VFS_DEV_CONSOLE_IN, VFS_DEV_CONSOLE_OUT,
 							   VFS_DEV_CONSOLE_ERR};
+	/* fstat on them shows what the host's stdio is instead (fd_stat, tty.c). */
 	for (int i = 0; i < 3; i++) {
-		struct vfs_node *n = node_new(S_IFCHR | 0620);
+		struct vfs_node *n = node_new(S_IFCHR | 0666);
 		if (!n)
 			return -ENOMEM;
 		n->dev = console_kinds[i];
-		n->rdev = MAKEDEV(136, 0);
+		n->rdev = MAKEDEV(1, 3);
 		n->nlink = 1;
 		n->refs = 1;
 		console_nodes[i] = n;
 	}
 
-	if (image && size) {
-		int r = load_image(root, image, size);
-		if (r < 0)
-			return r;
+	/*
+	 * Building the tree touches no parent: a directory keeps the image's
+	 * times although its entries are added after it (and /tmp, /dev, /proc
+	 * are added to the root). A directory the image does not list, implied by
+	 * a path, keeps the time it was made.
+	 */
+	building = 1;
+	int r = image && size ? load_image(root, image, size) : 0;
+	if (r == 0 && image && size)
 		user_set_readonly(image, size);
-	}
-	return add_system_tree(exec_path);
+	if (r == 0)
+		r = add_system_tree(exec_path);
+	building = 0;
+	return r;
 }
 
 int vfs_map_file(const char *path, const void **data, uint64_t *size)
@@ -1031,9 +1050,9 @@ int vfs_mount_image(const char *name, const void *image, uint64_t size)
 	m->mount_root = 1;
 	m->parent = root;
 	m->nlink = 1;
-	loading_readonly = 1;
+	loading_readonly = building = 1;
 	int r = load_image(m, image, size);
-	loading_readonly = 0;
+	loading_readonly = building = 0;
 	if (r < 0) {
 		drop_mount(m);
 		return r;

@@ -127,6 +127,9 @@ void vfs_set_cwd(struct vfs_node *dir);
 /* The hidden console nodes behind fds 0, 1 and 2 (VFS_DEV_CONSOLE_IN/OUT/ERR). */
 struct vfs_node *vfs_console_node(int fd);
 
+/* Which console node `node` is: 0, 1 or 2 (the host fd behind it), or -1 for any other node. */
+int vfs_console_index(const struct vfs_node *node);
+
 /* Take and drop a reference; the last drop of an unlinked node frees it. */
 void vfs_get(struct vfs_node *node);
 void vfs_put(struct vfs_node *node);
@@ -224,7 +227,11 @@ int vfs_truncate(struct vfs_node *node, uint64_t size);
 /* Fill a stat buffer for `node`. */
 void vfs_stat(const struct vfs_node *node, struct linux_stat *st);
 
-/* Mark a node's data and status changed now (mtime and ctime), or only its status (ctime). */
+/*
+ * Mark a node's data and status changed now (mtime and ctime), or only its
+ * status (ctime). While vfs_init builds the tree nothing is touched: every
+ * entry keeps the times the image gives it.
+ */
 void vfs_touch(struct vfs_node *node);
 void vfs_touch_status(struct vfs_node *node);
 

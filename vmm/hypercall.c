@@ -6,23 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "console.h"
 #include "guest.h"
 
 struct guest_exit guest_exit_state;
-
-static int64_t write_all(int fd, const uint8_t *p, uint64_t len)
-{
-	uint64_t done = 0;
-	while (done < len) {
-		ssize_t n = write(fd, p + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -(int64_t)(errno ? errno : EIO);
-		done += (uint64_t)n;
-	}
-	return (int64_t)done;
-}
 
 static void hc_console(struct guest *g, struct mote_hc_console *c)
 {
@@ -37,8 +24,8 @@ static void hc_console(struct guest *g, struct mote_hc_console *c)
 		return;
 	}
 	switch (c->stream) {
-	case MOTE_CONSOLE_STDOUT: c->ret = write_all(STDOUT_FILENO, data, c->len); break;
-	case MOTE_CONSOLE_STDERR: c->ret = write_all(STDERR_FILENO, data, c->len); break;
+	case MOTE_CONSOLE_STDOUT:
+	case MOTE_CONSOLE_STDERR: c->ret = console_write(g, c->stream, data, c->len); break;
 	case MOTE_CONSOLE_LOG:
 		if (g->cfg->debug)
 			fprintf(stderr, "mote-vmm: guest: %.*s\n", (int)(c->len > 4096 ? 4096 : c->len),

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "console.h"
 #include "guest.h"
 #include "size.h"
 #include "status.h"
@@ -137,12 +138,12 @@ static void debug_summary(struct guest *g, const char *how)
 		return;
 	fprintf(stderr,
 		"mote-vmm: %s after %llu console, %llu sleep, %llu entropy, %llu invoke hypercalls; "
-		"%llu exits; %llu guest pages resident\n",
+		"%llu exits; %llu console drains while the guest ran; %llu guest pages resident\n",
 		how, (unsigned long long)g->hypercall_count[MOTE_HC_CONSOLE],
 		(unsigned long long)g->hypercall_count[MOTE_HC_SLEEP],
 		(unsigned long long)g->hypercall_count[MOTE_HC_ENTROPY],
 		(unsigned long long)g->hypercall_count[MOTE_HC_INVOKE], (unsigned long long)g->exit_count,
-		(unsigned long long)resident_pages(&g->vm));
+		(unsigned long long)console_background_drains(), (unsigned long long)resident_pages(&g->vm));
 }
 
 /* The guest asked to end: turn its request into mote-vmm's own ending. */
@@ -206,6 +207,7 @@ static void take_snapshot(struct guest *g, pid_t requester)
 	}
 	struct mote_err err = {0};
 	collect_snapshot(1);
+	console_drain(g); /* what the program wrote before is the original's output: no clone repeats it */
 	if (guest_snapshot(g, g->cfg->exit_after_snapshot, requester, &err) == 0) {
 		if (g->cfg->exit_after_snapshot) {
 			vm_destroy(&g->vm);
@@ -289,7 +291,14 @@ static void run_loop(struct guest *g)
 			snapshot_requester = 0;
 			take_snapshot(g, requester);
 		}
-		if (ioctl(g->vm.vcpu_fd, KVM_RUN, 0) < 0) {
+		console_vcpu_run_begin();
+		int ran = ioctl(g->vm.vcpu_fd, KVM_RUN, 0);
+		int run_errno = errno;
+		console_vcpu_run_end();
+		/* Every exit sends the program's output first: it comes before whatever the exit leads to. */
+		console_drain(g);
+		errno = run_errno;
+		if (ran < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				run->immediate_exit = 0; /* the flags above say why */
 				continue;
@@ -477,7 +486,7 @@ int main(int argc, char **argv)
 	if ((cfg.restore_path ? guest_restore(&g, &cfg, &err) : guest_boot(&g, &cfg, &err)) < 0)
 		mote_err_exit("mote-vmm", &err);
 	g.chan.control_fd = -1;
-	if (cfg.control_fd >= 0 && attach_run(&g, &err) < 0)
+	if (console_start(&g, &err) < 0 || (cfg.control_fd >= 0 && attach_run(&g, &err) < 0))
 		mote_err_exit("mote-vmm", &err);
 	if (cfg.timeout_ns && start_timer(cfg.timeout_ns, &err) < 0)
 		mote_err_exit("mote-vmm", &err);

@@ -38,6 +38,14 @@ int vm_create(struct vm *vm, uint64_t mem_size, int mem_fd, uint64_t mem_offset,
 				   (unsigned long long)mem_size);
 	}
 	vm->mem_size = mem_size;
+	/*
+	 * A snapshot's memory file: no readahead. A clone's first touch of a page
+	 * that was zero (a hole) at the snapshot would otherwise read megabytes of
+	 * holes around it into the page cache; the pages a clone needs are
+	 * already cached when the snapshot is restored often.
+	 */
+	if (!anon && madvise(vm->mem, mem_size, MADV_RANDOM) < 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "madvise of the guest memory");
 	struct kvm_userspace_memory_region region = {
 	    .slot = 0,
 	    .guest_phys_addr = 0,

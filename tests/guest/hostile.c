@@ -119,6 +119,51 @@ static void test_console(void)
 	       EFAULT_);
 }
 
+/*
+ * The console rings in the boot info (guest memory the program can write too): a ring the monitor cannot
+ * use fails its stream with -EINVAL, never the monitor. Uses stderr's ring and puts it back afterwards.
+ */
+static void test_console_rings(void)
+{
+	const int64_t EINVAL_ = -MOTE_EINVAL;
+	struct mote_boot_info *bi = (struct mote_boot_info *)(uintptr_t)0x9000; /* vmm/layout.h */
+	if (bi->magic != MOTE_BOOT_MAGIC) {
+		expect("console rings: boot info at 0x9000", bi->magic, MOTE_BOOT_MAGIC, MOTE_BOOT_MAGIC);
+		return;
+	}
+	volatile struct mote_console_ring *r = &bi->console[1];
+	struct mote_console_ring saved = {.data = r->data, .size = r->size, .head = r->head, .tail = r->tail};
+	static const struct {
+		const char *what;
+		uint64_t data, size, pending;
+	} bad[] = {
+	    {"console rings: size 2^40", 0, 1ull << 40, 16},
+	    {"console rings: size 0", 0, 0, 16},
+	    {"console rings: data crossing the end of RAM", 1, 4096, 16},
+	    {"console rings: data far beyond RAM", 1ull << 40, 4096, 16},
+	    {"console rings: more pending than the ring holds", 0, 4096, 8192},
+	    {"console rings: head before tail", 0, 4096, (uint64_t)-5},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r->error = 0;
+		r->data = bad[i].data == 1 ? mem_size - 2048 : bad[i].data ? bad[i].data : saved.data;
+		r->size = bad[i].size;
+		r->head = r->tail + bad[i].pending;
+		expect(bad[i].what, console(MOTE_CONSOLE_STDERR, 0, 0), EINVAL_, EINVAL_);
+		expect("console rings: the stream stays failed", console(MOTE_CONSOLE_STDERR, 0, 0), EINVAL_,
+		       EINVAL_);
+	}
+	r->data = saved.data;
+	r->size = saved.size;
+	r->head = saved.head;
+	r->tail = saved.head;
+	r->error = 0;
+	static const char back[] = "hostile: stderr works again\n";
+	expect("console rings: a sound ring again",
+	       console(MOTE_CONSOLE_STDERR, (uintptr_t)back, sizeof(back) - 1), sizeof(back) - 1,
+	       sizeof(back) - 1);
+}
+
 static void test_entropy(void)
 {
 	const int64_t EFAULT_ = -MOTE_EFAULT, EINVAL_ = -MOTE_EINVAL;
@@ -262,6 +307,7 @@ int main(int argc, char **argv)
 	}
 	printf("hostile: mem_size %#llx\n", (unsigned long long)mem_size);
 	test_console();
+	test_console_rings();
 	test_entropy();
 	test_sleep();
 	test_invoke();

@@ -1,6 +1,6 @@
 /* Unit test of the guest kernel's attach handling, run on the host: /fn (read-only mount) and
  * /dev/mote/invoke. */
-// guest-modules: guest/vfs.c guest/fd.c guest/fs.c guest/pipe.c guest/uaccess.c guest/attach.c
+// guest-modules: guest/vfs.c guest/fd.c guest/fs.c guest/pipe.c guest/uaccess.c guest/attach.c guest/tty.c
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
