@@ -1,5 +1,6 @@
 /* Hypercall handlers: every guest address is checked by vm_guest_ptr; bad input is an error to the guest. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -24,78 +25,106 @@ static int64_t write_all(int fd, const uint8_t *p, uint64_t len)
 	return (int64_t)done;
 }
 
-static void hc_console(struct guest *g, struct mote_hc_console *c)
+/*
+ * The guest's struct at `p` (a host pointer into guest memory from
+ * vm_guest_ptr) may have any alignment: it is copied in and its OUT fields
+ * copied out with memcpy, never accessed in place.
+ */
+#define PUT_RET(p, type, value)                                                                              \
+	do {                                                                                                 \
+		int64_t ret_ = (value);                                                                      \
+		memcpy((uint8_t *)(p) + offsetof(type, ret), &ret_, sizeof(ret_));                           \
+	} while (0)
+
+static void hc_console(struct guest *g, void *p)
 {
+	struct mote_hc_console c;
+	memcpy(&c, p, sizeof(c));
 	/* Writing reads guest data but never changes it, so the IN fields stay valid. */
-	if (c->len > MOTE_CONSOLE_MAX) {
-		c->ret = -MOTE_EINVAL;
+	if (c.len > MOTE_CONSOLE_MAX) {
+		PUT_RET(p, struct mote_hc_console, -MOTE_EINVAL);
 		return;
 	}
-	const uint8_t *data = vm_guest_ptr(&g->vm, c->data, c->len, 1);
+	const uint8_t *data = vm_guest_ptr(&g->vm, c.data, c.len, 1);
 	if (!data) {
-		c->ret = -MOTE_EFAULT;
+		PUT_RET(p, struct mote_hc_console, -MOTE_EFAULT);
 		return;
 	}
-	switch (c->stream) {
-	case MOTE_CONSOLE_STDOUT: c->ret = write_all(STDOUT_FILENO, data, c->len); break;
-	case MOTE_CONSOLE_STDERR: c->ret = write_all(STDERR_FILENO, data, c->len); break;
+	int64_t ret;
+	switch (c.stream) {
+	case MOTE_CONSOLE_STDOUT: ret = write_all(g->cfg->stdout_fd, data, c.len); break;
+	case MOTE_CONSOLE_STDERR: ret = write_all(g->cfg->stderr_fd, data, c.len); break;
 	case MOTE_CONSOLE_LOG:
 		if (g->cfg->debug)
-			fprintf(stderr, "mote-vmm: guest: %.*s\n", (int)(c->len > 4096 ? 4096 : c->len),
-				data);
-		c->ret = (int64_t)c->len;
+			fprintf(stderr, "mote-vmm: guest: %.*s\n", (int)(c.len > 4096 ? 4096 : c.len), data);
+		ret = (int64_t)c.len;
 		break;
-	default: c->ret = -MOTE_EINVAL; break;
+	default: ret = -MOTE_EINVAL; break;
 	}
+	PUT_RET(p, struct mote_hc_console, ret);
 }
 
-static void hc_sleep(struct guest *g, struct mote_hc_sleep *s)
+static void hc_sleep(struct guest *g, void *p)
 {
-	struct timespec ts = {.tv_sec = (time_t)(s->ns / 1000000000ull),
-			      .tv_nsec = (long)(s->ns % 1000000000ull)};
-	if (s->ns > 100ull * 365 * 86400 * 1000000000ull) {
-		s->ret = -MOTE_EINVAL;
+	struct mote_hc_sleep s;
+	memcpy(&s, p, sizeof(s));
+	if (s.ns > 100ull * 365 * 86400 * 1000000000ull) {
+		PUT_RET(p, struct mote_hc_sleep, -MOTE_EINVAL);
 		return;
 	}
-	/* An interrupted sleep returns early; the run loop then sees the timeout. */
-	s->ret = nanosleep(&ts, NULL) == 0 ? 0 : -EINTR;
+	/* At most GUEST_SLEEP_MAX_NS at a time: the guest kernel sleeps again for what is left, and the
+	 * monitor gets control back at least that often. */
+	uint64_t ns = s.ns < GUEST_SLEEP_MAX_NS ? s.ns : GUEST_SLEEP_MAX_NS;
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull)};
+	/* An interrupted sleep returns early; the run loop then sees the timeout or snapshot request. */
+	PUT_RET(p, struct mote_hc_sleep, nanosleep(&ts, NULL) == 0 ? 0 : -EINTR);
 }
 
-static void hc_entropy(struct guest *g, struct mote_hc_entropy *e)
+static void hc_entropy(struct guest *g, void *p)
 {
-	/* Read the IN fields once: the data may overlap the struct itself. */
-	uint64_t len = e->len, gpa = e->data;
-	if (len > MOTE_ENTROPY_MAX) {
-		e->ret = -MOTE_EINVAL;
+	struct mote_hc_entropy e;
+	memcpy(&e, p, sizeof(e));
+	if (e.len > MOTE_ENTROPY_MAX) {
+		PUT_RET(p, struct mote_hc_entropy, -MOTE_EINVAL);
 		return;
 	}
-	uint8_t *data = vm_guest_ptr(&g->vm, gpa, len, 0);
+	uint8_t *data = vm_guest_ptr(&g->vm, e.data, e.len, 0);
 	if (!data) {
-		e->ret = -MOTE_EFAULT;
+		PUT_RET(p, struct mote_hc_entropy, -MOTE_EFAULT);
 		return;
 	}
-	e->ret = getentropy(data, len) == 0 ? (int64_t)len : -EIO;
+	/* The data may overlap the struct itself: ret is written last, over it. */
+	PUT_RET(p, struct mote_hc_entropy, getentropy(data, e.len) == 0 ? (int64_t)e.len : -EIO);
 }
 
-static void hc_exit(struct guest *g, const struct mote_hc_exit *x)
+static void hc_exit(struct guest *g, const void *p)
 {
+	struct mote_hc_exit x;
+	memcpy(&x, p, sizeof(x));
 	struct guest_exit *st = &guest_exit_state;
 	st->exited = 1;
-	st->reason = x->reason;
-	st->status = x->status;
-	st->rip = x->rip;
-	st->rsp = x->rsp;
-	uint64_t n = x->msg_len > 512 ? 512 : x->msg_len;
-	const char *msg = x->msg ? vm_guest_ptr(&g->vm, x->msg, n, 1) : NULL;
+	st->reason = x.reason;
+	st->status = x.status;
+	st->rip = x.rip;
+	st->rsp = x.rsp;
+	uint64_t n = x.msg_len > 512 ? 512 : x.msg_len;
+	const char *msg = x.msg ? vm_guest_ptr(&g->vm, x.msg, n, 1) : NULL;
 	if (msg) {
 		memcpy(st->msg, msg, n);
 		st->msg[n] = 0;
-		for (char *p = st->msg; *p; p++)
-			if (*p == '\n' || (unsigned char)*p < 0x20)
-				*p = ' ';
+		for (char *c = st->msg; *c; c++)
+			if (*c == '\n' || (unsigned char)*c < 0x20)
+				*c = ' ';
 	} else {
 		st->msg[0] = 0;
 	}
+}
+
+void guest_snapshot_failed(struct guest *g)
+{
+	if (g->snapshot_call)
+		PUT_RET(g->snapshot_call, struct mote_hc_snapshot, -MOTE_EIO);
+	g->snapshot_call = NULL;
 }
 
 enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
@@ -127,15 +156,13 @@ enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
 	case MOTE_HC_SLEEP: hc_sleep(g, p); return GUEST_RESUME;
 	case MOTE_HC_ENTROPY: hc_entropy(g, p); return GUEST_RESUME;
 	case MOTE_HC_EXIT: hc_exit(g, p); return GUEST_EXITED;
-	case MOTE_HC_SNAPSHOT: {
+	case MOTE_HC_SNAPSHOT:
 		/* The result is in guest memory before the snapshot, so clones return it too. */
-		struct mote_hc_snapshot *s = p;
-		s->ret = g->cfg->snapshot_path ? 0 : -MOTE_EOPNOTSUPP;
+		PUT_RET(p, struct mote_hc_snapshot, g->cfg->snapshot_path ? 0 : -MOTE_EOPNOTSUPP);
 		if (!g->cfg->snapshot_path)
 			return GUEST_RESUME;
-		g->snapshot_call = s;
+		g->snapshot_call = p;
 		return GUEST_SNAPSHOT;
-	}
 	}
 	return GUEST_RESUME;
 }

@@ -1,6 +1,8 @@
 /* mote-vmm: the monitor. Boots the guest kernel in a KVM microVM and runs one program to completion. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +12,14 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "fds.h"
+#include "file.h"
 #include "guest.h"
 #include "size.h"
 #include "status.h"
+
+/* Most descriptors --log-fd and --keep-fd may name. */
+#define VMM_KEEP_FDS_MAX 16
 
 static volatile sig_atomic_t timed_out, snapshot_wanted;
 /*
@@ -65,16 +72,36 @@ static void collect_snapshot(int block)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: mote-vmm --kernel FILE [--rootfs IMAGE] [--mem SIZE] [--timeout SECONDS]\n"
-		     "                [--env K=V]... [--debug] [--snapshot FILE [--exit-after-snapshot]]\n"
-		     "                -- PROGRAM [ARGS...]\n"
-		     "       mote-vmm --restore FILE [--timeout SECONDS] [--debug]\n"
-		     "                [--snapshot FILE [--exit-after-snapshot]]\n"
-		     "Boots the mote guest kernel in a KVM microVM and runs PROGRAM (a path inside\n"
-		     "the rootfs image, a cpio newc archive) with ARGS, or resumes a clone of a\n"
-		     "snapshot; exits with the program's status. With --snapshot, a write to the\n"
-		     "guest's /dev/mote/snapshot or a SIGUSR1 to mote-vmm saves the VM to FILE and\n"
-		     "FILE.mem (docs/snapshots.md).\n");
+	fprintf(out,
+		"usage: mote-vmm --kernel FILE [--rootfs IMAGE] [--mem SIZE] [--timeout SECONDS]\n"
+		"                [--env K=V]... [--debug] [--snapshot FILE [--exit-after-snapshot]]\n"
+		"                [--log-fd N] [--keep-fd N]... -- PROGRAM [ARGS...]\n"
+		"       mote-vmm --restore FILE [--kernel FILE] [--timeout SECONDS] [--debug]\n"
+		"                [--snapshot FILE [--exit-after-snapshot]] [--log-fd N] [--keep-fd N]...\n"
+		"Boots the mote guest kernel in a KVM microVM and runs PROGRAM (a path inside\n"
+		"the rootfs image, a cpio newc archive) with ARGS, or resumes a clone of a\n"
+		"snapshot; exits with the program's status. With --snapshot, a write to the\n"
+		"guest's /dev/mote/snapshot or a SIGUSR1 to mote-vmm saves the VM to FILE and\n"
+		"FILE.mem (docs/snapshots.md). A restore reads --kernel (default: mote-kernel\n"
+		"beside mote-vmm) only to symbolize a crash. --log-fd N sends mote-vmm's own\n"
+		"lines to descriptor N instead of stderr, which then carries only the guest's\n"
+		"stderr. Inherited descriptors other than 0-2, --log-fd and --keep-fd are closed\n"
+		"(docs/run.md).\n");
+}
+
+/* A descriptor number given on the command line (--log-fd, --keep-fd): open, or a usage error. */
+static int fd_argument(const char *flag, const char *text, int *fd, struct mote_err *err)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(text, &end, 10);
+	if (!*text || *end || errno || n < 0 || n > 1 << 20)
+		return mote_errf(err, MOTE_STATUS_USAGE, "%s: '%s' is not a file descriptor number", flag,
+				 text);
+	if (!vmm_fd_is_open((int)n))
+		return mote_errf(err, MOTE_STATUS_USAGE, "%s %ld: not an open file descriptor", flag, n);
+	*fd = (int)n;
+	return 0;
 }
 
 static int start_timer(uint64_t ns, struct mote_err *err)
@@ -182,8 +209,6 @@ static void __attribute__((noreturn)) crash(struct guest *g, const char *reason)
  */
 static void take_snapshot(struct guest *g, pid_t requester)
 {
-	struct mote_hc_snapshot *call = g->snapshot_call;
-	g->snapshot_call = NULL;
 	if (!g->cfg->snapshot_path) {
 		fprintf(stderr, "mote-vmm: SIGUSR1 ignored: this VM was started without --snapshot FILE\n");
 		guest_snapshot_answer(requester, 0);
@@ -192,6 +217,7 @@ static void take_snapshot(struct guest *g, pid_t requester)
 	struct mote_err err = {0};
 	collect_snapshot(1);
 	if (guest_snapshot(g, g->cfg->exit_after_snapshot, requester, &err) == 0) {
+		g->snapshot_call = NULL;
 		if (g->cfg->exit_after_snapshot) {
 			vm_destroy(&g->vm);
 			free(g->kernel_image);
@@ -203,8 +229,7 @@ static void take_snapshot(struct guest *g, pid_t requester)
 	if (g->cfg->exit_after_snapshot)
 		mote_err_exit("mote-vmm", &err);
 	fprintf(stderr, "mote-vmm: %s; the VM goes on\n", err.msg);
-	if (call)
-		call->ret = -MOTE_EIO;
+	guest_snapshot_failed(g);
 }
 
 static void run_loop(struct guest *g)
@@ -282,10 +307,17 @@ int main(int argc, char **argv)
 	    {"snapshot", required_argument, NULL, 's'},
 	    {"restore", required_argument, NULL, 'R'},
 	    {"exit-after-snapshot", no_argument, NULL, 'x'},
+	    {"log-fd", required_argument, NULL, 'l'},
+	    {"keep-fd", required_argument, NULL, 'K'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct guest_config cfg = {.mem_size = 64ull << 20};
+	/* Before anything is opened: a closed 0-2 must not become /dev/kvm or a snapshot file. */
+	if (vmm_fds_standard() < 0)
+		return MOTE_STATUS_HOST;
+	struct guest_config cfg = {
+	    .mem_size = 64ull << 20, .stdout_fd = STDOUT_FILENO, .stderr_fd = STDERR_FILENO};
 	struct mote_err err = {0};
+	int keep[VMM_KEEP_FDS_MAX], nkeep = 0, log_fd = -1;
 	static char **envp; /* static: stays reachable until exit */
 	envp = calloc((size_t)argc + 1, sizeof(char *));
 	if (!envp)
@@ -322,6 +354,22 @@ int main(int argc, char **argv)
 		case 's': cfg.snapshot_path = optarg; break;
 		case 'R': cfg.restore_path = optarg; break;
 		case 'x': cfg.exit_after_snapshot = 1; break;
+		case 'l':
+		case 'K': {
+			int fd = -1;
+			const char *flag = c == 'l' ? "--log-fd" : "--keep-fd";
+			if (fd_argument(flag, optarg, &fd, &err) < 0 || nkeep == VMM_KEEP_FDS_MAX) {
+				if (nkeep == VMM_KEEP_FDS_MAX)
+					mote_errf(&err, MOTE_STATUS_USAGE, "%s: at most %d descriptors", flag,
+						  VMM_KEEP_FDS_MAX);
+				free(envp);
+				mote_err_exit("mote-vmm", &err);
+			}
+			keep[nkeep++] = fd;
+			if (c == 'l')
+				log_fd = fd;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			free(envp);
@@ -335,10 +383,7 @@ int main(int argc, char **argv)
 	}
 	const char *conflict = NULL;
 	if (cfg.restore_path)
-		conflict = cfg.kernel_path   ? "--kernel"
-			   : cfg.rootfs_path ? "--rootfs"
-			   : cfg.envc	     ? "--env"
-					     : NULL;
+		conflict = cfg.rootfs_path ? "--rootfs" : cfg.envc ? "--env" : NULL;
 	if (conflict) {
 		mote_errf(&err, MOTE_STATUS_USAGE, "--restore: %s cannot be used (the snapshot holds it)",
 			  conflict);
@@ -361,6 +406,26 @@ int main(int argc, char **argv)
 		cfg.argv = argv + optind;
 	}
 	cfg.envp = envp;
+	static char default_kernel[PATH_MAX];
+	if (cfg.restore_path && !cfg.kernel_path &&
+	    mote_find_beside_self("mote-kernel", default_kernel, sizeof(default_kernel)) == 0) {
+		cfg.kernel_path = default_kernel;
+		cfg.kernel_optional = 1;
+	}
+
+	/* Only the descriptors given on purpose survive (the jail and the function platform pass some). */
+	if (vmm_fds_close_inherited(keep, nkeep) < 0) {
+		mote_errnof(&err, MOTE_STATUS_HOST, errno, "cannot close inherited file descriptors");
+		mote_err_exit("mote-vmm", &err);
+	}
+	if (log_fd >= 0 && log_fd != STDERR_FILENO) {
+		/* mote-vmm's own lines (fd 2, also the sanitizers') go to the log; the guest keeps stderr. */
+		cfg.stderr_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (cfg.stderr_fd < 0 || dup2(log_fd, STDERR_FILENO) < 0) {
+			mote_errnof(&err, MOTE_STATUS_HOST, errno, "--log-fd %d", log_fd);
+			mote_err_exit("mote-vmm", &err);
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
