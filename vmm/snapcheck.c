@@ -164,8 +164,11 @@ static int check_cpuid(const struct snap_parsed *p, const struct kvm_cpuid_entry
 			return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT,
 					 "CPUID leaf %#x.%u has flags or padding KVM never reports",
 					 s->function, s->index);
+		/* KVM lists a leaf once; subleaves only where the index matters (flagged), never besides. */
+		const uint32_t sig = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
 		for (uint32_t k = 0; k < i; k++)
-			if (saved[k].function == s->function && saved[k].index == s->index)
+			if (saved[k].function == s->function &&
+			    (saved[k].index == s->index || !(saved[k].flags & sig) || !(s->flags & sig)))
 				return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT,
 						 "CPUID leaf %#x.%u appears twice", s->function, s->index);
 		const struct kvm_cpuid_entry2 *h = cpuid_lookup(host, nhost, s->function, s->index);
@@ -253,7 +256,7 @@ static int check_sregs(const struct kvm_sregs *s, struct mote_err *err)
 	if (s->tr.selector != SEL_TSS || s->tr.base != LAYOUT_TSS || s->tr.limit != TSS_SIZE - 1 ||
 	    !s->tr.present || s->tr.s || (s->tr.type != 11 && s->tr.type != 9) || s->tr.unusable)
 		return corrupt(err, "TR is not mote's TSS");
-	if (!(s->ldt.unusable || (s->ldt.selector == 0 && !s->ldt.present)))
+	if (!s->ldt.unusable && s->ldt.present)
 		return corrupt(err, "an LDT is loaded");
 	if (s->gdt.base != LAYOUT_GDT || s->gdt.limit != SEL_TSS + 16 - 1)
 		return corrupt(err, "GDTR is not mote's GDT");
@@ -293,9 +296,10 @@ static int check_regs(const struct kvm_regs *r, struct mote_err *err)
 static int check_msrs(const struct snap_parsed *p, const struct snap_guest *sg, struct mote_err *err)
 {
 	const struct snap_section *ms = snap_find(p, SNAP_SEC_MSRS);
-	if (!ms || ms->size % sizeof(struct snap_msr) || ms->size > SNAPCHECK_MSRS * sizeof(struct snap_msr))
+	/* Room for more than mote's MSRs, so that an extra one is named (below) rather than just counted. */
+	struct snap_msr m[4 * SNAPCHECK_MSRS];
+	if (!ms || ms->size % sizeof(struct snap_msr) || ms->size > sizeof(m))
 		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT, "MSR section is missing or malformed");
-	struct snap_msr m[SNAPCHECK_MSRS];
 	uint32_t n = ms->size / (uint32_t)sizeof(m[0]);
 	memcpy(m, ms->data, ms->size);
 	uint32_t seen = 0;
