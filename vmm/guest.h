@@ -45,7 +45,7 @@ struct guest {
 	uint64_t bad_hypercalls;
 	int kernel_fd; /* restored guests: the kernel ELF (cfg->kernel_path), read on a crash; or -1 */
 	uint8_t kernel_id[32]; /* SHA-256 of the kernel ELF file the guest booted (SNAP_SEC_KERNEL_ID) */
-	int has_kernel_id;     /* kernel_id is known (restored, or computed at the first snapshot) */
+	int has_kernel_id;     /* kernel_id is known (restored, or computed for the first snapshot) */
 	void *snapshot_call;   /* the guest's pending snapshot request: host pointer, any alignment */
 };
 
@@ -89,6 +89,14 @@ void guest_snapshot_failed(struct guest *g);
  * snapshot is unfinished.
  */
 int guest_snapshot(struct guest *g, int wait, pid_t requester, struct mote_err *err);
+
+/*
+ * Get ready for snapshots of a booted guest: start computing the kernel
+ * identity (SHA-256 of g->kernel_image, which MUST stay unchanged) in a
+ * thread, so the first snapshot does not pause the guest for it. Optional:
+ * without it, the first snapshot computes the identity itself.
+ */
+void guest_snapshot_prepare(struct guest *g);
 
 /*
  * Answer `mote snapshot take` in process `requester` (0: nobody asked):

@@ -436,6 +436,8 @@ int main(int argc, char **argv)
 	static struct guest g;
 	if ((cfg.restore_path ? guest_restore(&g, &cfg, &err) : guest_boot(&g, &cfg, &err)) < 0)
 		mote_err_exit("mote-vmm", &err);
+	if (cfg.snapshot_path)
+		guest_snapshot_prepare(&g);
 	if (cfg.timeout_ns && start_timer(cfg.timeout_ns, &err) < 0)
 		mote_err_exit("mote-vmm", &err);
 	run_loop(&g);

@@ -100,6 +100,43 @@ static int write_memory_file(struct guest *g, int fd, const uint8_t id[16], uint
 	return 0;
 }
 
+/*
+ * The kernel identity of a booted guest (SHA-256 of its ELF file, ~1.3 ms for
+ * the 370 KiB kernel) is computed by a thread while the guest boots and runs,
+ * so that neither the boot nor the first snapshot's pause pays for it.
+ */
+static pthread_t kernel_id_thread;
+static int kernel_id_started;
+
+static void *kernel_id_run(void *arg)
+{
+	struct guest *g = arg;
+	mote_sha256(g->kernel_image, g->kernel_size, g->kernel_id);
+	return NULL;
+}
+
+void guest_snapshot_prepare(struct guest *g)
+{
+	if (g->has_kernel_id || !g->kernel_image || kernel_id_started)
+		return;
+	/* Signals stay with the vCPU thread: KVM_RUN must see them. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	kernel_id_started = pthread_create(&kernel_id_thread, NULL, kernel_id_run, g) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Collect the identity computed by guest_snapshot_prepare's thread, if one runs. */
+static void kernel_id_wait(struct guest *g)
+{
+	if (!kernel_id_started)
+		return;
+	pthread_join(kernel_id_thread, NULL);
+	kernel_id_started = 0;
+	g->has_kernel_id = 1;
+}
+
 static int build_state(struct guest *g, const uint8_t id[16], struct snap_writer *w, struct mote_err *err)
 {
 	struct snap_header h;
@@ -124,9 +161,10 @@ static int build_state(struct guest *g, const uint8_t id[16], struct snap_writer
 	    .debug = (uint32_t)g->cfg->debug,
 	};
 	snap_add(w, SNAP_SEC_GUEST, &sg, sizeof(sg));
+	kernel_id_wait(g);
 	if (!g->has_kernel_id) {
-		/* Booted here: hashed once, at the first snapshot (a restored guest carries its snapshot's).
-		 */
+		/* Booted here without guest_snapshot_prepare: hashed now (a restored guest has its
+		 * snapshot's). */
 		if (!g->kernel_image)
 			return mote_errf(err, MOTE_STATUS_SNAP_WRITE, "no guest kernel identity to save");
 		mote_sha256(g->kernel_image, g->kernel_size, g->kernel_id);
