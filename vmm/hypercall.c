@@ -36,6 +36,26 @@ static int64_t write_all(int fd, const uint8_t *p, uint64_t len)
 		memcpy((uint8_t *)(p) + offsetof(type, ret), &ret_, sizeof(ret_));                           \
 	} while (0)
 
+/*
+ * The guest kernel's --debug log, on mote-vmm's own stream: every line it
+ * holds gets the "mote-vmm: guest: " prefix and control characters become
+ * '?', so that no guest text can pass for a line of the monitor's.
+ */
+static void log_guest_lines(const uint8_t *data, uint64_t len)
+{
+	char line[4096 + 1];
+	uint64_t n = 0;
+	for (uint64_t i = 0; i <= len; i++) {
+		if (i == len || data[i] == '\n') {
+			if (n || i < len)
+				fprintf(stderr, "mote-vmm: guest: %.*s\n", (int)n, line);
+			n = 0;
+			continue;
+		}
+		line[n++] = data[i] < 0x20 || data[i] == 0x7f ? '?' : (char)data[i];
+	}
+}
+
 static void hc_console(struct guest *g, void *p)
 {
 	struct mote_hc_console c;
@@ -56,7 +76,7 @@ static void hc_console(struct guest *g, void *p)
 	case MOTE_CONSOLE_STDERR: ret = write_all(g->cfg->stderr_fd, data, c.len); break;
 	case MOTE_CONSOLE_LOG:
 		if (g->cfg->debug)
-			fprintf(stderr, "mote-vmm: guest: %.*s\n", (int)(c.len > 4096 ? 4096 : c.len), data);
+			log_guest_lines(data, c.len > 4096 ? 4096 : c.len);
 		ret = (int64_t)c.len;
 		break;
 	default: ret = -MOTE_EINVAL; break;

@@ -312,8 +312,11 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	/* Before anything is opened: a closed 0-2 must not become /dev/kvm or a snapshot file. */
-	if (vmm_fds_standard() < 0)
+	if (vmm_fds_standard() < 0) {
+		fprintf(stderr, "mote-vmm: cannot open /dev/null for a closed descriptor 0-2: %s\n",
+			strerror(errno));
 		return MOTE_STATUS_HOST;
+	}
 	struct guest_config cfg = {
 	    .mem_size = 64ull << 20, .stdout_fd = STDOUT_FILENO, .stderr_fd = STDERR_FILENO};
 	struct mote_err err = {0};

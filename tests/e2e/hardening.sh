@@ -289,6 +289,10 @@ logged() {
 	shift 2
 	: >"$log"
 	run "$tag" bash -c 'log=$1; shift; exec "$@" 3>"$log"' bash "$log" "$@"
+	# Sanitizer reports go to the log too.
+	if grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$log"; then
+		SANITIZER=1
+	fi
 }
 logged impostor "$W/impostor.log" "$MOTE" run --timeout 20 --log-fd 3 "$TESTBIN/impostor.musl"
 if expect_status fault7-guest-imitation-stays-on-stderr 0; then
@@ -321,6 +325,16 @@ if [ -f "$W/kcrash.snap" ]; then
 		pass fault7-snapshot-restore-passes-log-fd
 	elif [ "$STATUS" = 139 ]; then
 		fail fault7-snapshot-restore-passes-log-fd "stderr: $(head -c 200 "$ERR"); log: $(head -c 200 "$W/kclog.log")"
+	fi
+fi
+# The guest kernel's --debug log (a hypercall any guest can make) gets its prefix on every line.
+logged forge "$W/forge.log" "$MOTE" run --timeout 20 --debug --log-fd 3 "$TESTBIN/hostile.musl" $((64 << 20)) forge-log
+if expect_status fault7-debug-log-cannot-forge-monitor-lines 0; then
+	if grep -q '^mote-vmm: guest crashed' "$W/forge.log" || ! grep -q '^mote-vmm: guest: mote-vmm: guest crashed: forged??' "$W/forge.log" ||
+		grep -q $'\r' "$W/forge.log"; then
+		fail fault7-debug-log-cannot-forge-monitor-lines "log: $(grep -a 'forged' "$W/forge.log" | head -c 300)"
+	else
+		pass fault7-debug-log-cannot-forge-monitor-lines
 	fi
 fi
 run logfd-closed "$MOTE" run --log-fd 9 "$TESTBIN/impostor.musl"

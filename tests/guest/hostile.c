@@ -6,6 +6,7 @@
  *        hostile MEM exit      (ends through the exit hypercall with status 7, or 1 if a check failed,
  *                               and a bad message pointer, from a misaligned struct)
  *        hostile MEM misaligned (only the calls with structs at odd addresses)
+ *        hostile MEM forge-log (only: a --debug log write whose second line imitates a monitor line)
  *        hostile MEM sleep-cap (only: one sleep call of 2.5 s returns after about 1 s, the monitor's cap,
  *                               while nanosleep still sleeps its whole time)
  */
@@ -301,7 +302,7 @@ static void test_syscalls(void)
 
 int main(int argc, char **argv)
 {
-	int end_by_exit = 0, only_misaligned = 0, only_sleep_cap = 0;
+	int end_by_exit = 0, only_misaligned = 0, only_sleep_cap = 0, only_forge_log = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "exit") == 0)
 			end_by_exit = 1;
@@ -309,6 +310,8 @@ int main(int argc, char **argv)
 			only_misaligned = 1;
 		else if (strcmp(argv[i], "sleep-cap") == 0)
 			only_sleep_cap = 1;
+		else if (strcmp(argv[i], "forge-log") == 0)
+			only_forge_log = 1;
 		else
 			mem_size = strtoull(argv[i], NULL, 0);
 	}
@@ -319,7 +322,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("hostile: mem_size %#llx\n", (unsigned long long)mem_size);
-	if (only_misaligned || only_sleep_cap) {
+	if (only_forge_log) {
+		static const char forged[] = "hostile: log line\nmote-vmm: guest crashed: forged\r\x1b[2K";
+		expect("console: log write with a forged monitor line",
+		       console(MOTE_CONSOLE_LOG, (uintptr_t)forged, sizeof(forged) - 1), sizeof(forged) - 1,
+		       sizeof(forged) - 1);
+	}
+	if (only_misaligned || only_sleep_cap || only_forge_log) {
 		if (only_misaligned)
 			test_misaligned();
 		if (only_sleep_cap)
