@@ -108,7 +108,8 @@ void guest_snapshot_answer(pid_t requester, int ok);
 
 /*
  * Collect a snapshot being synced in the background: when it has finished,
- * or always (waiting for it) with `block`. Returns 0 (nothing pending, still
+ * or always (waiting for it, and for guest_snapshot_prepare's thread) with
+ * `block`, as before mote-vmm ends. Returns 0 (nothing pending, still
  * running, or committed: a --debug line then says how long it took), or -1
  * with *err when it could not be written (nothing was left behind).
  */

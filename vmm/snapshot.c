@@ -107,6 +107,7 @@ static int write_memory_file(struct guest *g, int fd, const uint8_t id[16], uint
  */
 static pthread_t kernel_id_thread;
 static int kernel_id_started;
+static struct guest *kernel_id_guest;
 
 static void *kernel_id_run(void *arg)
 {
@@ -123,18 +124,23 @@ void guest_snapshot_prepare(struct guest *g)
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	kernel_id_guest = g;
 	kernel_id_started = pthread_create(&kernel_id_thread, NULL, kernel_id_run, g) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/* Collect the identity computed by guest_snapshot_prepare's thread, if one runs. */
-static void kernel_id_wait(struct guest *g)
+/*
+ * Collect the identity computed by guest_snapshot_prepare's thread, if one
+ * runs: before a snapshot, and before mote-vmm ends (guest_snapshot_finish
+ * with `block`), since ending frees the kernel image the thread reads.
+ */
+static void kernel_id_wait(void)
 {
 	if (!kernel_id_started)
 		return;
 	pthread_join(kernel_id_thread, NULL);
 	kernel_id_started = 0;
-	g->has_kernel_id = 1;
+	kernel_id_guest->has_kernel_id = 1;
 }
 
 static int build_state(struct guest *g, const uint8_t id[16], struct snap_writer *w, struct mote_err *err)
@@ -161,7 +167,7 @@ static int build_state(struct guest *g, const uint8_t id[16], struct snap_writer
 	    .debug = (uint32_t)g->cfg->debug,
 	};
 	snap_add(w, SNAP_SEC_GUEST, &sg, sizeof(sg));
-	kernel_id_wait(g);
+	kernel_id_wait();
 	if (!g->has_kernel_id) {
 		/* Booted here without guest_snapshot_prepare: hashed now (a restored guest has its
 		 * snapshot's). */
@@ -325,6 +331,8 @@ static int job_report(const struct commit_job *j, struct mote_err *err)
 
 int guest_snapshot_finish(int block, struct mote_err *err)
 {
+	if (block)
+		kernel_id_wait();
 	if (!job.started || (!block && !__atomic_load_n(&job.finished, __ATOMIC_ACQUIRE)))
 		return 0;
 	pthread_join(job.thread, NULL);
