@@ -200,11 +200,11 @@ int channel_recv(struct channel *ch, struct mote_msg_request *req)
 		return -ENOMEM;
 	/* This read is the wait: it hands over the message written since the last one, then blocks. */
 	ssize_t n = io_read(ch, ch->req.data, ch->req.cap - 1);
-	if (n == 0)
-		return CHANNEL_CLOSED;
 	if (n < 0)
-		return -errno;
+		return ch->io && errno == ESHUTDOWN ? CHANNEL_CLOSED : -errno;
 	ch->requests++;
+	if (n == 0)
+		return bad_request(ch, "empty", 0);
 	size_t have = (size_t)n;
 	/*
 	 * The device returns min(asked, unread) bytes, so a short first read holds the whole request. Only
@@ -217,8 +217,10 @@ int channel_recv(struct channel *ch, struct mote_msg_request *req)
 		if (left == 0)
 			return bad_request(ch, "shorter than a message prefix", have);
 		ssize_t m = io_read(ch, ch->req.data + have, MOTE_MSG_PREFIX_SIZE - have);
-		if (m <= 0)
-			return m < 0 ? -errno : CHANNEL_CLOSED;
+		if (m < 0)
+			return -errno;
+		if (m == 0)
+			return bad_request(ch, "shorter than a message prefix", have);
 		have += (size_t)m;
 	}
 	uint64_t total;
@@ -238,8 +240,10 @@ int channel_recv(struct channel *ch, struct mote_msg_request *req)
 		if (io_unread(ch) == 0)
 			return bad_request(ch, "shorter than its prefix says", have);
 		ssize_t m = io_read(ch, ch->req.data + have, total - have);
-		if (m <= 0)
-			return m < 0 ? -errno : CHANNEL_CLOSED;
+		if (m < 0)
+			return -errno;
+		if (m == 0)
+			return bad_request(ch, "shorter than its prefix says", have);
 		have += (size_t)m;
 	}
 	if (filled && io_unread(ch) > 0)

@@ -28,7 +28,8 @@ void channel_buf_free(struct channel_buf *b);
 
 /*
  * How the channel reaches the device: read(2), write(2) and ioctl(FIONREAD)
- * on fd by default; unit tests substitute their own.
+ * on fd by default; unit tests substitute their own, whose read fails with
+ * ESHUTDOWN when they have no more requests.
  */
 struct channel_io {
 	ssize_t (*read)(void *ctx, void *buf, size_t len);
@@ -72,7 +73,7 @@ int channel_send_text(struct channel *ch, int type, const char *text);
 int channel_send_plain(struct channel *ch, uint32_t status, const char *text);
 
 /* Results of channel_recv besides 0 and -errno. */
-#define CHANNEL_CLOSED 1 /* the test I/O has no more requests (the device never says so) */
+#define CHANNEL_CLOSED 1 /* test I/O only: its read failed with ESHUTDOWN (no more requests) */
 #define CHANNEL_BAD 2	 /* the request was unusable (already logged and drained): answer 500 */
 
 /*

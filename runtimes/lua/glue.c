@@ -354,18 +354,28 @@ out:
 	return result;
 }
 
+/*
+ * Inside the protected call: build the request table (its strings may not fit in memory) and call
+ * handle(req). The request arrives as a light userdata; the result is left on the stack.
+ */
+static int call_handle(lua_State *L)
+{
+	const struct mote_msg_request *req = lua_touserdata(L, 1);
+	if (lua_getglobal(L, "handle") != LUA_TFUNCTION)
+		return luaL_error(L, "the global handle is a %s, no longer a function", luaL_typename(L, -1));
+	glue_push_request(L, req);
+	lua_call(L, 1, 1);
+	return 1;
+}
+
 int glue_handle(void *ctx, const struct mote_msg_request *req, struct channel_buf *out)
 {
 	lua_State *L = ctx;
 	int top = lua_gettop(L);
 	int result = -1;
 	lua_pushcfunction(L, traceback);
-	if (lua_getglobal(L, "handle") != LUA_TFUNCTION) {
-		fprintf(stderr, "%s: the global handle is a %s, no longer a function: answered 500\n",
-			GLUE_NAME, luaL_typename(L, -1));
-		goto out;
-	}
-	glue_push_request(L, req);
+	lua_pushcfunction(L, call_handle);
+	lua_pushlightuserdata(L, (void *)req);
 	if (lua_pcall(L, 1, 1, top + 1) != LUA_OK) {
 		const char *msg = lua_tostring(L, -1);
 		fprintf(stderr, "%s: handle(req) failed: %s\n", GLUE_NAME,

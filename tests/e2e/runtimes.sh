@@ -9,7 +9,7 @@ need_kvm runtimes
 RT=$E2E_BUILD/runtimes
 EX=$E2E_ROOT/examples
 FNHOST=${FNHOST:-$E2E_BUILD/tests/tools/fnhost}
-RELEASE_VMM=$E2E_BUILD/mote-vmm
+RELEASE_VMM=${RELEASE_VMM:-$E2E_BUILD/mote-vmm}
 need_built "$MOTE" "$MOTE_VMM" "$RELEASE_VMM" "$MOTE_KERNEL" "$FNHOST" "$RT/mote-lua" "$RT/mote-c-init" \
 	"$E2E_BUILD/examples/hello-c/handler" "$E2E_BUILD/examples/echo-c/handler"
 T="--timeout 30"

@@ -8,7 +8,8 @@
  * unread bytes of the current request (at most `chunk` per read when set),
  * and once it is consumed hands the pending message over (recorded in
  * `sent`) and moves to the next queued request. With no request left, read
- * returns 0, which ends the runtime's loop (the real device never does).
+ * fails with ESHUTDOWN, which ends the runtime's loop (the real device never
+ * does). An empty queued request reads as 0 bytes.
  */
 
 #include <errno.h>
@@ -64,8 +65,10 @@ static ssize_t fake_read(void *ctx, void *buf, size_t len)
 			memcpy(f->sent[f->nsent], f->pending.data, f->pending.len);
 		f->sent_len[f->nsent++] = f->pending.len;
 		f->pending.len = 0;
-		if (f->cur + 1 >= f->nreq)
-			return 0;
+		if (f->cur + 1 >= f->nreq) {
+			errno = ESHUTDOWN; /* the end of the test: the channel reports CHANNEL_CLOSED */
+			return -1;
+		}
 		f->cur++;
 		f->pos = 0;
 	}

@@ -274,7 +274,9 @@ static void test_requests_and_results(void)
 	capture_begin(&saved);
 	int r2 = call(L, "GET", "/echo", "", NULL, NULL, 0, &out, &s);
 	log = capture_end(saved);
-	check("lua-handle-replaced", r == 0 && r2 == -1 && strstr(log, "no longer a function"),
+	check("lua-handle-replaced",
+	      r == 0 && r2 == -1 &&
+		  strstr(log, "handle(req) failed: the global handle is a number, no longer a function"),
 	      "results %d %d log '%s'", r, r2, log);
 	channel_buf_free(&out);
 	lua_close(L);
