@@ -57,6 +57,8 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 RUNTIME_BIN := $(BUILD)/runtimes/libmote-fn.a $(BUILD)/runtimes/mote-c-init $(BUILD)/runtimes/mote-lua \
 	$(BUILD)/runtimes/pkgconfig/mote-fn.pc
 EXAMPLE_BIN := $(patsubst examples/%/handler.c,$(BUILD)/examples/%/handler,$(wildcard examples/*/handler.c))
+# Test functions built against the C SDK like the examples (tests/fn/NAME.c -> build/tests/fn/NAME/handler).
+TEST_FN_BIN := $(patsubst tests/fn/%.c,$(BUILD)/tests/fn/%/handler,$(wildcard tests/fn/*.c))
 
 .PHONY: all deps check bench run install clean format tests fuzz
 .DELETE_ON_ERROR:
@@ -160,6 +162,9 @@ $(BUILD)/runtimes/pkgconfig/mote-fn.pc: runtimes/c/mote-fn.pc.in include/mote/fn
 $(BUILD)/examples/%/handler: examples/%/handler.c include/mote/fn.h $(BUILD)/runtimes/libmote-fn.a
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 $(WARN) -Iinclude -o $@ $< -L$(BUILD)/runtimes -lmote-fn
+$(BUILD)/tests/fn/%/handler: tests/fn/%.c include/mote/fn.h $(BUILD)/runtimes/libmote-fn.a
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 $(WARN) -Iinclude -o $@ $< -L$(BUILD)/runtimes -lmote-fn
 
 # ---- tests ------------------------------------------------------------------
 $(BUILD)/tests/guest/%.musl: tests/guest/%.c tests/guest/check.h | $(BUILD)/.deps
@@ -203,7 +208,7 @@ $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
 fuzz: $(FUZZ_BIN)
 
 tests: all $(BUILD)/asan/mote $(BUILD)/asan/mote-vmm $(BUILD)/asan/mote-kernel $(TEST_GUEST_BIN) \
-	$(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN)
+	$(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN) $(TEST_FN_BIN)
 
 check: tests
 	@BUILD=$(BUILD) bash tests/run

@@ -11,7 +11,7 @@ EX=$E2E_ROOT/examples
 FNHOST=${FNHOST:-$E2E_BUILD/tests/tools/fnhost}
 RELEASE_VMM=${RELEASE_VMM:-$E2E_BUILD/mote-vmm}
 need_built "$MOTE" "$MOTE_VMM" "$RELEASE_VMM" "$MOTE_KERNEL" "$FNHOST" "$RT/mote-lua" "$RT/mote-c-init" \
-	"$E2E_BUILD/examples/hello-c/handler" "$E2E_BUILD/examples/echo-c/handler"
+	"$E2E_BUILD/examples/hello-c/handler" "$E2E_BUILD/examples/echo-c/handler" "$E2E_BUILD/tests/fn/sdk_paths/handler"
 T="--timeout 30"
 
 # one_line NAME STATUS REGEX: the last run exited STATUS with exactly one stderr line matching REGEX.
@@ -226,6 +226,42 @@ mkdir -p "$E2E_TMP/b-c-script" && printf '#!/bin/sh\necho hi\n' >"$E2E_TMP/b-c-s
 c_init_error c-handler-not-elf "$E2E_TMP/b-c-script" '^INIT_ERROR /fn/handler is not a static x86-64 ELF executable'
 mkdir -p "$E2E_TMP/b-c-dynamic" && cp /bin/true "$E2E_TMP/b-c-dynamic/handler"
 c_init_error c-handler-dynamic "$E2E_TMP/b-c-dynamic" '^INIT_ERROR /fn/handler is not a static x86-64 ELF executable'
+
+# ---- C: the SDK's other paths in a real VM (tests/fn/sdk_paths.c) ----
+mkdir -p "$E2E_TMP/b-c-paths" && cp "$E2E_BUILD/tests/fn/sdk_paths/handler" "$E2E_TMP/b-c-paths/"
+fn c-paths c "$E2E_TMP/b-c-paths" "PUT /body - @$E2E_TMP/big.bin
+GET /fail - -
+GET /log - -
+GET /after - -"
+if fn_ok c-paths; then
+	st="$(cat "$D"/{1,2,3,4}.status | tr '\n' ' ')"
+	if [ "$st" != "200 500 200 200 " ]; then
+		fail c-paths "statuses $st, expected 200 500 200 200"
+	elif ! cmp -s "$D/1.body" "$E2E_TMP/big.bin" || ! grep -qx "x-len: $((7 * 1024 * 1024))" "$D/1.headers"; then
+		fail c-paths "the 7 MiB body did not come back: $(diff_summary "$D/1.body" "$E2E_TMP/big.bin")"
+	elif ! grep -q '^mote-c: mote_handle returned 7: answered 500$' "$D/log" ||
+		! grep -q '^sdk_paths: to stdout$' "$D/log" || ! grep -q '^sdk_paths: to stderr$' "$D/log"; then
+		fail c-paths "the log: $(head -c 400 "$D/log")"
+	else
+		pass c-paths
+	fi
+fi
+mkdir -p "$E2E_TMP/b-c-initfail/.mote" && cp "$E2E_BUILD/tests/fn/sdk_paths/handler" "$E2E_TMP/b-c-initfail/"
+printf 'FAIL_INIT=5\0' >"$E2E_TMP/b-c-initfail/.mote/environ"
+c_init_error c-mote-init-fails "$E2E_TMP/b-c-initfail" '^INIT_ERROR mote_init returned 5$'
+# A crash or an exit ends the VM (the gateway answers 502): the monitor reports it, nothing hangs.
+fn c-crash c "$E2E_TMP/b-c-paths" 'GET /crash - -'
+if [ "$STATUS" = 2 ] && err_has 'the VM died by signal 11 while waiting for a response' && grep -q 'mote-vmm: guest crashed' "$D/log"; then
+	pass c-crash
+else
+	fail c-crash "fnhost status $STATUS; log: $(head -c 300 "$D/log")"
+fi
+fn c-exit c "$E2E_TMP/b-c-paths" 'GET /exit - -'
+if [ "$STATUS" = 2 ] && err_has 'the VM exited with status 3 while waiting for a response'; then
+	pass c-exit
+else
+	fail c-exit "fnhost status $STATUS; log: $(head -c 300 "$D/log")"
+fi
 
 # ---- warm round trips through fnhost (release mote-vmm): for information, not a pass/fail threshold ----
 for r in lua c; do
