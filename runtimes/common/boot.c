@@ -34,32 +34,44 @@ int boot_snapshot(const char *who)
 	return -e;
 }
 
-/* Read a whole file of at most max bytes into a NUL-terminated buffer; NULL with errno set (EFBIG: larger).
- */
-static char *read_small_file(const char *path, size_t max, size_t *len)
+char *boot_read_file(const char *path, size_t max, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	char *buf = malloc(max + 1);
-	size_t have = 0;
+	size_t cap = 4096, have = 0;
+	char *buf = malloc(cap);
 	while (buf) {
-		ssize_t n = read(fd, buf + have, max + 1 - have);
+		if (have == cap - 1) { /* full but for the NUL's byte */
+			char *p = have > max ? NULL : realloc(buf, cap * 2);
+			if (!p) {
+				int e = have > max ? EFBIG : ENOMEM;
+				free(buf);
+				buf = NULL;
+				errno = e;
+				break;
+			}
+			buf = p;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, buf + have, cap - 1 - have);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
+			int e = errno;
 			free(buf);
 			buf = NULL;
+			errno = e;
 			break;
 		}
 		if (n == 0)
 			break;
 		have += (size_t)n;
-		if (have > max) {
-			free(buf);
-			buf = NULL;
-			errno = EFBIG;
-		}
+	}
+	if (buf && have > max) {
+		free(buf);
+		buf = NULL;
+		errno = EFBIG;
 	}
 	int e = errno;
 	close(fd);
@@ -74,7 +86,7 @@ static char *read_small_file(const char *path, size_t max, size_t *len)
 static int apply_environ(const char *path, char *why, size_t len)
 {
 	size_t size;
-	char *env = read_small_file(path, BOOT_ENVIRON_MAX, &size);
+	char *env = boot_read_file(path, BOOT_ENVIRON_MAX, &size);
 	if (!env) {
 		if (errno == ENOENT)
 			return 0;

@@ -26,4 +26,11 @@ int boot_snapshot(const char *who);
  */
 int boot_enter_function(const char *dir, const char *environ_file, char *why, size_t len);
 
+/*
+ * Read the whole file `path` of at most `max` bytes into a malloc'd buffer
+ * with a NUL after its *len bytes. NULL with errno set (EFBIG: larger than
+ * max, ENOMEM, or open/read's errno).
+ */
+char *boot_read_file(const char *path, size_t max, size_t *len);
+
 #endif /* RUNTIMES_BOOT_H */

@@ -2,15 +2,15 @@
  * a response. */
 #include "glue.h"
 
+#include "boot.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <unistd.h>
 
 static int on_panic(lua_State *L)
 {
@@ -47,45 +47,6 @@ static void error_message(const char *full, char *why, size_t len)
 	snprintf(why, len, "%.*s", (int)n, full);
 }
 
-/* Read a whole file into a malloc'd buffer. */
-static char *slurp_file(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	size_t cap = 65536, have = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		if (have == cap) {
-			char *p = realloc(buf, cap * 2);
-			if (!p) {
-				free(buf);
-				buf = NULL;
-				errno = ENOMEM;
-				break;
-			}
-			buf = p;
-			cap *= 2;
-		}
-		ssize_t n = read(fd, buf + have, cap - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		if (n == 0)
-			break;
-		have += (size_t)n;
-	}
-	int e = errno;
-	close(fd);
-	errno = e;
-	*len = have;
-	return buf;
-}
-
 /* package.path for the bundle; no C modules (a static program cannot load them). */
 static void set_package_paths(lua_State *L, const char *dir)
 {
@@ -120,7 +81,7 @@ int glue_load_handler(lua_State *L, const char *dir, char *why, size_t len)
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, GLUE_HANDLER_FILE);
 	size_t size;
-	char *src = slurp_file(path, &size);
+	char *src = boot_read_file(path, GLUE_HANDLER_MAX, &size);
 	if (!src) {
 		snprintf(why, len, "cannot read %s: %s", GLUE_HANDLER_FILE, strerror(errno));
 		return -1;

@@ -12,6 +12,7 @@
 #define GLUE_NAME "mote-lua"
 #define GLUE_VERSION "1"
 #define GLUE_HANDLER_FILE "handler.lua"
+#define GLUE_HANDLER_MAX (64u << 20) /* largest handler.lua read */
 
 /* The state a base snapshot holds: standard libraries opened. NULL when out of memory. */
 lua_State *glue_new_state(void);

@@ -1,10 +1,13 @@
 /* Unit test of the C SDK (runtimes/c/sdk.c) and the runtime channel, on a fake /dev/mote/invoke. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mote/fn.h>
 
+#include "boot.h"
 #include "channel.h"
 #include "invoke_msg.h"
 #include "sdk.h"
@@ -327,8 +330,89 @@ static void test_reads_and_texts(void)
 	fake_free(&f);
 }
 
+/* boot_read_file at the sizes around its buffer's growth and its limit; boot_enter_function's environ. */
+static void test_boot(void)
+{
+	char dir[] = "/tmp/mote-test-boot.XXXXXX";
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	char path[256];
+	snprintf(path, sizeof(path), "%s/f", dir);
+	size_t sizes[] = {0, 1, 4095, 4096, 4097, 10000};
+	int bad = 0;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		FILE *f = fopen(path, "wb");
+		for (size_t k = 0; k < sizes[i]; k++)
+			fputc((int)(k % 251), f);
+		fclose(f);
+		size_t len = 99;
+		char *b = boot_read_file(path, sizes[i], &len);
+		int ok = b && len == sizes[i] && b[len] == 0;
+		for (size_t k = 0; ok && k < len; k++)
+			ok = (unsigned char)b[k] == k % 251;
+		free(b);
+		errno = 0;
+		b = sizes[i] ? boot_read_file(path, sizes[i] - 1, &len) : NULL;
+		if (!ok || (sizes[i] && (b || errno != EFBIG)))
+			bad = (int)sizes[i] + 1;
+		free(b);
+	}
+	check("boot-read-file-sizes-and-limit", !bad, "size %d: wrong result", bad - 1);
+	size_t len;
+	errno = 0;
+	char *b = boot_read_file("/nonexistent/file", 10, &len);
+	check("boot-read-file-missing", !b && errno == ENOENT, "errno %d", errno);
+
+	/* The environment file: applied with setenv; a malformed entry is one line naming it. */
+	char env[256], why[256];
+	snprintf(env, sizeof(env), "%s/environ", dir);
+	FILE *f = fopen(env, "wb");
+	static const char good[] = "MOTE_T1=a b\0MOTE_T2=x=y\0MOTE_T3=\0";
+	fwrite(good, 1, sizeof(good) - 1, f);
+	fclose(f);
+	char cwd[256];
+	if (!getcwd(cwd, sizeof(cwd)))
+		cwd[0] = 0;
+	int r = boot_enter_function(dir, env, why, sizeof(why));
+	char now[256];
+	int in_dir = getcwd(now, sizeof(now)) && strcmp(now, dir) == 0;
+	check("boot-environ-applied",
+	      r == 0 && in_dir && getenv("MOTE_T1") && strcmp(getenv("MOTE_T1"), "a b") == 0 &&
+		  strcmp(getenv("MOTE_T2"), "x=y") == 0 && strcmp(getenv("MOTE_T3"), "") == 0,
+	      "result %d (%s), in dir %d", r, r ? why : "", in_dir);
+	if (cwd[0] && chdir(cwd) < 0)
+		perror("chdir");
+	static const struct {
+		const char *bytes;
+		size_t len;
+		const char *why;
+	} bad_envs[] = {{"NOEQUALS\0", 9, "entry 1 is not NAME=VALUE"},
+			{"A=1\0=x\0", 7, "entry 2 is not NAME=VALUE"}};
+	for (int i = 0; i < 2; i++) {
+		f = fopen(env, "wb");
+		fwrite(bad_envs[i].bytes, 1, bad_envs[i].len, f);
+		fclose(f);
+		r = boot_enter_function(dir, env, why, sizeof(why));
+		check(i ? "boot-environ-empty-name" : "boot-environ-no-equals",
+		      r < 0 && strstr(why, bad_envs[i].why), "result %d: %s", r, why);
+	}
+	unlink(env);
+	r = boot_enter_function(dir, env, why, sizeof(why));
+	check("boot-environ-absent-ok", r == 0, "result %d: %s", r, why);
+	if (cwd[0] && chdir(cwd) < 0)
+		perror("chdir");
+	r = boot_enter_function("/nonexistent/fn", env, why, sizeof(why));
+	check("boot-no-bundle-dir", r < 0 && strstr(why, "/nonexistent/fn: No such file or directory"),
+	      "result %d: %s", r, why);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
+	test_boot();
 	test_requests(0);
 	test_requests(7); /* the device may return any number of bytes per read */
 	test_response_too_large();
