@@ -158,13 +158,15 @@ $(BUILD)/runtimes/pkgconfig/mote-fn.pc: runtimes/c/mote-fn.pc.in include/mote/fn
 	@mkdir -p $(dir $@)
 	$(call mote_fn_pc,$(CURDIR)/include,$(CURDIR)/$(BUILD)/runtimes) >$@
 
-# Example functions (examples/): the C ones built against the SDK exactly as a user builds them.
+# C functions (examples/*/handler.c, tests/fn/*.c), built against the SDK exactly as a user builds them.
+define sdk_link
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 $(WARN) -Iinclude -o $@ $< -L$(BUILD)/runtimes -lmote-fn
+endef
 $(BUILD)/examples/%/handler: examples/%/handler.c include/mote/fn.h $(BUILD)/runtimes/libmote-fn.a
-	@mkdir -p $(dir $@)
-	$(CC) -static -O2 $(WARN) -Iinclude -o $@ $< -L$(BUILD)/runtimes -lmote-fn
+	$(sdk_link)
 $(BUILD)/tests/fn/%/handler: tests/fn/%.c include/mote/fn.h $(BUILD)/runtimes/libmote-fn.a
-	@mkdir -p $(dir $@)
-	$(CC) -static -O2 $(WARN) -Iinclude -o $@ $< -L$(BUILD)/runtimes -lmote-fn
+	$(sdk_link)
 
 # ---- tests ------------------------------------------------------------------
 $(BUILD)/tests/guest/%.musl: tests/guest/%.c tests/guest/check.h | $(BUILD)/.deps
