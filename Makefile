@@ -156,7 +156,7 @@ define mote_fn_pc
 endef
 $(BUILD)/runtimes/pkgconfig/mote-fn.pc: runtimes/c/mote-fn.pc.in include/mote/fn.h
 	@mkdir -p $(dir $@)
-	$(call mote_fn_pc,$(CURDIR)/include,$(CURDIR)/$(BUILD)/runtimes) >$@
+	$(call mote_fn_pc,$(CURDIR)/include,$(abspath $(BUILD))/runtimes) >$@
 
 # C functions (examples/*/handler.c, tests/fn/*.c), built against the SDK exactly as a user builds them.
 define sdk_link

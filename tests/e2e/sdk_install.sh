@@ -30,6 +30,12 @@ version=$(pkg-config --modversion mote-fn 2>&1)
 want_version=$(sed -n 's/^#define MOTE_FN_VERSION "\(.*\)"/\1/p' "$E2E_ROOT/include/mote/fn.h")
 if [ "$version" = "$want_version" ]; then pass pkg-config-version; else fail pkg-config-version "got '$version'"; fi
 
+# The build tree's own pkg-config file points at the source and build trees (no install needed).
+# shellcheck disable=SC2046
+run build-tree cc -static -O2 -o "$E2E_TMP/hello-tree" "$E2E_ROOT/examples/hello-c/handler.c" \
+	$(PKG_CONFIG_SYSROOT_DIR= PKG_CONFIG_PATH=$E2E_BUILD/runtimes/pkgconfig pkg-config --cflags --libs mote-fn)
+expect_status build-tree 0 "cc with build/runtimes/pkgconfig" && [ -x "$E2E_TMP/hello-tree" ] && pass build-tree-pkg-config
+
 # Build the examples the documented ways: the one-line command, and the example's own Makefile.
 for ex in hello-c echo-c; do
 	# shellcheck disable=SC2046,SC2086
