@@ -9,7 +9,7 @@ MUSL_CC ?= musl-gcc
 
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PACKAGES := gcc make musl-tools busybox-static libssl-dev clang libclang-rt-14-dev \
-	binutils coreutils curl liblua5.4-dev pkg-config
+	binutils coreutils curl bsdutils liblua5.4-dev pkg-config
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	-Wshadow -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wimplicit-fallthrough \
@@ -29,10 +29,10 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protect
 LIB_SRC := $(wildcard lib/*.c)
 VMM_SRC := $(wildcard vmm/*.c)
 CLI_SRC := $(wildcard cli/*.c)
-GUEST_SRC := $(wildcard guest/*.c) lib/elf.c lib/cpio.c
+GUEST_SRC := $(wildcard guest/*.c) lib/elf.c lib/cpio.c lib/invoke_region.c
 GUEST_ASM := $(wildcard guest/*.S)
 HDRS := $(wildcard include/mote/*.h lib/*.h vmm/*.h cli/*.h)
-GUEST_HDRS := $(wildcard include/mote/*.h guest/*.h) lib/elf.h lib/cpio.h
+GUEST_HDRS := $(wildcard include/mote/*.h guest/*.h) lib/elf.h lib/cpio.h lib/invoke_region.h
 
 # Host libraries: the plain build (used by `make run`, `make bench`, install) and an
 # ASan/UBSan build (used by `make check`).
@@ -44,7 +44,7 @@ GUEST_OBJ := $(GUEST_SRC:%.c=$(BUILD)/guest/%.o) $(GUEST_ASM:%.S=$(BUILD)/guest/
 # Test programs that run inside the VM, each built with musl and with glibc.
 TEST_GUEST_SRC := $(wildcard tests/guest/*.c)
 TEST_GUEST_BIN := $(TEST_GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%.musl) \
-	$(TEST_GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%.glibc)
+	$(TEST_GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%.glibc) $(BUILD)/tests/guest/args-pie.glibc
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
@@ -87,7 +87,8 @@ $(BUILD)/asan/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 # mote-vmm links no shared library but libc: it starts once per VM, so start-up time counts.
-VMM_LIB_OBJ := $(BUILD)/obj/lib/elf.o $(BUILD)/obj/lib/err.o $(BUILD)/obj/lib/size.o $(BUILD)/obj/lib/snapfile.o
+VMM_LIB_OBJ := $(BUILD)/obj/lib/elf.o $(BUILD)/obj/lib/err.o $(BUILD)/obj/lib/size.o $(BUILD)/obj/lib/snapfile.o \
+	$(BUILD)/obj/lib/invoke_region.o
 # The plain mote-vmm is linked statically with musl and mote statically with glibc: on these
 # machines glibc's start-up (CPUID probing traps under PVM) plus dynamic loading cost ~1 ms per
 # process, and `mote run` starts two. The ASan builds below stay dynamic glibc.
@@ -175,6 +176,10 @@ $(BUILD)/tests/guest/%.musl: tests/guest/%.c tests/guest/check.h | $(BUILD)/.dep
 $(BUILD)/tests/guest/%.glibc: tests/guest/%.c tests/guest/check.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -g -Wall -Wno-unused-result -Iinclude -o $@ $<
+# A static-pie program for the execve tests (glibc: musl-gcc's -static-pie output keeps an interpreter).
+$(BUILD)/tests/guest/args-pie.glibc: tests/guest/args.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -static-pie -fPIE -O2 -g -Wall -Iinclude -o $@ $<
 
 # Unit tests link the sanitized host library; tests/unit/test_guest_*.c also compile the
 # named guest modules for the host (see tests/unit/guest_shim.h).
@@ -242,9 +247,16 @@ $(BUILD)/bench/snapfirst: bench/snapfirst.S include/mote/abi.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -nostdlib -static -Iinclude -o $@ $<
 
+# The invoke round trip: tests/tools/invoketool.c built without sanitizers, and the echo runtime it attaches.
+$(BUILD)/bench/invoketool: tests/tools/invoketool.c $(LIB_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(LIB_OBJ) $(HOST_LIBS)
+
 # bench/hello.c is built only with musl (hello.musl), not as a host tool.
+# The line printer of (k)-(n) is the test program tests/guest/lines.c.
 bench: all $(filter-out $(BUILD)/bench/hello,$(BENCH_BIN)) $(BUILD)/bench/hello.musl $(BUILD)/bench/first \
-	$(BUILD)/bench/snapfirst
+	$(BUILD)/bench/snapfirst $(BUILD)/bench/invoketool $(BUILD)/tests/guest/invoke_echo.musl \
+	$(BUILD)/tests/guest/lines.glibc $(BUILD)/tests/guest/lines.musl
 	@BUILD=$(BUILD) bash bench/run
 
 # ---- demo, install, housekeeping ---------------------------------------------

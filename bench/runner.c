@@ -22,6 +22,7 @@
  *               --first-image IMG --first-path /first --mote MOTE --hello HELLO
  *               --restore-first SNAP --restore-hello SNAP --snap-image IMG --snaphello-path /snaphello
  *               --snapmem-path /snapmem --snapmem-out FILE --idle-snapshot SNAP --idle-native PROGRAM
+ *               --lines-image IMG --lines-glibc PROGRAM --lines-musl PROGRAM [--lines N]
  *
  * Timed variants, each a command run in a fresh process with stdout and
  * stderr on /dev/null; one sample is the wall-clock time (CLOCK_MONOTONIC)
@@ -32,7 +33,10 @@
  *   to the program's first output, (g) the program of (f) booted from scratch.
  * One variant whose sample is the time mote-vmm reports itself (--debug,
  * stderr read through a pipe): (h) taking the snapshot of a 64 MiB guest
- * that has written 32 MiB.
+ * that has written 32 MiB. Line-heavy output, stdout on a pipe the runner
+ * reads to the end (the sample still ends at waitpid): (k) mote-vmm running
+ * a static glibc program that prints --lines (default 200,000) lines with
+ * printf, (l) the same program natively, (m) and (n) the same with musl.
  * All are interleaved round-robin (a b c ... h a b c ...) so that drift on the
  * machine hits all of them alike. Every run must exit with status 0; otherwise
  * the runner stops with a message naming the command.
@@ -53,11 +57,13 @@
 #define TARGET_RESTORE_OVER_FLOOR 2.0	/* (e) median / (a) median */
 #define TARGET_SNAPSHOT_US 30000.0	/* (h) median */
 #define TARGET_CLONE_PRIVATE_KIB 1024.0 /* every idle clone's Private_Clean + Private_Dirty */
+#define TARGET_LINES_OVER_NATIVE 1.5	/* (k) median / (l) median, and (m) / (n) */
 #define CLONES_MAX 64
 
 enum kind {
 	WALL,	     /* fork+exec to waitpid */
 	SNAPSHOT_MS, /* the "guest paused for X ms" that mote-vmm --debug prints on stderr */
+	PIPE_OUT,    /* fork+exec to waitpid, stdout on a pipe read to its end */
 };
 
 struct variant {
@@ -69,6 +75,7 @@ struct variant {
 	double *us;	       /* one sample per run, microseconds */
 	double median, p90, p99, min;
 	double last_durable_us; /* SNAPSHOT_MS: the last run's "durable after X ms" */
+	uint64_t out_bytes;	/* PIPE_OUT: what the last run wrote to stdout */
 };
 
 static void __attribute__((noreturn)) usage(void)
@@ -80,7 +87,8 @@ static void __attribute__((noreturn)) usage(void)
 	    "HELLO\n"
 	    "              --restore-first SNAP --restore-hello SNAP --snap-image IMG --snaphello-path PATH\n"
 	    "              --snapmem-path PATH --snapmem-out FILE --idle-snapshot SNAP --idle-native "
-	    "PROGRAM\n");
+	    "PROGRAM\n"
+	    "              --lines-image IMG --lines-glibc PROGRAM --lines-musl PROGRAM [--lines N]\n");
 	exit(1);
 }
 
@@ -146,6 +154,23 @@ static void read_all(int fd, char *buf, size_t size)
 	buf[len] = 0;
 }
 
+/* Read fd until EOF, discarding the bytes; returns how many there were. */
+static uint64_t drain_count(int fd)
+{
+	static char buf[65536];
+	uint64_t total = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("read");
+		if (n == 0)
+			return total;
+		total += (uint64_t)n;
+	}
+}
+
 /*
  * Run the variant's command once; return the sample in microseconds: the
  * elapsed wall-clock time (WALL) or the snapshot time mote-vmm reported
@@ -157,7 +182,7 @@ static double run_once(struct variant *v)
 		if (v->remove[i] && unlink(v->remove[i]) < 0 && errno != ENOENT)
 			die(v->remove[i]);
 	int pipefd[2] = {-1, -1};
-	if (v->kind == SNAPSHOT_MS && pipe2(pipefd, O_CLOEXEC) < 0)
+	if (v->kind != WALL && pipe2(pipefd, O_CLOEXEC) < 0)
 		die("pipe");
 	double start = now_us();
 	pid_t pid = fork();
@@ -165,16 +190,20 @@ static double run_once(struct variant *v)
 		die("fork");
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
-		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
-		    dup2(pipefd[1] >= 0 ? pipefd[1] : null, 2) < 0)
+		int out = v->kind == PIPE_OUT ? pipefd[1] : null,
+		    err = v->kind == SNAPSHOT_MS ? pipefd[1] : null;
+		if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
 			_exit(126);
 		execv(v->argv[0], v->argv);
 		_exit(127);
 	}
 	static char err[16384];
-	if (v->kind == SNAPSHOT_MS) {
+	if (v->kind != WALL) {
 		close(pipefd[1]);
-		read_all(pipefd[0], err, sizeof(err));
+		if (v->kind == SNAPSHOT_MS)
+			read_all(pipefd[0], err, sizeof(err));
+		else
+			v->out_bytes = drain_count(pipefd[0]);
 		close(pipefd[0]);
 	}
 	int status;
@@ -182,7 +211,7 @@ static double run_once(struct variant *v)
 	double elapsed = now_us() - start;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		run_failed(v, status, NULL);
-	if (v->kind == WALL)
+	if (v->kind != SNAPSHOT_MS)
 		return elapsed;
 	const char *at = strstr(err, " guest paused for ");
 	double ms, durable_ms;
@@ -424,7 +453,21 @@ static struct mem_summary measure_idle(char *const *argv, int n)
 
 /* ---- main ---------------------------------------------------------------- */
 
-enum { A_FLOOR, B_BOOT, C_RUN, D_NATIVE, E_RESTORE, F_RESTORE_HELLO, G_BOOT_HELLO, H_SNAPSHOT, NVAR };
+enum {
+	A_FLOOR,
+	B_BOOT,
+	C_RUN,
+	D_NATIVE,
+	E_RESTORE,
+	F_RESTORE_HELLO,
+	G_BOOT_HELLO,
+	H_SNAPSHOT,
+	K_LINES_GLIBC,
+	L_LINES_GLIBC_NATIVE,
+	M_LINES_MUSL,
+	N_LINES_MUSL_NATIVE,
+	NVAR
+};
 
 int main(int argc, char **argv)
 {
@@ -447,12 +490,18 @@ int main(int argc, char **argv)
 	    {"snapmem-out", required_argument, NULL, 'o'},
 	    {"idle-snapshot", required_argument, NULL, 's'},
 	    {"idle-native", required_argument, NULL, 'l'},
+	    {"lines-image", required_argument, NULL, 'L'},
+	    {"lines-glibc", required_argument, NULL, 'G'},
+	    {"lines-musl", required_argument, NULL, 'U'},
+	    {"lines", required_argument, NULL, 'c'},
 	    {NULL, 0, NULL, 0},
 	};
 	int runs = 100, warmup = 3, clones = 10, c;
 	char *floor_bin = NULL, *vmm = NULL, *kernel = NULL, *image = NULL, *first = NULL, *mote = NULL,
 	     *hello = NULL, *restore_first = NULL, *restore_hello = NULL, *snap_image = NULL,
-	     *snaphello = NULL, *snapmem = NULL, *snapmem_out = NULL, *idle_snap = NULL, *idle_native = NULL;
+	     *snaphello = NULL, *snapmem = NULL, *snapmem_out = NULL, *idle_snap = NULL, *idle_native = NULL,
+	     *lines_image = NULL, *lines_glibc = NULL, *lines_musl = NULL;
+	static char lines_count[24] = "200000";
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': runs = atoi(optarg); break;
@@ -473,12 +522,21 @@ int main(int argc, char **argv)
 		case 'o': snapmem_out = optarg; break;
 		case 's': idle_snap = optarg; break;
 		case 'l': idle_native = optarg; break;
+		case 'L': lines_image = optarg; break;
+		case 'G': lines_glibc = optarg; break;
+		case 'U': lines_musl = optarg; break;
+		case 'c':
+			if (atol(optarg) < 1 || strlen(optarg) >= sizeof(lines_count))
+				usage();
+			snprintf(lines_count, sizeof(lines_count), "%ld", atol(optarg));
+			break;
 		default: usage();
 		}
 	}
 	if (!floor_bin || !vmm || !kernel || !image || !first || !mote || !hello || !restore_first ||
 	    !restore_hello || !snap_image || !snaphello || !snapmem || !snapmem_out || !idle_snap ||
-	    !idle_native || optind != argc || warmup < 0 || clones < 1 || clones > CLONES_MAX)
+	    !idle_native || !lines_image || !lines_glibc || !lines_musl || optind != argc || warmup < 0 ||
+	    clones < 1 || clones > CLONES_MAX)
 		usage();
 	if (runs < RUNS_MIN) {
 		fprintf(stderr, "runner: --runs %d: need at least %d runs for a p99\n", runs, RUNS_MIN);
@@ -503,6 +561,14 @@ int main(int argc, char **argv)
 	char *const argv_h[] = {vmm,	   opt_kernel, kernel,	     opt_rootfs,  snap_image,
 				opt_mem,   mem_64m,    opt_snapshot, snapmem_out, opt_exit_after,
 				opt_debug, opt_end,    snapmem,	     NULL};
+	/* The lines programs run in mote from the image, under the names they have there. */
+	static char path_lines_glibc[] = "/lines.glibc", path_lines_musl[] = "/lines.musl";
+	char *const argv_k[] = {vmm,	 opt_kernel,	   kernel,	opt_rootfs, lines_image,
+				opt_end, path_lines_glibc, lines_count, NULL};
+	char *const argv_l[] = {lines_glibc, lines_count, NULL};
+	char *const argv_m[] = {vmm,	 opt_kernel,	  kernel,      opt_rootfs, lines_image,
+				opt_end, path_lines_musl, lines_count, NULL};
+	char *const argv_n[] = {lines_musl, lines_count, NULL};
 	char *const argv_idle[] = {vmm, opt_restore, idle_snap, NULL};
 	char *const argv_native[] = {idle_native, NULL};
 	/* Labels: the arrow (3 bytes) and micro sign (2 bytes) take one column each. */
@@ -521,6 +587,22 @@ int main(int argc, char **argv)
 			      .label_extra = 2,
 			      .argv = argv_g},
 	    [H_SNAPSHOT] = {.label = "(h) take snapshot, 64 MiB guest", .kind = SNAPSHOT_MS, .argv = argv_h},
+	    [K_LINES_GLIBC] = {.label = "(k) mote: lines \u2192 pipe, glibc",
+			       .label_extra = 2,
+			       .kind = PIPE_OUT,
+			       .argv = argv_k},
+	    [L_LINES_GLIBC_NATIVE] = {.label = "(l) native: lines \u2192 pipe, glibc",
+				      .label_extra = 2,
+				      .kind = PIPE_OUT,
+				      .argv = argv_l},
+	    [M_LINES_MUSL] = {.label = "(m) mote: lines \u2192 pipe, musl",
+			      .label_extra = 2,
+			      .kind = PIPE_OUT,
+			      .argv = argv_m},
+	    [N_LINES_MUSL_NATIVE] = {.label = "(n) native: lines \u2192 pipe, musl",
+				     .label_extra = 2,
+				     .kind = PIPE_OUT,
+				     .argv = argv_n},
 	};
 	/*
 	 * (h) writes its snapshot where none exists, as a first snapshot does: the
@@ -559,6 +641,19 @@ int main(int argc, char **argv)
 	for (int i = 0; i < NVAR; i++)
 		summarize(&v[i], runs);
 	summarize(&durable, runs);
+	/* Each mote run of a lines program wrote what its native run wrote. */
+	if (v[K_LINES_GLIBC].out_bytes != v[L_LINES_GLIBC_NATIVE].out_bytes ||
+	    v[M_LINES_MUSL].out_bytes != v[N_LINES_MUSL_NATIVE].out_bytes ||
+	    !v[L_LINES_GLIBC_NATIVE].out_bytes) {
+		fprintf(stderr,
+			"runner: the lines programs wrote %llu (glibc) and %llu (musl) bytes in mote, %llu "
+			"and %llu natively\n",
+			(unsigned long long)v[K_LINES_GLIBC].out_bytes,
+			(unsigned long long)v[M_LINES_MUSL].out_bytes,
+			(unsigned long long)v[L_LINES_GLIBC_NATIVE].out_bytes,
+			(unsigned long long)v[N_LINES_MUSL_NATIVE].out_bytes);
+		return 1;
+	}
 
 	struct stat st;
 	if (stat(mem_path, &st) < 0)
@@ -570,15 +665,19 @@ int main(int argc, char **argv)
 	double b_over_a = v[B_BOOT].median / v[A_FLOOR].median,
 	       c_over_d = v[C_RUN].median / v[D_NATIVE].median,
 	       e_over_a = v[E_RESTORE].median / v[A_FLOOR].median,
-	       f_over_g = v[F_RESTORE_HELLO].median / v[G_BOOT_HELLO].median;
+	       f_over_g = v[F_RESTORE_HELLO].median / v[G_BOOT_HELLO].median,
+	       k_over_l = v[K_LINES_GLIBC].median / v[L_LINES_GLIBC_NATIVE].median,
+	       m_over_n = v[M_LINES_MUSL].median / v[N_LINES_MUSL_NATIVE].median;
 	printf(
 	    "%d runs each, interleaved round-robin after %d warm-up rounds; (a)-(g): fork+exec to waitpid, "
 	    "CLOCK_MONOTONIC;\n(h): mote-vmm's own time (--debug) the guest is paused while its snapshot is "
 	    "taken "
 	    "(state and memory\ncopied into the files), guest wrote 32 MiB before asking; (h'): the same "
 	    "snapshot "
-	    "until synced and renamed into place\n\n",
-	    runs, warmup);
+	    "until synced and renamed into place;\n(k)-(n): %s lines (%llu bytes) printed with printf, "
+	    "stdout a pipe "
+	    "the runner reads to the end\n\n",
+	    runs, warmup, lines_count, (unsigned long long)v[L_LINES_GLIBC_NATIVE].out_bytes);
 	printf("%-35s %9s %9s %9s %9s   %s\n", "variant (\u00b5s)", "median", "p90", "p99", "min", "ratio");
 	for (int i = 0; i < NVAR; i++) {
 		char ratio[32] = "";
@@ -590,11 +689,16 @@ int main(int argc, char **argv)
 			snprintf(ratio, sizeof(ratio), "e/a = %.2fx", e_over_a);
 		else if (i == F_RESTORE_HELLO)
 			snprintf(ratio, sizeof(ratio), "f/g = %.2fx", f_over_g);
+		else if (i == K_LINES_GLIBC)
+			snprintf(ratio, sizeof(ratio), "k/l = %.2fx", k_over_l);
+		else if (i == M_LINES_MUSL)
+			snprintf(ratio, sizeof(ratio), "m/n = %.2fx", m_over_n);
 		printf("%-*s %9.0f %9.0f %9.0f %9.0f   %s\n", 34 + v[i].label_extra, v[i].label, v[i].median,
 		       v[i].p90, v[i].p99, v[i].min, ratio);
+		if (i == H_SNAPSHOT)
+			printf("%-*s %9.0f %9.0f %9.0f %9.0f\n", 34 + durable.label_extra, durable.label,
+			       durable.median, durable.p90, durable.p99, durable.min);
 	}
-	printf("%-*s %9.0f %9.0f %9.0f %9.0f\n", 34 + durable.label_extra, durable.label, durable.median,
-	       durable.p90, durable.p99, durable.min);
 	printf("\n(h) memory file: %.1f MiB apparent, %.1f MiB allocated on disk\n",
 	       (double)st.st_size / 1048576.0, (double)st.st_blocks * 512.0 / 1048576.0);
 	printf("\nidle processes, %d at once (KiB)           private median / max   Pss median / max   Rss "
@@ -620,6 +724,10 @@ int main(int argc, char **argv)
 	       e_over_a <= TARGET_RESTORE_OVER_FLOOR ? "met" : "NOT met");
 	printf("  (h) median <= %.0f ms: %.1f ms: %s\n", TARGET_SNAPSHOT_US / 1000,
 	       v[H_SNAPSHOT].median / 1000, v[H_SNAPSHOT].median <= TARGET_SNAPSHOT_US ? "met" : "NOT met");
+	printf("  (k) median <= %.1fx (l) median: %.2fx: %s\n", TARGET_LINES_OVER_NATIVE, k_over_l,
+	       k_over_l <= TARGET_LINES_OVER_NATIVE ? "met" : "NOT met");
+	printf("  (m) median <= %.1fx (n) median: %.2fx: %s\n", TARGET_LINES_OVER_NATIVE, m_over_n,
+	       m_over_n <= TARGET_LINES_OVER_NATIVE ? "met" : "NOT met");
 	printf("  private memory of every idle clone <= %.0f KiB: max %.0f KiB: %s\n",
 	       TARGET_CLONE_PRIVATE_KIB, clone.private_max,
 	       clone.private_max <= TARGET_CLONE_PRIVATE_KIB ? "met" : "NOT met");

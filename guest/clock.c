@@ -1,7 +1,6 @@
 /* Time without exits: TSC read at CPL3 scaled by the monitor's boot anchor; also served by the vDSO. */
 #include "clock.h"
 
-#include "console.h"
 #include "hypercall.h"
 #include "klib.h"
 #include "mm.h"
@@ -20,6 +19,8 @@ void clock_init(const struct mote_boot_info *bi)
 
 uint64_t clock_setup_vdso(void)
 {
+	if (vdso_base)
+		return vdso_base; /* execve: the new program gets the same pages */
 	uint64_t size = (uint64_t)(vdso_image_end - vdso_image_start);
 	uint64_t pages = 1 + ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE;
 	uint8_t *area = pages_alloc(pages, 1);
@@ -51,7 +52,6 @@ uint64_t clock_generation(void)
 void clock_sleep_ns(uint64_t ns)
 {
 	static struct mote_hc_sleep s;
-	console_flush();
 	s.ns = ns;
 	hypercall(MOTE_HC_SLEEP, &s);
 }

@@ -12,6 +12,7 @@ void clock_init(const struct mote_boot_info *bi);
  * Place the vDSO (and the clock data page below it) in guest memory; the
  * program then reads clocks without a syscall. MUST run after mm_init.
  * Returns the image's address for AT_SYSINFO_EHDR, or 0 if out of memory.
+ * Later calls (execve) return the same address.
  */
 uint64_t clock_setup_vdso(void);
 uint64_t clock_monotonic_ns(void);

@@ -1,20 +1,39 @@
-/* Batched console output to the monitor: one exit per line, full buffer or flush. */
+/* Console output: rings in guest memory that the monitor drains, so the program's output costs no exit. */
 #include "console.h"
 
 #include "hypercall.h"
 #include "klib.h"
 #include "linux.h"
 
-#define CONSOLE_BUF 8192
+#define CONSOLE_RING (64u << 10) /* bytes per stream */
 
-struct stream_buf {
-	unsigned stream;
-	size_t len;
-	char data[CONSOLE_BUF];
-};
+static char ring_data[2][CONSOLE_RING] __attribute__((aligned(4096)));
+static struct mote_console_ring *rings; /* in the boot info: stdout, stderr */
 
-static struct stream_buf bufs[2] = {{.stream = MOTE_CONSOLE_STDOUT}, {.stream = MOTE_CONSOLE_STDERR}};
+void console_init(struct mote_boot_info *bi)
+{
+	rings = bi->console;
+	for (int i = 0; i < 2; i++) {
+		struct mote_console_ring *r = &rings[i];
+		r->head = r->tail = 0;
+		r->error = 0;
+		r->size = CONSOLE_RING;
+		__atomic_store_n(&r->data, (uint64_t)(uintptr_t)ring_data[i], __ATOMIC_RELEASE);
+	}
+}
 
+static struct mote_console_ring *ring_of(unsigned stream)
+{
+	return rings ? &rings[stream - MOTE_CONSOLE_STDOUT] : NULL;
+}
+
+/* Bytes of the ring the monitor has not sent yet. */
+static uint64_t ring_pending(const struct mote_console_ring *r)
+{
+	return r->head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+}
+
+/* One console hypercall: the monitor sends what the stream's ring holds, then `len` bytes at `data`. */
 static long send(unsigned stream, const void *data, size_t len)
 {
 	static struct mote_hc_console c;
@@ -23,74 +42,63 @@ static long send(unsigned stream, const void *data, size_t len)
 	c.len = len;
 	c.ret = 0;
 	hypercall(MOTE_HC_CONSOLE, &c);
-	return c.ret;
-}
-
-static long flush_buf(struct stream_buf *b)
-{
-	long r = 0;
-	if (b->len)
-		r = send(b->stream, b->data, b->len);
-	b->len = 0;
-	return r < 0 ? r : 0;
+	return c.ret < 0 ? (long)c.ret : 0;
 }
 
 void console_flush(void)
 {
-	flush_buf(&bufs[0]);
-	flush_buf(&bufs[1]);
+	for (unsigned s = MOTE_CONSOLE_STDOUT; s <= MOTE_CONSOLE_STDERR; s++) {
+		struct mote_console_ring *r = ring_of(s);
+		if (r && ring_pending(r))
+			send(s, NULL, 0);
+	}
+}
+
+/* Copy buf[len] into the ring (which has room for it) and publish it to the monitor. */
+static void ring_append(struct mote_console_ring *r, unsigned index, const char *buf, size_t len)
+{
+	uint64_t head = r->head;
+	size_t at = (size_t)(head % CONSOLE_RING), first = MIN(len, CONSOLE_RING - at);
+	memcpy(ring_data[index] + at, buf, first);
+	memcpy(ring_data[index], buf + first, len - first);
+	__atomic_store_n(&r->head, head + len, __ATOMIC_RELEASE);
 }
 
 long console_write(unsigned stream, const void *buf, size_t len)
 {
 	if (stream != MOTE_CONSOLE_STDOUT && stream != MOTE_CONSOLE_STDERR)
 		return -EINVAL;
-	struct stream_buf *b = &bufs[stream - 1], *other = &bufs[2 - stream];
-	const char *p = buf;
 	if (len == 0)
 		return 0;
-	if (other->len) {
-		long r = flush_buf(other);
-		if (r < 0)
-			return r;
-	}
-	/* Large writes go out directly (one exit, no copy), after what is buffered. */
-	if (len >= CONSOLE_BUF) {
-		long r = flush_buf(b);
-		if (r < 0)
-			return r;
+	struct mote_console_ring *r = ring_of(stream), *other = ring_of(3 - stream);
+	if (!r) /* before console_init: straight out */
+		return send(stream, buf, len) < 0 ? -EIO : (long)len;
+	int64_t error = __atomic_load_n(&r->error, __ATOMIC_ACQUIRE);
+	if (error)
+		return -(long)error;
+	/* Keep the order of stdout and stderr: what the other stream holds goes out first. */
+	if (ring_pending(other))
+		send(3 - stream, NULL, 0);
+	const char *p = buf;
+	if (len >= CONSOLE_RING) {
+		/* Large writes go out directly (no copy), after what the ring holds. */
 		while (len) {
 			size_t n = MIN(len, (size_t)MOTE_CONSOLE_MAX);
-			r = send(stream, p, n);
-			if (r < 0)
-				return r;
+			long e = send(stream, p, n);
+			if (e < 0)
+				return p == (const char *)buf ? e : (long)(p - (const char *)buf);
 			p += n;
 			len -= n;
 		}
 		return (long)(p - (const char *)buf);
 	}
-	size_t last_nl = len;
-	for (size_t i = len; i-- > 0;)
-		if (p[i] == '\n') {
-			last_nl = i;
-			break;
-		}
-	if (b->len + len > CONSOLE_BUF) {
-		long r = flush_buf(b);
-		if (r < 0)
-			return r;
+	if (CONSOLE_RING - ring_pending(r) < len) {
+		long e = send(stream, NULL, 0);
+		if (e < 0)
+			return e;
+		if (CONSOLE_RING - ring_pending(r) < len)
+			return -EIO; /* the monitor did not take the ring's bytes */
 	}
-	memcpy(b->data + b->len, p, len);
-	b->len += len;
-	if (last_nl != len) {
-		/* Send up to and including the last newline; keep the partial line. */
-		size_t keep = len - last_nl - 1;
-		size_t sendlen = b->len - keep;
-		long r = send(b->stream, b->data, sendlen);
-		memmove(b->data, b->data + sendlen, keep);
-		b->len = keep;
-		if (r < 0)
-			return r;
-	}
+	ring_append(r, stream - MOTE_CONSOLE_STDOUT, p, len);
 	return (long)len;
 }

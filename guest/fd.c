@@ -3,6 +3,7 @@
 
 #include <mote/abi.h>
 
+#include "attach.h"
 #include "clock.h"
 #include "console.h"
 #include "klib.h"
@@ -11,6 +12,7 @@
 #include "pipe.h"
 #include "random.h"
 #include "snapshot.h"
+#include "tty.h"
 #include "uaccess.h"
 #include "vfs.h"
 
@@ -68,6 +70,11 @@ static struct file *file_get(uint64_t fd)
 static int file_readable(const struct file *f)
 {
 	return !(f->flags & O_PATH) && (f->flags & O_ACCMODE) != O_WRONLY;
+}
+
+static int is_invoke(const struct file *f)
+{
+	return f->kind == FILE_NODE && f->node->dev == VFS_DEV_INVOKE && !(f->flags & O_PATH);
 }
 
 static int file_writable(const struct file *f)
@@ -144,6 +151,11 @@ long fd_open_node(struct vfs_node *node, uint32_t flags)
 		fd_install(fd, std, close_on_exec);
 		return fd;
 	}
+	if (node->dev == VFS_DEV_INVOKE && !(flags & O_PATH)) {
+		long r = invoke_open();
+		if (r < 0)
+			return r;
+	}
 	int fd = fd_alloc(0);
 	if (fd < 0)
 		return fd;
@@ -193,6 +205,9 @@ int fd_stat(int fd, struct linux_stat *st)
 		return -EBADF;
 	if (f->kind == FILE_NODE) {
 		vfs_stat(f->node, st);
+		int host_fd = vfs_console_index(f->node);
+		if (host_fd >= 0)
+			tty_fill_stat(host_fd, st);
 		return 0;
 	}
 	memset(st, 0, sizeof(*st));
@@ -246,6 +261,7 @@ static long file_read(struct file *f, void *buf, uint64_t len, uint64_t *pos)
 	case VFS_DEV_FULL: memset(buf, 0, len); return (long)len;
 	case VFS_DEV_RANDOM: random_bytes(buf, len); return (long)len;
 	case VFS_DEV_GENERATION: return (long)snapshot_read_generation(buf, len, pos);
+	case VFS_DEV_INVOKE: return invoke_read(buf, len);
 	default: return 0; /* /dev/null and the console: EOF */
 	}
 }
@@ -279,6 +295,7 @@ static long file_write(struct file *f, const void *buf, uint64_t len, uint64_t *
 		long r = snapshot_request();
 		return r < 0 ? r : (long)len;
 	}
+	case VFS_DEV_INVOKE: return invoke_write(buf, len);
 	default: return (long)len;
 	}
 }
@@ -299,6 +316,13 @@ int fd_is_regular(int fd)
 {
 	struct file *f = file_get((uint64_t)(int64_t)fd);
 	return f && !(f->flags & O_PATH) && f->kind == FILE_NODE && vfs_is_reg(f->node);
+}
+
+void fd_close_on_exec(void)
+{
+	for (uint64_t fd = 0; fd < FD_MAX; fd++)
+		if (fds[fd] && cloexec[fd])
+			sys_close(fd);
 }
 
 long sys_read(uint64_t fd, uint64_t buf, uint64_t count)
@@ -328,7 +352,7 @@ static long check_positional(struct file *f, uint64_t off)
 {
 	if ((int64_t)off < 0)
 		return -EINVAL;
-	if (f->kind != FILE_NODE)
+	if (f->kind != FILE_NODE || is_invoke(f))
 		return -ESPIPE;
 	return 0;
 }
@@ -394,6 +418,9 @@ static long vector_io(uint64_t fd, uint64_t iov, uint64_t iovcnt, uint64_t *pos_
 		if (len == 0)
 			continue;
 		void *base = (void *)(uintptr_t)v[i].iov_base;
+		/* Only the first buffer of a readv may wait for the next request. */
+		if (!writing && done && is_invoke(f) && invoke_unread() <= 0)
+			break;
 		long r = writing ? file_write(f, base, len, pos) : file_read(f, base, len, pos);
 		if (r < 0)
 			return done ? (long)done : r;
@@ -449,7 +476,7 @@ long sys_lseek(uint64_t fd, uint64_t off, uint64_t whence)
 			return -EINVAL;
 		return (long)f->pos;
 	}
-	if (n->dev >= VFS_DEV_CONSOLE_IN && n->dev <= VFS_DEV_CONSOLE_ERR)
+	if ((n->dev >= VFS_DEV_CONSOLE_IN && n->dev <= VFS_DEV_CONSOLE_ERR) || n->dev == VFS_DEV_INVOKE)
 		return -ESPIPE; /* like a terminal or a pipe */
 	if (!vfs_is_reg(n))
 		return whence <= SEEK_END ? 0 : -EINVAL; /* /dev/null and friends: position stays 0 */
@@ -605,11 +632,20 @@ long sys_ioctl(uint64_t fd, uint64_t req, uint64_t arg)
 			avail = (int32_t)(f->pos < f->node->size
 					      ? MIN(f->node->size - f->pos, (uint64_t)INT32_MAX)
 					      : 0);
-		else
+		else if (is_invoke(f)) {
+			long n = invoke_unread();
+			if (n < 0)
+				return n;
+			avail = (int32_t)MIN((uint64_t)n, (uint64_t)INT32_MAX);
+		} else
 			return -ENOTTY;
 		return user_copy_to(arg, &avail, sizeof(avail));
 	}
-	default: return -ENOTTY; /* no terminals: TCGETS, TIOCGWINSZ, ... */
+	default: {
+		/* Terminal requests: only a console fd whose host fd is a terminal is one. */
+		int host_fd = f->kind == FILE_NODE ? vfs_console_index(f->node) : -1;
+		return host_fd >= 0 ? tty_ioctl(host_fd, (uint32_t)req, arg) : -ENOTTY;
+	}
 	}
 }
 
@@ -660,6 +696,12 @@ static int file_poll(const struct file *f)
 		if (ev & POLLOUT)
 			ev |= POLLWRNORM;
 		return ev;
+	}
+	if (is_invoke(f)) {
+		/* Readable only while the current request has unread bytes: a read otherwise waits for one.
+		 */
+		long n = invoke_unread();
+		return n < 0 ? POLLERR : POLLOUT | POLLWRNORM | (n > 0 ? POLLIN | POLLRDNORM : 0);
 	}
 	return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM; /* files, devices and the console never wait */
 }
@@ -827,10 +869,13 @@ long sys_fstat(uint64_t fd, uint64_t st)
 
 long sys_fstatfs(uint64_t fd, uint64_t buf)
 {
-	if (!file_get(fd))
+	struct file *f = file_get(fd);
+	if (!f)
 		return -EBADF;
 	struct linux_statfs sf;
 	fd_statfs_fill(&sf);
+	if (f->kind == FILE_NODE && f->node->readonly)
+		sf.f_flags |= ST_RDONLY;
 	return user_copy_to(buf, &sf, sizeof(sf));
 }
 
@@ -922,6 +967,8 @@ long sys_fchmod(uint64_t fd, uint64_t mode)
 	if (!f || (f->flags & O_PATH))
 		return -EBADF;
 	if (f->kind == FILE_NODE) {
+		if (f->node->readonly)
+			return -EROFS;
 		f->node->mode = (f->node->mode & S_IFMT) | ((uint32_t)mode & 07777);
 		vfs_touch_status(f->node);
 	}

@@ -24,6 +24,9 @@ long fd_read_at(int fd, void *dst, uint64_t len, uint64_t off);
 /* True if `fd` is open on a regular file (and may be mmapped). */
 int fd_is_regular(int fd);
 
+/* For execve: close every descriptor marked FD_CLOEXEC. */
+void fd_close_on_exec(void);
+
 /* ---- for the path-based syscalls (fs.c) ------------------------------------------------------ */
 
 /*
@@ -53,6 +56,8 @@ struct linux_statfs {
 	int64_t f_namelen, f_frsize, f_flags;
 	int64_t f_spare[4];
 };
+
+#define ST_RDONLY 1 /* f_flags of a read-only mount */
 
 /* The statfs of the in-memory file system (tmpfs-like). */
 void fd_statfs_fill(struct linux_statfs *sf);

@@ -138,6 +138,8 @@ static long do_open(uint64_t dirfd, uint64_t upath, uint64_t flags, uint64_t mod
 			return r;
 		if (!vfs_is_dir(node))
 			return -ENOTDIR;
+		if (node->readonly)
+			return -EROFS;
 		struct vfs_node *tmp = vfs_new_unnamed((uint32_t)mode & ~umask_bits);
 		if (!tmp)
 			return -ENOSPC;
@@ -170,6 +172,8 @@ static long do_open(uint64_t dirfd, uint64_t upath, uint64_t flags, uint64_t mod
 		return -ENOTDIR;
 	if (vfs_is_dir(node) && acc != O_RDONLY)
 		return -EISDIR;
+	if (node->readonly && (acc != O_RDONLY || (flags & O_TRUNC)))
+		return -EROFS;
 	if ((flags & O_TRUNC) && !created && vfs_is_reg(node) && acc != O_RDONLY) {
 		r = vfs_truncate(node, 0);
 		if (r < 0)
@@ -280,6 +284,8 @@ long sys_statfs(uint64_t upath, uint64_t buf)
 		return r;
 	struct linux_statfs sf;
 	fd_statfs_fill(&sf);
+	if (n->readonly)
+		sf.f_flags |= ST_RDONLY;
 	return user_copy_to(buf, &sf, sizeof(sf));
 }
 
@@ -301,6 +307,8 @@ long sys_faccessat2(uint64_t dirfd, uint64_t upath, uint64_t mode, uint64_t flag
 	/* The program runs as root: only execute permission needs an x bit (on anything but a directory). */
 	if ((mode & X_OK) && !vfs_is_dir(n) && !(n->mode & 0111))
 		return -EACCES;
+	if ((mode & W_OK) && n->readonly)
+		return -EROFS;
 	return 0;
 }
 
@@ -432,6 +440,8 @@ static long remove_file(uint64_t dirfd)
 		return r;
 	if (l.dot)
 		return -EISDIR;
+	if (l.dir->readonly)
+		return -EROFS;
 	struct vfs_node *n = vfs_dir_find(l.dir, l.name, l.len);
 	if (!n)
 		return -ENOENT;
@@ -592,6 +602,8 @@ long sys_fchmodat(uint64_t dirfd, uint64_t upath, uint64_t mode)
 	r = lookup_at(dirfd, path_a, VFS_FOLLOW, &n);
 	if (r < 0)
 		return r;
+	if (n->readonly)
+		return -EROFS;
 	n->mode = (n->mode & S_IFMT) | ((uint32_t)mode & 07777);
 	vfs_touch_status(n);
 	return 0;
@@ -611,11 +623,15 @@ long sys_fchownat(uint64_t dirfd, uint64_t upath, uint64_t uid, uint64_t gid, ui
 	if (r < 0)
 		return r;
 	struct vfs_node *n;
-	if (!path_a[0] && (flags & AT_EMPTY_PATH) && (int)dirfd != AT_FDCWD)
-		return fd_node((int)dirfd, &n);
+	if (!path_a[0] && (flags & AT_EMPTY_PATH) && (int)dirfd != AT_FDCWD) {
+		r = fd_node((int)dirfd, &n);
+		return r < 0 ? r : n && n->readonly ? -EROFS : 0;
+	}
 	r = lookup_at_empty(dirfd, path_a, flags, &n);
 	if (r < 0)
 		return r;
+	if (n->readonly)
+		return -EROFS;
 	vfs_touch_status(n);
 	return 0;
 }
@@ -633,7 +649,8 @@ long sys_lchown(uint64_t path, uint64_t uid, uint64_t gid)
 long sys_fchown(uint64_t fd, uint64_t uid, uint64_t gid)
 {
 	struct vfs_node *n;
-	return fd >= FD_MAX ? -EBADF : fd_node((int)fd, &n);
+	long r = fd >= FD_MAX ? -EBADF : fd_node((int)fd, &n);
+	return r < 0 ? r : n && n->readonly ? -EROFS : 0;
 }
 
 long sys_umask(uint64_t mask)
@@ -646,6 +663,8 @@ long sys_umask(uint64_t mask)
 /* Set atime/mtime from two timespecs (UTIME_NOW/UTIME_OMIT allowed); times NULL means now. */
 static long set_times(struct vfs_node *n, const struct linux_timespec *ts)
 {
+	if (n->readonly)
+		return -EROFS;
 	int64_t now = clock_realtime_ns();
 	int64_t *fields[2] = {&n->atime_ns, &n->mtime_ns};
 	for (int i = 0; i < 2; i++) {

@@ -1,7 +1,6 @@
 /* Freestanding basics for the guest kernel: memory/string helpers, formatting, panics. */
 #include "klib.h"
 
-#include "console.h"
 #include "hypercall.h"
 
 static int debug_enabled;
@@ -226,7 +225,6 @@ void kdebug(const char *fmt, ...)
 void hypercall_exit(uint32_t reason, int32_t status, const char *msg, uint64_t rip, uint64_t rsp)
 {
 	static struct mote_hc_exit x;
-	console_flush();
 	x.reason = reason;
 	x.status = status;
 	x.msg = (uint64_t)(uintptr_t)msg;

@@ -39,6 +39,7 @@
 #define ENOSYS 38
 #define ENOTEMPTY 39
 #define ELOOP 40
+#define EMSGSIZE 90
 #define ENOTSUP 95
 #define EOPNOTSUPP 95
 

@@ -63,73 +63,86 @@ static uint64_t push_bytes(uint64_t *sp, const void *data, uint64_t len)
 	return *sp;
 }
 
-uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp_out)
+int loader_check(struct loader_program *p, char *msg, size_t size)
 {
-	const char *path = (const char *)(uintptr_t)bi->exec_path;
-	const void *image;
-	uint64_t size;
-	int r = vfs_map_file(path, &image, &size);
-	if (r < 0)
-		load_fail(r == -ENOENT ? MOTE_LOAD_NOT_FOUND : MOTE_LOAD_UNSUPPORTED, "program %s: %s", path,
-			  r == -ENOENT	 ? "no such file in the rootfs"
-			  : r == -EISDIR ? "is a directory"
-					 : "cannot be opened");
-	static struct mote_elf_info elf;
-	r = mote_elf_parse(image, size, &elf);
-	if (r == MOTE_ELF_DYNAMIC)
-		load_fail(MOTE_LOAD_DYNAMIC,
+	int r = mote_elf_parse(p->image, p->size, &p->elf);
+	if (r == MOTE_ELF_DYNAMIC) {
+		ksnprintf(msg, size,
 			  "program %s: dynamically linked (PT_INTERP %s); mote runs static programs only",
-			  path, elf.interp);
-	if (r != MOTE_ELF_OK)
-		load_fail(elf_load_code(r), "program %s: %s", path, mote_elf_strerror(r));
-
-	uint64_t span = elf.hi - elf.lo, bias = 0;
-	if (elf.is_pie) {
-		void *at = mm_alloc_user(span, 0);
-		if (!at)
-			load_fail(MOTE_LOAD_NO_MEMORY,
-				  "program %s: needs %lu KiB, more than guest memory has free (raise --mem)",
-				  path, span >> 10);
-		bias = (uint64_t)(uintptr_t)at - elf.lo;
-	} else if (mm_claim_user(elf.lo, span) < 0) {
-		load_fail(MOTE_LOAD_NO_MEMORY,
-			  "program %s: its segments [%#lx, %#lx) do not fit in guest memory (raise --mem)",
-			  path, elf.lo, elf.hi);
+			  p->path, p->elf.interp);
+		return MOTE_LOAD_DYNAMIC;
 	}
-	for (unsigned i = 0; i < elf.nloads; i++) {
-		const struct mote_elf_load *ld = &elf.loads[i];
-		memcpy((void *)(uintptr_t)(ld->vaddr + bias), (const uint8_t *)image + ld->offset,
-		       ld->filesz);
+	if (r != MOTE_ELF_OK) {
+		ksnprintf(msg, size, "program %s: %s", p->path, mote_elf_strerror(r));
+		return elf_load_code(r);
 	}
-	mm_set_brk_base(elf.hi + bias);
-	bi->prog_start = elf.lo + bias;
-	bi->prog_end = elf.hi + bias;
-	bi->prog_bias = bias;
-	bi->prog_image = (uint64_t)(uintptr_t)image;
-	bi->prog_image_size = size;
+	return 0;
+}
 
-	/* The initial stack, at the top of the stack region. */
-	uint64_t stack_top = 0, stack_lo = 0;
+/* The stack region of the boot info: [*lo, *top). */
+static void stack_region(const struct mote_boot_info *bi, uint64_t *lo, uint64_t *top)
+{
+	*lo = *top = 0;
 	for (uint32_t i = 0; i < bi->nregions; i++)
 		if (bi->regions[i].type == MOTE_MEM_STACK) {
-			stack_lo = bi->regions[i].gpa;
-			stack_top = stack_lo + bi->regions[i].size;
+			*lo = bi->regions[i].gpa;
+			*top = *lo + bi->regions[i].size;
 		}
-	if (!stack_top)
+	if (!*top)
 		kpanic("boot info has no stack region");
+}
+
+uint64_t loader_start(struct mote_boot_info *bi, const struct loader_program *p, uint32_t argc,
+		      const char *const *argv, uint32_t envc, const char *const *envp, uint64_t *sp_out,
+		      int *code, char *msg, size_t size)
+{
+	const struct mote_elf_info *e = &p->elf;
+	const char *path = p->path;
+	uint64_t span = e->hi - e->lo, bias = 0;
+	if (e->is_pie) {
+		void *at = mm_alloc_user(span, 0);
+		if (!at) {
+			*code = MOTE_LOAD_NO_MEMORY;
+			ksnprintf(msg, size,
+				  "program %s: needs %lu KiB, more than guest memory has free (raise --mem)",
+				  path, span >> 10);
+			return 0;
+		}
+		bias = (uint64_t)(uintptr_t)at - e->lo;
+	} else if (mm_claim_user(e->lo, span) < 0) {
+		*code = MOTE_LOAD_NO_MEMORY;
+		ksnprintf(msg, size,
+			  "program %s: its segments [%#lx, %#lx) do not fit in guest memory (raise --mem)",
+			  path, e->lo, e->hi);
+		return 0;
+	}
+	for (unsigned i = 0; i < e->nloads; i++) {
+		const struct mote_elf_load *ld = &e->loads[i];
+		memcpy((void *)(uintptr_t)(ld->vaddr + bias), (const uint8_t *)p->image + ld->offset,
+		       ld->filesz);
+	}
+	mm_set_brk_base(e->hi + bias);
+	bi->prog_start = e->lo + bias;
+	bi->prog_end = e->hi + bias;
+	bi->prog_bias = bias;
+	bi->prog_image = (uint64_t)(uintptr_t)p->image;
+	bi->prog_image_size = p->size;
+
+	/* The initial stack, at the top of the stack region. */
+	uint64_t stack_lo, stack_top;
+	stack_region(bi, &stack_lo, &stack_top);
 	uint64_t sp = stack_top;
-	const uint64_t *argv = (const uint64_t *)(uintptr_t)bi->argv;
-	const uint64_t *envp = (const uint64_t *)(uintptr_t)bi->envp;
-	uint32_t argc = bi->argc, envc = bi->envc;
 	uint64_t strings_size = strlen(path) + 1 + 16;
 	for (uint32_t i = 0; i < argc; i++)
-		strings_size += strlen((const char *)(uintptr_t)argv[i]) + 1;
+		strings_size += strlen(argv[i]) + 1;
 	for (uint32_t i = 0; i < envc; i++)
-		strings_size += strlen((const char *)(uintptr_t)envp[i]) + 1;
-	uint64_t vec_size = (1 + argc + 1 + envc + 1 + 2 * 20) * 8;
-	if (strings_size + vec_size + 4096 > stack_top - stack_lo)
-		load_fail(MOTE_LOAD_NO_MEMORY,
-			  "program %s: arguments and environment do not fit on the stack", path);
+		strings_size += strlen(envp[i]) + 1;
+	uint64_t vec_size = (1 + (uint64_t)argc + 1 + envc + 1 + 2 * 20) * 8;
+	if (strings_size + vec_size + 4096 > stack_top - stack_lo) {
+		*code = MOTE_LOAD_NO_MEMORY;
+		ksnprintf(msg, size, "program %s: arguments and environment do not fit on the stack", path);
+		return 0;
+	}
 
 	uint64_t vdso = clock_setup_vdso();
 	uint8_t rnd[16];
@@ -139,24 +152,23 @@ uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp_out)
 	static uint64_t uargv[256], uenvp[256];
 	uint64_t *av = argc < 256 ? uargv : kmalloc(argc * 8);
 	uint64_t *ev = envc < 256 ? uenvp : kmalloc(envc * 8);
-	if (!av || !ev)
-		load_fail(MOTE_LOAD_NO_MEMORY, "program %s: too many arguments", path);
-	for (uint32_t i = argc; i-- > 0;) {
-		const char *s = (const char *)(uintptr_t)argv[i];
-		av[i] = push_bytes(&sp, s, strlen(s) + 1);
+	if (!av || !ev) {
+		*code = MOTE_LOAD_NO_MEMORY;
+		ksnprintf(msg, size, "program %s: too many arguments", path);
+		return 0;
 	}
-	for (uint32_t i = envc; i-- > 0;) {
-		const char *s = (const char *)(uintptr_t)envp[i];
-		ev[i] = push_bytes(&sp, s, strlen(s) + 1);
-	}
+	for (uint32_t i = argc; i-- > 0;)
+		av[i] = push_bytes(&sp, argv[i], strlen(argv[i]) + 1);
+	for (uint32_t i = envc; i-- > 0;)
+		ev[i] = push_bytes(&sp, envp[i], strlen(envp[i]) + 1);
 	uint64_t auxv[][2] = {
-	    {AT_PHDR, elf.phdr_vaddr ? elf.phdr_vaddr + bias : 0},
-	    {AT_PHENT, elf.phentsize},
-	    {AT_PHNUM, elf.phnum},
+	    {AT_PHDR, e->phdr_vaddr ? e->phdr_vaddr + bias : 0},
+	    {AT_PHENT, e->phentsize},
+	    {AT_PHNUM, e->phnum},
 	    {AT_PAGESZ, PAGE_SIZE},
 	    {AT_BASE, 0},
 	    {AT_FLAGS, 0},
-	    {AT_ENTRY, elf.entry + bias},
+	    {AT_ENTRY, e->entry + bias},
 	    {AT_UID, 0},
 	    {AT_EUID, 0},
 	    {AT_GID, 0},
@@ -170,7 +182,7 @@ uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp_out)
 	    {vdso ? AT_SYSINFO_EHDR : AT_FLAGS, vdso},
 	    {AT_NULL, 0},
 	};
-	uint64_t words = 1 + argc + 1 + envc + 1 + 2 * ARRAY_SIZE(auxv);
+	uint64_t words = 1 + (uint64_t)argc + 1 + envc + 1 + 2 * ARRAY_SIZE(auxv);
 	sp = ALIGN_DOWN(sp - words * 8, 16);
 	uint64_t *w = (uint64_t *)(uintptr_t)sp;
 	*w++ = argc;
@@ -186,5 +198,28 @@ uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp_out)
 	if (ev != uenvp)
 		kfree(ev);
 	*sp_out = sp;
-	return elf.entry + bias;
+	return e->entry + bias;
+}
+
+uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp_out)
+{
+	static struct loader_program p;
+	p.path = (const char *)(uintptr_t)bi->exec_path;
+	int r = vfs_map_file(p.path, &p.image, &p.size);
+	if (r < 0)
+		load_fail(r == -ENOENT ? MOTE_LOAD_NOT_FOUND : MOTE_LOAD_UNSUPPORTED, "program %s: %s",
+			  p.path,
+			  r == -ENOENT	 ? "no such file in the rootfs"
+			  : r == -EISDIR ? "is a directory"
+					 : "cannot be opened");
+	int code = loader_check(&p, load_msg, sizeof(load_msg));
+	if (code)
+		hypercall_exit(MOTE_EXIT_LOAD_ERROR, code, load_msg, 0, 0);
+	/* The monitor's vectors hold gpas of strings; guest memory is identity-mapped. */
+	uint64_t entry =
+	    loader_start(bi, &p, bi->argc, (const char *const *)(uintptr_t)bi->argv, bi->envc,
+			 (const char *const *)(uintptr_t)bi->envp, sp_out, &code, load_msg, sizeof(load_msg));
+	if (!entry)
+		hypercall_exit(MOTE_EXIT_LOAD_ERROR, code, load_msg, 0, 0);
+	return entry;
 }

@@ -1,7 +1,10 @@
 /* Guest kernel boot: read the boot info, set up memory, clocks, randomness and files, start the program. */
 #include <mote/abi.h>
 
+#include "attach.h"
 #include "clock.h"
+#include "exec.h"
+#include "console.h"
 #include "fd.h"
 #include "hypercall.h"
 #include "klib.h"
@@ -10,6 +13,7 @@
 #include "mm.h"
 #include "proc.h"
 #include "random.h"
+#include "tty.h"
 #include "vfs.h"
 
 void klib_set_debug(int on);
@@ -22,6 +26,8 @@ void kmain(struct mote_boot_info *bi)
 		kpanic("boot info magic %#x version %u, expected %#x version %u", bi->magic, bi->abi_version,
 		       MOTE_BOOT_MAGIC, MOTE_ABI_VERSION);
 	klib_set_debug((bi->flags & MOTE_BOOT_FLAG_DEBUG) != 0);
+	console_init(bi);
+	tty_init(bi);
 	clock_init(bi);
 	random_init(bi);
 	mm_init(bi);
@@ -46,6 +52,8 @@ void kmain(struct mote_boot_info *bi)
 			: "rootfs image: the guest kernel is out of memory unpacking it (raise --mem)",
 		    0, 0);
 	fd_init();
+	attach_init(bi);
+	exec_init(bi);
 
 	uint64_t sp;
 	uint64_t entry = loader_load_program(bi, &sp);

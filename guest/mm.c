@@ -320,6 +320,36 @@ void *mm_alloc_user(uint64_t len, int top_down)
 	return p;
 }
 
+int mm_exec_fits(uint64_t addr, uint64_t len, int anywhere)
+{
+	if (!anywhere) {
+		uint64_t start = ALIGN_DOWN(addr, PAGE_SIZE);
+		if (addr + len < addr)
+			return 0;
+		return range_replaceable(start, (ALIGN_UP(addr + len, PAGE_SIZE) - start) / PAGE_SIZE);
+	}
+	uint64_t n = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE, run = 0;
+	for (uint64_t p = 1; p < npages && n; p++) {
+		run = BIT(used, p) && !BIT(user, p) ? 0 : run + 1;
+		if (run == n)
+			return 1;
+	}
+	return 0;
+}
+
+void mm_release_program(void)
+{
+	for (uint64_t p = 1; p < npages; p++) {
+		if ((p & 63) == 0 && user[p >> 6] == 0) {
+			p += 63;
+			continue;
+		}
+		if (BIT(user, p))
+			pages_release(p * PAGE_SIZE, 1);
+	}
+	brk_base = brk_cur = 0;
+}
+
 void mm_set_brk_base(uint64_t addr)
 {
 	brk_base = brk_cur = ALIGN_UP(addr, PAGE_SIZE);

@@ -51,4 +51,14 @@ int mm_user_range_ok(uint64_t addr, uint64_t len);
 int mm_claim_user(uint64_t addr, uint64_t len);
 /* Allocate zeroed program memory anywhere; NULL when out of memory. */
 void *mm_alloc_user(uint64_t len, int top_down);
+
+/*
+ * For execve, before anything is released: true if a program of `len` bytes
+ * would fit once the current program's memory is released, at `addr` (or,
+ * with `anywhere`, at any address, as mm_alloc_user places it).
+ */
+int mm_exec_fits(uint64_t addr, uint64_t len, int anywhere);
+
+/* For execve: release every page of the program (brk, mmaps, loaded segments) and forget the brk. */
+void mm_release_program(void);
 #endif /* GUEST_MM_H */

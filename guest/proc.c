@@ -496,6 +496,18 @@ long sys_sigaltstack(uint64_t ss, uint64_t oss)
 	return 0;
 }
 
+void proc_exec_reset(const char *path)
+{
+	for (int sig = 1; sig <= NSIG; sig++)
+		if (actions[sig].handler > SIG_IGN)
+			memset(&actions[sig], 0, sizeof(actions[sig]));
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = MIN(strlen(base), sizeof(task_name) - 1);
+	memcpy(task_name, base, n);
+	task_name[n] = 0;
+}
+
 /* A signal sent to ourselves: ignored ones are dropped, any other ends the program as a crash. */
 static long signal_self(uint64_t sig)
 {
@@ -556,7 +568,7 @@ long sys_futex(uint64_t uaddr, uint64_t op, uint64_t val, uint64_t timeout, uint
 
 long sys_no_process(void)
 {
-	/* fork, vfork, clone and execve: a guest runs exactly one process. */
+	/* fork, vfork and clone: a guest runs exactly one process. */
 	return -ENOSYS;
 }
 

@@ -8,6 +8,9 @@
 
 void proc_init(const struct mote_boot_info *bi);
 
+/* For execve of `path`: handled signals back to their default (ignored ones stay ignored), the name. */
+void proc_exec_reset(const char *path);
+
 long sys_exit(uint64_t status);
 long sys_exit_group(uint64_t status);
 long sys_getpid(void);

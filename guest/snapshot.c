@@ -2,7 +2,6 @@
 #include "snapshot.h"
 
 #include "clock.h"
-#include "console.h"
 #include "hypercall.h"
 #include "klib.h"
 #include "linux.h"
@@ -10,7 +9,6 @@
 long snapshot_request(void)
 {
 	static struct mote_hc_snapshot s;
-	console_flush();
 	s.ret = -MOTE_ENOSYS;
 	hypercall(MOTE_HC_SNAPSHOT, &s);
 	return s.ret < 0 ? (long)s.ret : 0;

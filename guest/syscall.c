@@ -1,6 +1,8 @@
 /* The syscall dispatcher: Linux x86-64 syscall numbers to the guest kernel's handlers. */
 #include <stdint.h>
 
+#include "attach.h"
+#include "exec.h"
 #include "fd.h"
 #include "klib.h"
 #include "linux.h"
@@ -75,7 +77,7 @@ static const struct syscall_entry table[NSYSCALLS] = {
     SC(56, sys_no_process), /* clone */
     SC(57, sys_no_process), /* fork */
     SC(58, sys_no_process), /* vfork */
-    SC(59, sys_no_process), /* execve */
+    SC(59, sys_execve),
     SC(60, sys_exit),
     SC(61, sys_wait4),
     SC(62, sys_kill),
@@ -170,7 +172,7 @@ static const struct syscall_entry table[NSYSCALLS] = {
     SC(309, sys_getcpu),
     SC(316, sys_renameat2),
     SC(318, sys_getrandom),
-    SC(322, sys_no_process), /* execveat */
+    SC(322, sys_execveat),
     SC(332, sys_statx),
     SC(334, sys_rseq_unsupported),
     SC(435, sys_no_process), /* clone3 */
@@ -211,6 +213,8 @@ long syscall_dispatch(struct syscall_frame *f);
 long syscall_dispatch(struct syscall_frame *f)
 {
 	uint64_t nr = f->nr;
+	attach_refresh(); /* after a restore: take what the monitor attached before the program sees anything
+			   */
 	if (nr < NSYSCALLS && table[nr].fn)
 		return table[nr].fn(f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
 	if (kdebug_enabled()) {

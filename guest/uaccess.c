@@ -70,3 +70,21 @@ long user_strncpy(char *dst, uint64_t src, size_t size)
 		dst[size - 1] = 0;
 	return -ENAMETOOLONG;
 }
+
+long user_strnlen(uint64_t src, size_t max)
+{
+	size_t n = 0;
+	while (n < max) {
+		uint64_t at = src + n;
+		uint64_t chunk = PAGE_SIZE - (at & (PAGE_SIZE - 1));
+		if (chunk > max - n)
+			chunk = max - n;
+		if (at < src || !user_readable(at, chunk))
+			return -EFAULT;
+		const char *p = (const char *)(uintptr_t)at;
+		for (uint64_t i = 0; i < chunk; i++, n++)
+			if (p[i] == 0)
+				return (long)n;
+	}
+	return -ENAMETOOLONG;
+}

@@ -30,4 +30,11 @@ long user_copy_to(uint64_t dst, const void *src, size_t len);
  */
 long user_strncpy(char *dst, uint64_t src, size_t size);
 
+/*
+ * Length of the NUL-terminated string at program address `src` (without the
+ * NUL), looking at most `max` bytes. Returns it, -EFAULT if it runs into
+ * memory the program may not pass, or -ENAMETOOLONG if no NUL occurs in `max` bytes.
+ */
+long user_strnlen(uint64_t src, size_t max);
+
 #endif /* GUEST_UACCESS_H */

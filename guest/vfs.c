@@ -15,6 +15,8 @@ static struct vfs_node *cwd;
 static struct vfs_node *console_nodes[3];
 static uint64_t next_ino = 1;
 static uint64_t bytes_used;
+static int loading_readonly; /* building a read-only mount: new nodes are read-only, creating is allowed */
+static int building;	     /* building a tree from an image: creating entries changes no times */
 
 static int64_t now_ns(void)
 {
@@ -28,6 +30,7 @@ static struct vfs_node *node_new(uint32_t mode)
 		return NULL;
 	n->mode = mode;
 	n->ino = next_ino++;
+	n->readonly = (uint8_t)loading_readonly;
 	n->atime_ns = n->mtime_ns = n->ctime_ns = now_ns();
 	return n;
 }
@@ -88,14 +91,24 @@ struct vfs_node *vfs_console_node(int fd)
 	return fd >= 0 && fd < 3 ? console_nodes[fd] : NULL;
 }
 
+int vfs_console_index(const struct vfs_node *node)
+{
+	for (int i = 0; i < 3; i++)
+		if (node && node == console_nodes[i])
+			return i;
+	return -1;
+}
+
 void vfs_touch(struct vfs_node *node)
 {
-	node->mtime_ns = node->ctime_ns = now_ns();
+	if (!building)
+		node->mtime_ns = node->ctime_ns = now_ns();
 }
 
 void vfs_touch_status(struct vfs_node *node)
 {
-	node->ctime_ns = now_ns();
+	if (!building)
+		node->ctime_ns = now_ns();
 }
 
 uint64_t vfs_bytes_used(void)
@@ -361,6 +374,8 @@ int vfs_create(struct vfs_node *dir, const char *name, size_t len, uint32_t mode
 		return -ENAMETOOLONG;
 	if (vfs_dir_find(dir, name, len))
 		return -EEXIST;
+	if (dir->readonly && !loading_readonly)
+		return -EROFS;
 	struct vfs_node *n = node_new(mode);
 	if (!n)
 		return -ENOSPC;
@@ -406,6 +421,10 @@ int vfs_link(struct vfs_node *dir, const char *name, size_t len, struct vfs_node
 		return -ENAMETOOLONG;
 	if (vfs_dir_find(dir, name, len))
 		return -EEXIST;
+	if (dir->readonly && !loading_readonly)
+		return -EROFS;
+	if (node->readonly != dir->readonly)
+		return -EXDEV;
 	if (dir_add(dir, name, len, node) < 0)
 		return -ENOSPC;
 	node->nlink++;
@@ -416,10 +435,14 @@ int vfs_link(struct vfs_node *dir, const char *name, size_t len, struct vfs_node
 
 int vfs_unlink(struct vfs_node *dir, const char *name, size_t len, int want_dir)
 {
+	if (dir->readonly && !loading_readonly)
+		return -EROFS;
 	int i = dir_index(dir, name, len);
 	if (i < 0)
 		return -ENOENT;
 	struct vfs_node *n = dir->ents[i].node;
+	if (n->mount_root)
+		return want_dir ? -EBUSY : -EISDIR;
 	if (want_dir) {
 		if (!vfs_is_dir(n))
 			return -ENOTDIR;
@@ -463,6 +486,10 @@ int vfs_rename(struct vfs_node *odir, const char *oname, size_t olen, struct vfs
 {
 	if ((flags & VFS_RENAME_NOREPLACE) && (flags & VFS_RENAME_EXCHANGE))
 		return -EINVAL;
+	if (odir->readonly != ndir->readonly)
+		return -EXDEV;
+	if (odir->readonly)
+		return -EROFS;
 	if (ndir->nlink == 0 || odir->nlink == 0)
 		return -ENOENT;
 	if (nlen > VFS_NAME_MAX)
@@ -473,6 +500,8 @@ int vfs_rename(struct vfs_node *odir, const char *oname, size_t olen, struct vfs
 	struct vfs_node *on = odir->ents[oi].node;
 	int ni = dir_index(ndir, nname, nlen);
 	struct vfs_node *nn = ni < 0 ? NULL : ndir->ents[ni].node;
+	if (on->mount_root || (nn && nn->mount_root))
+		return -EBUSY;
 
 	if (flags & VFS_RENAME_EXCHANGE) {
 		if (!nn)
@@ -563,6 +592,8 @@ uint64_t vfs_read(struct vfs_node *node, void *buf, uint64_t len, uint64_t off)
 
 long vfs_write(struct vfs_node *node, const void *buf, uint64_t len, uint64_t off)
 {
+	if (node->readonly)
+		return -EROFS;
 	if (len == 0)
 		return 0;
 	if (off > VFS_FILE_MAX || len > VFS_FILE_MAX - off)
@@ -582,6 +613,8 @@ long vfs_write(struct vfs_node *node, const void *buf, uint64_t len, uint64_t of
 
 int vfs_truncate(struct vfs_node *node, uint64_t size)
 {
+	if (node->readonly)
+		return -EROFS;
 	if (size > VFS_FILE_MAX)
 		return -EFBIG;
 	if (size == 0 && node->owned) {
@@ -607,7 +640,7 @@ int vfs_truncate(struct vfs_node *node, uint64_t size)
 void vfs_stat(const struct vfs_node *n, struct linux_stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_dev = VFS_DEV_ID;
+	st->st_dev = n->readonly ? VFS_RO_DEV_ID : VFS_DEV_ID;
 	st->st_ino = n->ino;
 	st->st_mode = n->mode;
 	st->st_uid = n->uid;
@@ -677,10 +710,10 @@ static void remove_non_dir(struct vfs_node *dir, const char *name, size_t len)
 }
 
 /* Add one archive entry; `name` is already normalised (no leading "./" or "/", not empty). */
-static int add_image_entry(const struct mote_cpio_entry *e, const char *name, size_t len,
-			   struct hardlink **links)
+static int add_image_entry(struct vfs_node *base, const struct mote_cpio_entry *e, const char *name,
+			   size_t len, struct hardlink **links)
 {
-	struct vfs_node *dir = root;
+	struct vfs_node *dir = base;
 	size_t i = 0;
 	for (;;) {
 		size_t start = i;
@@ -769,7 +802,8 @@ static int add_image_entry(const struct mote_cpio_entry *e, const char *name, si
 	}
 }
 
-static int load_image(const void *image, uint64_t size)
+/* Build the tree of `image` below directory `base` (the root, or a mount's root). */
+static int load_image(struct vfs_node *base, const void *image, uint64_t size)
 {
 	struct hardlink *links = NULL;
 	size_t off = 0;
@@ -803,13 +837,13 @@ static int load_image(const void *image, uint64_t size)
 		}
 		if (len == 0 || (len == 1 && name[0] == '.')) {
 			if ((e.mode & S_IFMT) == S_IFDIR) {
-				root->mode = S_IFDIR | (e.mode & 07777);
-				root->atime_ns = root->mtime_ns = root->ctime_ns =
+				base->mode = S_IFDIR | (e.mode & 07777);
+				base->atime_ns = base->mtime_ns = base->ctime_ns =
 				    (int64_t)e.mtime * 1000000000;
 			}
 			continue;
 		}
-		ret = add_image_entry(&e, name, len, &links);
+		ret = add_image_entry(base, &e, name, len, &links);
 		if (ret < 0)
 			break;
 	}
@@ -873,7 +907,8 @@ static int add_system_tree(const char *exec_path)
 	if (!mote)
 		return -EINVAL;
 	int r = add_device(mote, "snapshot", VFS_DEV_SNAPSHOT, 0222, MAKEDEV(10, 240));
-	if (r < 0 || (r = add_device(mote, "generation", VFS_DEV_GENERATION, 0444, MAKEDEV(10, 241))) < 0)
+	if (r < 0 || (r = add_device(mote, "generation", VFS_DEV_GENERATION, 0444, MAKEDEV(10, 241))) < 0 ||
+	    (r = add_device(mote, "invoke", VFS_DEV_INVOKE, 0600, MAKEDEV(10, 242))) < 0)
 		return r;
 
 	remove_non_dir(root, "proc", 4);
@@ -909,24 +944,32 @@ int vfs_init(const void *image, uint64_t size, const char *exec_path)
 
 	static const enum vfs_dev_kind console_kinds[3] = {VFS_DEV_CONSOLE_IN, VFS_DEV_CONSOLE_OUT,
 							   VFS_DEV_CONSOLE_ERR};
+	/* fstat on them shows what the host's stdio is instead (fd_stat, tty.c). */
 	for (int i = 0; i < 3; i++) {
-		struct vfs_node *n = node_new(S_IFCHR | 0620);
+		struct vfs_node *n = node_new(S_IFCHR | 0666);
 		if (!n)
 			return -ENOMEM;
 		n->dev = console_kinds[i];
-		n->rdev = MAKEDEV(136, 0);
+		n->rdev = MAKEDEV(1, 3);
 		n->nlink = 1;
 		n->refs = 1;
 		console_nodes[i] = n;
 	}
 
-	if (image && size) {
-		int r = load_image(image, size);
-		if (r < 0)
-			return r;
+	/*
+	 * Building the tree touches no parent: a directory keeps the image's
+	 * times although its entries are added after it (and /tmp, /dev, /proc
+	 * are added to the root). A directory the image does not list, implied by
+	 * a path, keeps the time it was made.
+	 */
+	building = 1;
+	int r = image && size ? load_image(root, image, size) : 0;
+	if (r == 0 && image && size)
 		user_set_readonly(image, size);
-	}
-	return add_system_tree(exec_path);
+	if (r == 0)
+		r = add_system_tree(exec_path);
+	building = 0;
+	return r;
 }
 
 int vfs_map_file(const char *path, const void **data, uint64_t *size)
@@ -942,4 +985,154 @@ int vfs_map_file(const char *path, const void **data, uint64_t *size)
 	*data = n->data;
 	*size = n->size;
 	return 0;
+}
+
+/* ---- read-only mounts ------------------------------------------------------------------------ */
+
+/* Deeper trees are not compared (a remount then) nor taken apart node by node (left allocated). */
+#define TREE_DEPTH_MAX 128
+
+/* True if the two trees hold the same names, types, modes, owners, sizes, times and data addresses. */
+static int same_tree(const struct vfs_node *a, const struct vfs_node *b, int depth)
+{
+	if (a->mode != b->mode || a->uid != b->uid || a->gid != b->gid || a->size != b->size ||
+	    a->data != b->data || a->mtime_ns != b->mtime_ns || a->nents != b->nents)
+		return 0;
+	if (vfs_is_dir(a) && depth >= TREE_DEPTH_MAX)
+		return 0;
+	for (uint32_t i = 0; i < a->nents; i++) {
+		const struct vfs_dirent *x = &a->ents[i], *y = &b->ents[i];
+		if (x->name_len != y->name_len || memcmp(x->name, y->name, x->name_len) != 0 ||
+		    !same_tree(x->node, y->node, depth + 1))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Take every name out of the tree below `dir` (a mount being dropped), so that
+ * each node is freed now or, when an open file or the cwd holds it, when that
+ * goes. Deeper levels than TREE_DEPTH_MAX are left allocated.
+ */
+static void detach_tree(struct vfs_node *dir, int depth)
+{
+	while (dir->nents) {
+		struct vfs_node *c = dir->ents[dir->nents - 1].node;
+		dir_remove_at(dir, dir->nents - 1);
+		if (vfs_is_dir(c)) {
+			if (depth < TREE_DEPTH_MAX)
+				detach_tree(c, depth + 1);
+			c->nlink = 0;
+			c->parent = NULL;
+		} else {
+			c->nlink--;
+		}
+		node_release_if_unused(c);
+	}
+}
+
+/* Drop the mount rooted at `m` (already out of the root's entries). */
+static void drop_mount(struct vfs_node *m)
+{
+	detach_tree(m, 0);
+	m->nlink = 0;
+	m->parent = NULL;
+	node_release_if_unused(m);
+}
+
+int vfs_mount_image(const char *name, const void *image, uint64_t size)
+{
+	size_t len = strlen(name);
+	struct vfs_node *m = node_new(S_IFDIR | 0755);
+	if (!m)
+		return -ENOMEM;
+	m->readonly = 1;
+	m->mount_root = 1;
+	m->parent = root;
+	m->nlink = 1;
+	loading_readonly = building = 1;
+	int r = load_image(m, image, size);
+	loading_readonly = building = 0;
+	if (r < 0) {
+		drop_mount(m);
+		return r;
+	}
+	int i = dir_index(root, name, len);
+	struct vfs_node *old = i < 0 ? NULL : root->ents[i].node;
+	if (old && old->mount_root && same_tree(old, m, 0)) {
+		drop_mount(m);
+		return 1;
+	}
+	if (i >= 0) {
+		root->ents[i].node = m;
+		if (old->mount_root)
+			drop_mount(old); /* a previous bundle's tree */
+		else if (!vfs_is_dir(old))
+			root->nsubdirs++; /* what the rootfs had there is hidden, not freed */
+	} else if (dir_add(root, name, len, m) < 0) {
+		drop_mount(m);
+		return -ENOMEM;
+	} else {
+		root->nsubdirs++;
+	}
+	return 0;
+}
+
+void vfs_unmount(const char *name)
+{
+	int i = dir_index(root, name, strlen(name));
+	if (i < 0 || !root->ents[i].node->mount_root)
+		return;
+	struct vfs_node *m = root->ents[i].node;
+	dir_remove_at(root, (uint32_t)i);
+	root->nsubdirs--;
+	drop_mount(m);
+}
+
+int vfs_set_exe(const char *path)
+{
+	struct vfs_node *proc = vfs_dir_find(root, "proc", 4);
+	struct vfs_node *self = proc && vfs_is_dir(proc) ? vfs_dir_find(proc, "self", 4) : NULL;
+	if (!self || !vfs_is_dir(self))
+		return -ENOENT;
+	struct vfs_node *exe;
+	remove_name(self, "exe", 3);
+	return vfs_create(self, "exe", 3, S_IFLNK | 0777, path, &exe) < 0 ? -ENOMEM : 0;
+}
+
+long vfs_real_path(struct vfs_node *base, const char *path, char *buf, size_t size)
+{
+	static char cur[VFS_PATH_MAX];
+	size_t plen = strnlen(path, VFS_PATH_MAX);
+	if (plen >= VFS_PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(cur, path, plen + 1);
+	for (int links = 0; links <= VFS_SYMLINK_MAX; links++) {
+		struct vfs_last l;
+		int r = vfs_lookup_last(base, cur, &l);
+		if (r < 0)
+			return r;
+		if (l.dot)
+			return -EISDIR;
+		struct vfs_node *n = vfs_dir_find(l.dir, l.name, l.len);
+		if (!n)
+			return -ENOENT;
+		if (vfs_is_symlink(n)) {
+			memcpy(cur, n->data, n->size);
+			cur[n->size] = 0;
+			base = l.dir;
+			continue;
+		}
+		long dlen = vfs_dir_path(l.dir, buf, size);
+		if (dlen < 0)
+			return dlen;
+		size_t at = dlen == 1 ? 0 : (size_t)dlen; /* "/" + name, not "//" + name */
+		if (at + 1 + l.len + 1 > size)
+			return -ERANGE;
+		buf[at] = '/';
+		memmove(buf + at + 1, l.name, l.len);
+		buf[at + 1 + l.len] = 0;
+		return (long)(at + 1 + l.len);
+	}
+	return -ELOOP;
 }

@@ -11,7 +11,8 @@
 #define VFS_NAME_MAX 255
 #define VFS_SYMLINK_MAX 40 /* symlinks followed in one lookup before ELOOP */
 #define VFS_FILE_MAX (1ull << 40)
-#define VFS_DEV_ID 0x16ull /* st_dev of every node */
+#define VFS_DEV_ID 0x16ull    /* st_dev of every node but those of read-only mounts */
+#define VFS_RO_DEV_ID 0x17ull /* st_dev of the nodes of an image mounted with vfs_mount_image() */
 
 /* What a character-device node does when read or written. */
 enum vfs_dev_kind {
@@ -28,6 +29,7 @@ enum vfs_dev_kind {
 	VFS_DEV_STDERR,	     /* /dev/stderr: opening it duplicates fd 2 */
 	VFS_DEV_SNAPSHOT,    /* /dev/mote/snapshot: a write asks the monitor for a snapshot */
 	VFS_DEV_GENERATION,  /* /dev/mote/generation: reads the restore generation as text */
+	VFS_DEV_INVOKE,	     /* /dev/mote/invoke: the invoke channel (guest/attach.h) */
 };
 
 struct vfs_node;
@@ -48,6 +50,8 @@ struct vfs_node {
 	uint64_t ino;
 	uint64_t rdev;
 	enum vfs_dev_kind dev;
+	uint8_t readonly;   /* part of a read-only mount: every change fails with EROFS */
+	uint8_t mount_root; /* the root directory of a read-only mount (EBUSY to remove or rename) */
 	int64_t atime_ns, mtime_ns, ctime_ns;
 
 	/* Regular files and symlinks: `data` is the image's bytes until `owned` (capacity `cap`) replaces
@@ -78,6 +82,35 @@ struct vfs_node {
 int vfs_init(const void *image, uint64_t size, const char *exec_path);
 
 /*
+ * Mount the `size`-byte cpio newc `image` read-only at /NAME (NAME is one
+ * component, e.g. "fn"): a directory tree like the rootfs's (types, modes,
+ * owners and times from the image; file data stays in the image, which MUST
+ * stay mapped), whose nodes refuse every change with EROFS (EXDEV for links
+ * and renames across the mount's edge, EBUSY to remove or rename /NAME
+ * itself). What the rootfs had at /NAME is hidden, not freed. Mounting over
+ * a read-only mount whose tree is exactly the same (names, types, modes,
+ * owners, sizes, times, data at the same addresses) keeps the mounted one,
+ * so that open files and working directories inside stay valid; another
+ * tree replaces it (its nodes go when no open file holds them).
+ * Returns 0 (mounted), 1 (kept), -EINVAL for a corrupt image or -ENOMEM.
+ */
+int vfs_mount_image(const char *name, const void *image, uint64_t size);
+
+/* Remove the read-only mount at /NAME, if there is one (its nodes go when no open file holds them). */
+void vfs_unmount(const char *name);
+
+/* Point /proc/self/exe at the absolute path `path` (after an execve). Returns 0 or -ENOMEM. */
+int vfs_set_exe(const char *path);
+
+/*
+ * The absolute path, without symlinks, of what `path` (relative to `base`)
+ * names, into buf[size] (NUL-terminated). Returns its length, or -ENOENT,
+ * -ENOTDIR, -ELOOP, -ENAMETOOLONG, -EISDIR (the path ends in "." or "..")
+ * or -ERANGE.
+ */
+long vfs_real_path(struct vfs_node *base, const char *path, char *buf, size_t size);
+
+/*
  * Resolve `path` (following symlinks) to a regular file and return its
  * current bytes in *data and *size, valid until the file is next changed.
  * Returns 0, -ENOENT, -ENOTDIR, -ELOOP, -EISDIR or -EACCES (not a regular file).
@@ -93,6 +126,9 @@ void vfs_set_cwd(struct vfs_node *dir);
 
 /* The hidden console nodes behind fds 0, 1 and 2 (VFS_DEV_CONSOLE_IN/OUT/ERR). */
 struct vfs_node *vfs_console_node(int fd);
+
+/* Which console node `node` is: 0, 1 or 2 (the host fd behind it), or -1 for any other node. */
+int vfs_console_index(const struct vfs_node *node);
 
 /* Take and drop a reference; the last drop of an unlinked node frees it. */
 void vfs_get(struct vfs_node *node);
@@ -191,7 +227,11 @@ int vfs_truncate(struct vfs_node *node, uint64_t size);
 /* Fill a stat buffer for `node`. */
 void vfs_stat(const struct vfs_node *node, struct linux_stat *st);
 
-/* Mark a node's data and status changed now (mtime and ctime), or only its status (ctime). */
+/*
+ * Mark a node's data and status changed now (mtime and ctime), or only its
+ * status (ctime). While vfs_init builds the tree nothing is touched: every
+ * entry keeps the times the image gives it.
+ */
 void vfs_touch(struct vfs_node *node);
 void vfs_touch_status(struct vfs_node *node);
 

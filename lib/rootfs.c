@@ -17,7 +17,7 @@
 #include "status.h"
 
 /* Hashed first into every cache key: change it whenever the image layout or the manifest changes. */
-#define ROOTFS_KEY_VERSION "mote-rootfs-2\n"
+#define ROOTFS_KEY_VERSION "mote-rootfs-3\n"
 /* The trailer entry: header plus "TRAILER!!!\0", padded to 4. */
 #define TRAILER_BYTES ((MOTE_CPIO_HEADER_SIZE + sizeof(MOTE_CPIO_TRAILER) + 3) & ~(size_t)3)
 
@@ -355,6 +355,16 @@ static int walk_root(struct packer *p, const void *arg)
 		return mote_errf(p->err, MOTE_STATUS_ROOTFS, "rootfs: path too long: %s", dir);
 	memcpy(p->host, dir, len);
 	p->host[p->host_len = len] = 0;
+	/* The root directory itself, as ".": its mode and mtime are the guest's "/". */
+	struct stat st;
+	if (stat(p->host, &st) < 0)
+		return mote_errnof(p->err, MOTE_STATUS_ROOTFS, errno, "rootfs: cannot stat %s", p->host);
+	if (!S_ISDIR(st.st_mode))
+		return mote_errf(p->err, MOTE_STATUS_ROOTFS, "rootfs: %s is not a directory", p->host);
+	p->guest[0] = '.';
+	p->guest[p->guest_len = 1] = 0;
+	if (add_dir(p, &st) < 0)
+		return -1;
 	p->guest[p->guest_len = 0] = 0;
 	return walk_dir(p);
 }

@@ -18,15 +18,16 @@ struct mote_rootfs_file {
  * Pack the directory tree `dir` into a cpio newc image at `out_path`. Entries
  * are named relative to `dir` without a leading "/" ("bin", "bin/sh"), each
  * directory's entries sorted by name (bytewise) and followed depth-first by
- * their contents. Regular files, directories and symlinks (target as data)
- * are stored with their mode bits and mtime (seconds); uid and gid are 0,
- * hard links become separate copies, sockets, fifos and devices are skipped.
- * The image is written to a temporary file beside `out_path` and renamed
- * into place when complete; on failure nothing is left behind and an
- * existing `out_path` is untouched. `out_path` MUST NOT lie inside `dir`.
- * Returns 0, or -1 with *err (MOTE_STATUS_ROOTFS, or MOTE_STATUS_HOST when
- * out of memory) naming the path at fault: `dir` missing, a file that
- * vanishes or cannot be read, an image over MOTE_ROOTFS_MAX_IMAGE.
+ * their contents, after an entry "." for `dir` itself. Regular files,
+ * directories and symlinks (target as data) are stored with their mode bits
+ * and mtime (seconds); uid and gid are 0, hard links become separate copies,
+ * sockets, fifos and devices are skipped. The image is written to a
+ * temporary file beside `out_path` and renamed into place when complete; on
+ * failure nothing is left behind and an existing `out_path` is untouched.
+ * `out_path` MUST NOT lie inside `dir`. Returns 0, or -1 with *err
+ * (MOTE_STATUS_ROOTFS, or MOTE_STATUS_HOST when out of memory) naming the
+ * path at fault: `dir` missing, a file that vanishes or cannot be read, an
+ * image over MOTE_ROOTFS_MAX_IMAGE.
  */
 int mote_rootfs_pack_dir(const char *dir, const char *out_path, struct mote_err *err);
 

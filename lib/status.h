@@ -28,6 +28,11 @@ enum mote_status {
 	MOTE_STATUS_SNAP_INCOMPATIBLE =
 	    77,			     /* needs CPU features this host lacks; memory file does not match */
 	MOTE_STATUS_SNAP_WRITE = 78, /* a snapshot could not be written */
+	/* mote-vmm --control: an ATTACH refused (include/mote/control.h); nothing of the guest ran. */
+	MOTE_STATUS_CTL_PROTOCOL = 90,	/* a control message not as control.h says, or the wrong fds */
+	MOTE_STATUS_ATTACH_BUNDLE = 91, /* bundle fd not a regular file, shorter than bundle_size, too big */
+	MOTE_STATUS_ATTACH_INVOKE = 92, /* invoke fd not a writable memfd, too small, or a bad header */
+	MOTE_STATUS_ATTACH_DOORBELL = 93, /* a doorbell fd is not an eventfd, or both are the same */
 };
 
 /* Signals that end mote-vmm for failures after the guest started. */

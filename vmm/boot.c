@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "console.h"
 #include "guest.h"
 #include "layout.h"
 #include "status.h"
@@ -158,6 +159,9 @@ void guest_clock_rate(struct mote_clock *c, uint64_t tsc_khz)
 	c->tsc_mult = (1000000ull << 32) / tsc_khz;
 }
 
+_Static_assert(sizeof(struct mote_boot_info) <= LAYOUT_STRINGS - LAYOUT_BOOT_INFO,
+	       "the boot-info block overlaps the strings area");
+
 static int write_boot_info(struct guest *g, struct mote_err *err)
 {
 	const struct guest_config *cfg = g->cfg;
@@ -179,6 +183,7 @@ static int write_boot_info(struct guest *g, struct mote_err *err)
 		add_region(bi, g->vm.rootfs_gpa, g->vm.rootfs_size, MOTE_MEM_ROOTFS);
 
 	guest_clock_rate(&bi->clock, g->vm.tsc_khz);
+	console_describe_stdio(bi->stdio);
 
 	if (getentropy(bi->seed, sizeof(bi->seed)) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "getentropy");

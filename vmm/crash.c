@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "guest.h"
+#include "layout.h"
 
 void vmm_die_by_signal(int sig)
 {
@@ -63,6 +64,24 @@ static void describe_address(struct guest *g, uint64_t addr, char *out, size_t s
 	snprintf(out, size, "outside the kernel and program images");
 }
 
+const char *guest_window_note(const struct guest *g, uint64_t gpa, int is_write)
+{
+	if (gpa >= LAYOUT_BUNDLE_GPA && gpa < LAYOUT_BUNDLE_GPA + LAYOUT_BUNDLE_WINDOW) {
+		if (!g->vm.bundle)
+			return " (the bundle window: no bundle attached)";
+		if (gpa - LAYOUT_BUNDLE_GPA >= g->vm.bundle_map_size)
+			return " (past the end of the attached bundle image)";
+		return is_write ? " (a write to the read-only bundle image)" : "";
+	}
+	if (gpa >= LAYOUT_INVOKE_GPA && gpa < LAYOUT_INVOKE_GPA + LAYOUT_INVOKE_WINDOW) {
+		if (!g->vm.invoke)
+			return " (the invoke window: no invoke region attached)";
+		if (gpa - LAYOUT_INVOKE_GPA >= g->vm.invoke_size)
+			return " (past the end of the attached invoke region)";
+	}
+	return "";
+}
+
 static const char *likely_cause(struct guest *g, uint64_t cr2, uint64_t rsp)
 {
 	if (cr2 < 4096)
@@ -71,6 +90,8 @@ static const char *likely_cause(struct guest *g, uint64_t cr2, uint64_t rsp)
 		       "fault (cr2 is not set then)";
 	if (cr2 >= g->stack_guard && cr2 < g->stack_guard + 4096)
 		return "page fault on the stack guard page (stack overflow)";
+	if (cr2 >= LAYOUT_BUNDLE_GPA && cr2 < LAYOUT_BUNDLE_GPA + LAYOUT_BUNDLE_WINDOW)
+		return "write to the read-only bundle window (/fn's image)";
 	if (cr2 >= g->vm.mem_size &&
 	    !(g->vm.rootfs && cr2 >= g->vm.rootfs_gpa && cr2 < g->vm.rootfs_gpa + g->vm.rootfs_map_size))
 		return "page fault outside guest memory";

@@ -28,6 +28,17 @@ struct guest_config {
 	char **argv; /* argv[0] is what the program sees as its name */
 	int envc;
 	char **envp;
+	int control_fd;	     /* --control: the supervisor's socket (restored guests only), or -1 */
+	int die_with_parent; /* --die-with-parent */
+};
+
+/* The control channel and, once an ATTACH is accepted, the invoke doorbells (vmm/attach.c). */
+struct guest_channel {
+	int control_fd;			/* the --control socket, or -1 */
+	int attached;			/* an ATTACH was accepted: the fields below are valid */
+	int doorbell_guest;		/* eventfd the supervisor rings when a request is ready */
+	int doorbell_host;		/* eventfd mote-vmm rings when the guest handed over a message */
+	struct mote_hc_invoke *waiting; /* the guest's MOTE_HC_INVOKE waiting for a request, or NULL */
 };
 
 struct guest {
@@ -40,6 +51,8 @@ struct guest {
 	struct mote_boot_info *boot_info; /* host pointer into guest memory */
 	uint64_t hypercall_count[MOTE_HC_COUNT];
 	uint64_t bad_hypercalls;
+	uint64_t exit_count; /* KVM_RUN returns with an exit (not counting signals) */
+	struct guest_channel chan;
 	char *kernel_path_saved; /* restored guests: kernel ELF path from the snapshot, loaded on a crash */
 	struct mote_hc_snapshot *snapshot_call; /* the guest's pending snapshot request (host pointer) */
 };
@@ -55,6 +68,7 @@ enum guest_next {
 	GUEST_RESUME = 0,   /* run the guest on */
 	GUEST_EXITED = 1,   /* the guest asked to end: guest_exit_state says how */
 	GUEST_SNAPSHOT = 2, /* the guest asked for a snapshot (its result is already written) */
+	GUEST_INVOKE = 3,   /* the guest handed over a message and waits for a request (chan.waiting) */
 };
 
 /*
@@ -111,6 +125,13 @@ uint64_t guest_host_ns(clockid_t id);
 
 /* Set the clock's TSC rate fields for a host TSC of `tsc_khz`. */
 void guest_clock_rate(struct mote_clock *c, uint64_t tsc_khz);
+
+/*
+ * For a crash report: " (...)" saying which attach window guest-physical
+ * `gpa` lies in and why an access there fails (nothing attached, past the
+ * attached size, a write to the read-only bundle), or "" outside them.
+ */
+const char *guest_window_note(const struct guest *g, uint64_t gpa, int is_write);
 
 /* Print a crash report for the current vCPU state with the given reason. */
 void guest_crash_report(struct guest *g, const char *reason);

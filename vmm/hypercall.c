@@ -6,23 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "console.h"
 #include "guest.h"
 
 struct guest_exit guest_exit_state;
-
-static int64_t write_all(int fd, const uint8_t *p, uint64_t len)
-{
-	uint64_t done = 0;
-	while (done < len) {
-		ssize_t n = write(fd, p + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -(int64_t)(errno ? errno : EIO);
-		done += (uint64_t)n;
-	}
-	return (int64_t)done;
-}
 
 static void hc_console(struct guest *g, struct mote_hc_console *c)
 {
@@ -37,8 +24,8 @@ static void hc_console(struct guest *g, struct mote_hc_console *c)
 		return;
 	}
 	switch (c->stream) {
-	case MOTE_CONSOLE_STDOUT: c->ret = write_all(STDOUT_FILENO, data, c->len); break;
-	case MOTE_CONSOLE_STDERR: c->ret = write_all(STDERR_FILENO, data, c->len); break;
+	case MOTE_CONSOLE_STDOUT:
+	case MOTE_CONSOLE_STDERR: c->ret = console_write(g, c->stream, data, c->len); break;
 	case MOTE_CONSOLE_LOG:
 		if (g->cfg->debug)
 			fprintf(stderr, "mote-vmm: guest: %.*s\n", (int)(c->len > 4096 ? 4096 : c->len),
@@ -98,6 +85,29 @@ static void hc_exit(struct guest *g, const struct mote_hc_exit *x)
 	}
 }
 
+/*
+ * Respond and wait: ring the supervisor's doorbell and let the run loop wait
+ * for the next request. The messages themselves are never read here.
+ */
+static enum guest_next hc_invoke(struct guest *g, struct mote_hc_invoke *c)
+{
+	uint32_t flags;
+	memcpy(&flags, &c->flags, sizeof(flags));
+	if (flags != 0) {
+		c->ret = -MOTE_EINVAL;
+		return GUEST_RESUME;
+	}
+	if (!g->chan.attached) {
+		c->ret = -MOTE_ENODEV;
+		return GUEST_RESUME;
+	}
+	uint64_t one = 1;
+	if (write(g->chan.doorbell_host, &one, sizeof(one)) != (ssize_t)sizeof(one) && g->cfg->debug)
+		fprintf(stderr, "mote-vmm: cannot ring the host doorbell: %s\n", strerror(errno));
+	g->chan.waiting = c;
+	return GUEST_INVOKE;
+}
+
 enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
 {
 	unsigned nr = port - MOTE_HC_PORT_BASE;
@@ -107,6 +117,7 @@ enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
 	    [MOTE_HC_ENTROPY] = sizeof(struct mote_hc_entropy),
 	    [MOTE_HC_EXIT] = sizeof(struct mote_hc_exit),
 	    [MOTE_HC_SNAPSHOT] = sizeof(struct mote_hc_snapshot),
+	    [MOTE_HC_INVOKE] = sizeof(struct mote_hc_invoke),
 	};
 	if (port < MOTE_HC_PORT_BASE || nr >= MOTE_HC_COUNT) {
 		g->bad_hypercalls++;
@@ -136,6 +147,7 @@ enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg)
 		g->snapshot_call = s;
 		return GUEST_SNAPSHOT;
 	}
+	case MOTE_HC_INVOKE: return hc_invoke(g, p);
 	}
 	return GUEST_RESUME;
 }

@@ -5,11 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "attach.h"
+#include "console.h"
 #include "guest.h"
 #include "size.h"
 #include "status.h"
@@ -69,12 +73,14 @@ static void usage(FILE *out)
 		     "                [--env K=V]... [--debug] [--snapshot FILE [--exit-after-snapshot]]\n"
 		     "                -- PROGRAM [ARGS...]\n"
 		     "       mote-vmm --restore FILE [--timeout SECONDS] [--debug]\n"
-		     "                [--snapshot FILE [--exit-after-snapshot]]\n"
+		     "                [--snapshot FILE [--exit-after-snapshot]] [--control FD]\n"
+		     "       (both forms also take --die-with-parent)\n"
 		     "Boots the mote guest kernel in a KVM microVM and runs PROGRAM (a path inside\n"
 		     "the rootfs image, a cpio newc archive) with ARGS, or resumes a clone of a\n"
 		     "snapshot; exits with the program's status. With --snapshot, a write to the\n"
 		     "guest's /dev/mote/snapshot or a SIGUSR1 to mote-vmm saves the VM to FILE and\n"
-		     "FILE.mem (docs/snapshots.md).\n");
+		     "FILE.mem (docs/snapshots.md). With --control FD (a SOCK_SEQPACKET socket), a\n"
+		     "supervisor attaches a function to the restored VM (docs/hypercalls.md).\n");
 }
 
 static int start_timer(uint64_t ns, struct mote_err *err)
@@ -125,25 +131,35 @@ static int load_error_status(int code)
 	}
 }
 
+/* The --debug summary of a VM that ends: `how` it ended, then its hypercalls and exits. */
+static void debug_summary(struct guest *g, const char *how)
+{
+	if (!g->cfg->debug)
+		return;
+	fprintf(stderr,
+		"mote-vmm: %s after %llu console, %llu sleep, %llu entropy, %llu invoke hypercalls; "
+		"%llu exits; %llu console drains while the guest ran; %llu guest pages resident\n",
+		how, (unsigned long long)g->hypercall_count[MOTE_HC_CONSOLE],
+		(unsigned long long)g->hypercall_count[MOTE_HC_SLEEP],
+		(unsigned long long)g->hypercall_count[MOTE_HC_ENTROPY],
+		(unsigned long long)g->hypercall_count[MOTE_HC_INVOKE], (unsigned long long)g->exit_count,
+		(unsigned long long)console_background_drains(), (unsigned long long)resident_pages(&g->vm));
+}
+
 /* The guest asked to end: turn its request into mote-vmm's own ending. */
 static void __attribute__((noreturn)) finish(struct guest *g)
 {
 	collect_snapshot(1);
 	const struct guest_exit *x = &guest_exit_state;
 	switch (x->reason) {
-	case MOTE_EXIT_NORMAL:
-		if (g->cfg->debug)
-			fprintf(stderr,
-				"mote-vmm: exit status %d after %llu console, %llu sleep, %llu entropy "
-				"hypercalls; "
-				"%llu guest pages resident\n",
-				x->status & 0xff, (unsigned long long)g->hypercall_count[MOTE_HC_CONSOLE],
-				(unsigned long long)g->hypercall_count[MOTE_HC_SLEEP],
-				(unsigned long long)g->hypercall_count[MOTE_HC_ENTROPY],
-				(unsigned long long)resident_pages(&g->vm));
+	case MOTE_EXIT_NORMAL: {
+		char how[32];
+		snprintf(how, sizeof(how), "exit status %d", x->status & 0xff);
+		debug_summary(g, how);
 		vm_destroy(&g->vm);
 		free(g->kernel_image);
 		exit(x->status & 0xff);
+	}
 	case MOTE_EXIT_SIGNAL: {
 		char what[160];
 		snprintf(what, sizeof(what), "program killed by signal %d (%s)", x->status,
@@ -191,6 +207,7 @@ static void take_snapshot(struct guest *g, pid_t requester)
 	}
 	struct mote_err err = {0};
 	collect_snapshot(1);
+	console_drain(g); /* what the program wrote before is the original's output: no clone repeats it */
 	if (guest_snapshot(g, g->cfg->exit_after_snapshot, requester, &err) == 0) {
 		if (g->cfg->exit_after_snapshot) {
 			vm_destroy(&g->vm);
@@ -205,6 +222,58 @@ static void take_snapshot(struct guest *g, pid_t requester)
 	fprintf(stderr, "mote-vmm: %s; the VM goes on\n", err.msg);
 	if (call)
 		call->ret = -MOTE_EIO;
+}
+
+/* The supervisor closed the control channel: the VM has no one to serve. */
+static void __attribute__((noreturn)) hangup_exit(struct guest *g)
+{
+	collect_snapshot(1);
+	fprintf(stderr, "mote-vmm: the supervisor closed the control channel; VM ended\n");
+	debug_summary(g, "ended by the supervisor");
+	vm_destroy(&g->vm);
+	free(g->kernel_image);
+	exit(MOTE_STATUS_HOST);
+}
+
+/*
+ * The guest handed over a message (MOTE_HC_INVOKE) and waits for the next
+ * request, with the vCPU stopped. --timeout, snapshot requests (the snapshot
+ * completes the guest's `out` first, so a clone resumes right after the call)
+ * and a hang-up of the control channel are served meanwhile. SIGALRM and
+ * SIGUSR1 are blocked except inside the wait, so none is lost between the
+ * look at their flags and the wait.
+ */
+static void invoke_wait(struct guest *g)
+{
+	sigset_t block, mask;
+	sigemptyset(&block);
+	sigaddset(&block, SIGALRM);
+	sigaddset(&block, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &block, &mask);
+	for (;;) {
+		if (timed_out)
+			timeout_exit(g->cfg);
+		collect_snapshot(0);
+		if (snapshot_wanted) {
+			snapshot_wanted = 0;
+			pid_t requester = snapshot_requester;
+			snapshot_requester = 0;
+			take_snapshot(g, requester);
+		}
+		struct mote_err err = {0};
+		int r = attach_wait_request(g, &mask, &err);
+		if (r == ATTACH_WAIT_REQUEST)
+			break;
+		if (r == ATTACH_WAIT_HANGUP)
+			hangup_exit(g);
+		if (r < 0) {
+			collect_snapshot(1);
+			mote_err_exit("mote-vmm", &err);
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	g->chan.waiting->ret = 0;
+	g->chan.waiting = NULL;
 }
 
 static void run_loop(struct guest *g)
@@ -222,7 +291,14 @@ static void run_loop(struct guest *g)
 			snapshot_requester = 0;
 			take_snapshot(g, requester);
 		}
-		if (ioctl(g->vm.vcpu_fd, KVM_RUN, 0) < 0) {
+		console_vcpu_run_begin();
+		int ran = ioctl(g->vm.vcpu_fd, KVM_RUN, 0);
+		int run_errno = errno;
+		console_vcpu_run_end();
+		/* Every exit sends the program's output first: it comes before whatever the exit leads to. */
+		console_drain(g);
+		errno = run_errno;
+		if (ran < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				run->immediate_exit = 0; /* the flags above say why */
 				continue;
@@ -230,6 +306,7 @@ static void run_loop(struct guest *g)
 			snprintf(reason, sizeof(reason), "KVM_RUN failed: %s", strerror(errno));
 			crash(g, reason);
 		}
+		g->exit_count++;
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
 			if (run->io.direction == KVM_EXIT_IO_OUT && run->io.size == 4 && run->io.count == 1) {
@@ -238,6 +315,7 @@ static void run_loop(struct guest *g)
 				switch (guest_hypercall(g, run->io.port, arg)) {
 				case GUEST_EXITED: finish(g);
 				case GUEST_SNAPSHOT: take_snapshot(g, 0); break;
+				case GUEST_INVOKE: invoke_wait(g); break;
 				case GUEST_RESUME: break;
 				}
 				break;
@@ -247,9 +325,10 @@ static void run_loop(struct guest *g)
 				 run->io.size);
 			crash(g, reason);
 		case KVM_EXIT_MMIO:
-			snprintf(reason, sizeof(reason), "%s of unmapped guest-physical address %#llx",
+			snprintf(reason, sizeof(reason), "%s of unmapped guest-physical address %#llx%s",
 				 run->mmio.is_write ? "write" : "read",
-				 (unsigned long long)run->mmio.phys_addr);
+				 (unsigned long long)run->mmio.phys_addr,
+				 guest_window_note(g, run->mmio.phys_addr, run->mmio.is_write));
 			crash(g, reason);
 		case KVM_EXIT_SHUTDOWN: crash(g, "triple fault (KVM_EXIT_SHUTDOWN)");
 		case KVM_EXIT_HLT: crash(g, "guest halted (KVM_EXIT_HLT)");
@@ -282,9 +361,11 @@ int main(int argc, char **argv)
 	    {"snapshot", required_argument, NULL, 's'},
 	    {"restore", required_argument, NULL, 'R'},
 	    {"exit-after-snapshot", no_argument, NULL, 'x'},
+	    {"control", required_argument, NULL, 'c'},
+	    {"die-with-parent", no_argument, NULL, 'p'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct guest_config cfg = {.mem_size = 64ull << 20};
+	struct guest_config cfg = {.mem_size = 64ull << 20, .control_fd = -1};
 	struct mote_err err = {0};
 	static char **envp; /* static: stays reachable until exit */
 	envp = calloc((size_t)argc + 1, sizeof(char *));
@@ -322,6 +403,19 @@ int main(int argc, char **argv)
 		case 's': cfg.snapshot_path = optarg; break;
 		case 'R': cfg.restore_path = optarg; break;
 		case 'x': cfg.exit_after_snapshot = 1; break;
+		case 'c': {
+			char *end;
+			errno = 0;
+			long fd = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || fd < 0 || fd > 65535) {
+				mote_errf(&err, MOTE_STATUS_USAGE, "--control: '%s' is not a file descriptor",
+					  optarg);
+				mote_err_exit("mote-vmm", &err);
+			}
+			cfg.control_fd = (int)fd;
+			break;
+		}
+		case 'p': cfg.die_with_parent = 1; break;
 		case 'h':
 			usage(stdout);
 			free(envp);
@@ -342,6 +436,26 @@ int main(int argc, char **argv)
 	if (conflict) {
 		mote_errf(&err, MOTE_STATUS_USAGE, "--restore: %s cannot be used (the snapshot holds it)",
 			  conflict);
+		free(envp);
+		mote_err_exit("mote-vmm", &err);
+	}
+	if (cfg.die_with_parent) {
+		/* Before anything else: a VM dies with its supervisor, also one that died before this prctl.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1) {
+			mote_errf(&err, MOTE_STATUS_HOST,
+				  "--die-with-parent: the parent process is already gone");
+			free(envp);
+			mote_err_exit("mote-vmm", &err);
+		}
+	}
+	if (cfg.control_fd >= 0 && !cfg.restore_path) {
+		mote_errf(&err, MOTE_STATUS_USAGE,
+			  "--control needs --restore FILE (attaching is for restored VMs)");
+		free(envp);
+		mote_err_exit("mote-vmm", &err);
+	}
+	if (cfg.control_fd >= 0 && attach_check_control(cfg.control_fd, &err) < 0) {
 		free(envp);
 		mote_err_exit("mote-vmm", &err);
 	}
@@ -370,6 +484,9 @@ int main(int argc, char **argv)
 
 	static struct guest g;
 	if ((cfg.restore_path ? guest_restore(&g, &cfg, &err) : guest_boot(&g, &cfg, &err)) < 0)
+		mote_err_exit("mote-vmm", &err);
+	g.chan.control_fd = -1;
+	if (console_start(&g, &err) < 0 || (cfg.control_fd >= 0 && attach_run(&g, &err) < 0))
 		mote_err_exit("mote-vmm", &err);
 	if (cfg.timeout_ns && start_timer(cfg.timeout_ns, &err) < 0)
 		mote_err_exit("mote-vmm", &err);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "console.h"
 #include "guest.h"
 #include "layout.h"
 #include "snapfile.h"
@@ -540,6 +541,12 @@ static int fix_boot_info(struct guest *g, uint64_t saved_tsc, uint64_t tsc, cons
 	c.anchor_monotonic_ns = mono;
 	c.anchor_realtime_ns = (int64_t)guest_host_ns(CLOCK_REALTIME);
 	bi->clock = c;
+	/* What the snapshotted VM had attached is not this clone's: --control attaches anew. */
+	memset(&bi->attach, 0, sizeof(bi->attach));
+	/* The clone writes to its own stdio, which may be another kind of file than the original's. */
+	console_describe_stdio(bi->stdio);
+	for (int i = 0; i < 2; i++)
+		bi->console[i].error = 0;
 	if (getentropy(bi->seed, sizeof(bi->seed)) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "getentropy");
 	g->boot_info = bi;

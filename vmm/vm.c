@@ -38,6 +38,14 @@ int vm_create(struct vm *vm, uint64_t mem_size, int mem_fd, uint64_t mem_offset,
 				   (unsigned long long)mem_size);
 	}
 	vm->mem_size = mem_size;
+	/*
+	 * A snapshot's memory file: no readahead. A clone's first touch of a page
+	 * that was zero (a hole) at the snapshot would otherwise read megabytes of
+	 * holes around it into the page cache; the pages a clone needs are
+	 * already cached when the snapshot is restored often.
+	 */
+	if (!anon && madvise(vm->mem, mem_size, MADV_RANDOM) < 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "madvise of the guest memory");
 	struct kvm_userspace_memory_region region = {
 	    .slot = 0,
 	    .guest_phys_addr = 0,
@@ -93,6 +101,53 @@ int vm_map_rootfs(struct vm *vm, int fd, uint64_t offset, uint64_t size, struct 
 	return 0;
 }
 
+/* Add memory slot `slot` for [gpa, gpa + size) backed by `host`. */
+static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, const void *host, int readonly,
+		    const char *what, struct mote_err *err)
+{
+	struct kvm_userspace_memory_region region = {
+	    .slot = slot,
+	    .flags = readonly ? KVM_MEM_READONLY : 0,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uintptr_t)host,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return mote_errnof(err, MOTE_STATUS_HOST, errno, "KVM_SET_USER_MEMORY_REGION (%s)", what);
+	return 0;
+}
+
+int vm_map_bundle(struct vm *vm, int fd, uint64_t size, struct mote_err *err)
+{
+	uint64_t map_size = (size + 4095) & ~4095ull;
+	if (size == 0 || size > LAYOUT_BUNDLE_WINDOW)
+		return mote_errf(err, MOTE_STATUS_ATTACH_BUNDLE, "bundle image size %llu is out of range",
+				 (unsigned long long)size);
+	int readonly = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
+	int prot = readonly ? PROT_READ : PROT_READ | PROT_WRITE;
+	void *p = mmap(NULL, map_size, prot, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return mote_errnof(err, MOTE_STATUS_ATTACH_BUNDLE, errno, "cannot map the bundle image");
+	vm->bundle = p;
+	vm->bundle_size = size;
+	vm->bundle_map_size = map_size;
+	return add_slot(vm, 2, LAYOUT_BUNDLE_GPA, map_size, p, readonly, "bundle", err);
+}
+
+int vm_map_invoke(struct vm *vm, int fd, uint64_t size, struct mote_err *err)
+{
+	if (size == 0 || size % 4096 || size > LAYOUT_INVOKE_WINDOW)
+		return mote_errf(err, MOTE_STATUS_ATTACH_INVOKE, "invoke region size %llu is out of range",
+				 (unsigned long long)size);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return mote_errnof(err, MOTE_STATUS_ATTACH_INVOKE, errno,
+				   "cannot map the invoke region read-write");
+	vm->invoke = p;
+	vm->invoke_size = size;
+	return add_slot(vm, 3, LAYOUT_INVOKE_GPA, size, p, 0, "invoke region", err);
+}
+
 void vm_destroy(struct vm *vm)
 {
 	if (vm->run)
@@ -101,6 +156,10 @@ void vm_destroy(struct vm *vm)
 		munmap(vm->mem, vm->mem_size);
 	if (vm->rootfs)
 		munmap((void *)vm->rootfs, vm->rootfs_map_size);
+	if (vm->bundle)
+		munmap((void *)vm->bundle, vm->bundle_map_size);
+	if (vm->invoke)
+		munmap(vm->invoke, vm->invoke_size);
 	if (vm->vcpu_fd >= 0)
 		close(vm->vcpu_fd);
 	if (vm->vm_fd >= 0)
@@ -119,6 +178,11 @@ void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len, int allow_ro
 		uint64_t off = gpa - vm->rootfs_gpa;
 		if (off < vm->rootfs_size && len <= vm->rootfs_size - off)
 			return (void *)(vm->rootfs + off);
+	}
+	if (allow_rootfs && vm->bundle && gpa >= LAYOUT_BUNDLE_GPA) {
+		uint64_t off = gpa - LAYOUT_BUNDLE_GPA;
+		if (off < vm->bundle_size && len <= vm->bundle_size - off)
+			return (void *)(vm->bundle + off);
 	}
 	return NULL;
 }

@@ -21,6 +21,12 @@ struct vm {
 	const uint8_t *rootfs; /* read-only rootfs image mapping, or NULL */
 	uint64_t rootfs_gpa, rootfs_size, rootfs_map_size;
 
+	/* Attached by the control channel (vmm/attach.c), at LAYOUT_BUNDLE_GPA and LAYOUT_INVOKE_GPA. */
+	const uint8_t *bundle; /* read-only bundle image mapping, or NULL */
+	uint64_t bundle_size, bundle_map_size;
+	uint8_t *invoke; /* the invoke region, shared with the supervisor, or NULL */
+	uint64_t invoke_size;
+
 	uint64_t tsc_khz;
 	uint64_t hwcap;	     /* CPUID.1:EDX given to the guest */
 	uint32_t xsave_size; /* KVM's XSAVE area size, once asked (0 before) */
@@ -42,14 +48,31 @@ int vm_create(struct vm *vm, uint64_t mem_size, int mem_fd, uint64_t mem_offset,
  */
 int vm_map_rootfs(struct vm *vm, int fd, uint64_t offset, uint64_t size, struct mote_err *err);
 
-/* Release everything vm_create and vm_map_rootfs acquired. */
+/*
+ * Map `size` bytes (1 .. LAYOUT_BUNDLE_WINDOW) of the file `fd` read-only at
+ * LAYOUT_BUNDLE_GPA, rounded up to 4 KiB (memory slot 2). Returns 0 or -1
+ * with *err (MOTE_STATUS_ATTACH_BUNDLE when the file cannot be mapped,
+ * MOTE_STATUS_HOST when KVM refuses the slot).
+ */
+int vm_map_bundle(struct vm *vm, int fd, uint64_t size, struct mote_err *err);
+
+/*
+ * Map `size` bytes (a multiple of 4 KiB, 4 KiB .. LAYOUT_INVOKE_WINDOW) of
+ * the memfd `fd` shared and read-write at LAYOUT_INVOKE_GPA (memory slot 3).
+ * Returns 0 or -1 with *err (MOTE_STATUS_ATTACH_INVOKE, or MOTE_STATUS_HOST).
+ */
+int vm_map_invoke(struct vm *vm, int fd, uint64_t size, struct mote_err *err);
+
+/* Release everything vm_create and the vm_map_* functions acquired. */
 void vm_destroy(struct vm *vm);
 
 /*
  * The one checked accessor for guest memory: returns the host address of
  * [gpa, gpa + len) if that range lies entirely in guest RAM (or, when
- * `allow_rootfs`, in the rootfs image), NULL otherwise (also on overflow).
- * Every guest-supplied address MUST go through here.
+ * `allow_rootfs`, in one of the read-only images: the rootfs or an attached
+ * bundle), NULL otherwise (also on overflow). Every guest-supplied address
+ * MUST go through here. The invoke region is never returned: the monitor
+ * does not read it on the guest's behalf.
  */
 void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len, int allow_rootfs);
 

@@ -51,6 +51,11 @@
 /* Flags cleared on syscall entry: TF, IF, DF, NT, AC. */
 #define SYSCALL_MASK 0x44700ull
 
+_Static_assert((LAYOUT_INVOKE_GPA + LAYOUT_INVOKE_WINDOW) >> 30 <= LAYOUT_PD_MAX,
+	       "the attach windows lie inside the mapped address space");
+_Static_assert(LAYOUT_PD + LAYOUT_PD_MAX * 4096 <= LAYOUT_MONITOR_END,
+	       "page directories fit the monitor area");
+
 static uint64_t *guest_u64(struct vm *vm, uint64_t gpa)
 {
 	return (uint64_t *)(vm->mem + gpa);
@@ -60,7 +65,7 @@ static int build_page_tables(struct vm *vm, uint64_t stack_guard, struct mote_er
 {
 	uint64_t end = vm->rootfs ? vm->rootfs_gpa + vm->rootfs_map_size : vm->mem_size;
 	uint64_t ngib = (end + (1ull << 30) - 1) >> 30;
-	if (ngib > LAYOUT_PD_MAX)
+	if (ngib > LAYOUT_BUNDLE_GPA >> 30)
 		return mote_errf(err, MOTE_STATUS_USAGE, "guest address space of %llu GiB is too large",
 				 (unsigned long long)ngib);
 
@@ -80,6 +85,21 @@ static int build_page_tables(struct vm *vm, uint64_t stack_guard, struct mote_er
 			else
 				pd[i] = 0;
 		}
+	}
+	/*
+	 * The attach windows, mapped whether or not anything is ever attached
+	 * (attaching then only adds memory slots): the bundle read-only, the
+	 * invoke region read-write. Their memory slots are absent until then, so
+	 * an access is an MMIO exit, reported as a crash.
+	 */
+	for (uint64_t g = LAYOUT_BUNDLE_GPA >> 30; g < (LAYOUT_INVOKE_GPA + LAYOUT_INVOKE_WINDOW) >> 30;
+	     g++) {
+		uint64_t pd_gpa = LAYOUT_PD + g * 4096;
+		uint64_t *pd = guest_u64(vm, pd_gpa);
+		uint64_t writable = (g << 30) >= LAYOUT_INVOKE_GPA ? PTE_RW : 0;
+		pdpt[g] = pd_gpa | PTE_P | PTE_RW | PTE_US;
+		for (uint64_t i = 0; i < 512; i++)
+			pd[i] = ((g << 30) + (i << 21)) | PTE_P | writable | PTE_US | PTE_PS;
 	}
 	/* 4 KiB pages for the first 2 MiB (page 0 unmapped) and around the stack guard. */
 	uint64_t *pd0 = guest_u64(vm, LAYOUT_PD);

@@ -61,13 +61,18 @@ enum mote_hypercall {
 
 #define MOTE_CONSOLE_MAX (1u << 20) /* largest single write accepted */
 
-/* Write `len` bytes at guest address `data` to a host stream. */
+/*
+ * Write to a host stream. For MOTE_CONSOLE_STDOUT and _STDERR the monitor
+ * first sends what the stream's console ring (struct mote_console_ring in the
+ * boot info) holds, then `len` bytes at guest address `data` (len may be 0:
+ * a flush of the ring).
+ */
 struct mote_hc_console {
 	uint32_t stream; /* IN: MOTE_CONSOLE_* */
 	uint32_t pad;
 	uint64_t data; /* IN: guest address */
 	uint64_t len;  /* IN: bytes, <= MOTE_CONSOLE_MAX */
-	int64_t ret;   /* OUT: bytes written or -errno */
+	int64_t ret;   /* OUT: `len`, or -errno when the ring or the bytes could not be written */
 };
 
 /* Block the vCPU for `ns` nanoseconds of host monotonic time. */
@@ -131,7 +136,10 @@ struct mote_hc_snapshot {
  * may be 0) and block until the host has put the next request in the request
  * area. The runtime's "respond and wait for the next request" is this one
  * exit. The monitor only relays doorbells (eventfds) to whoever attached the
- * channel; it never reads the messages.
+ * channel; it never reads the messages. A snapshot taken during the wait
+ * saves the call unanswered: the VM that was snapshotted goes on waiting,
+ * while a clone returns at once with `ret` as the guest left it (the guest
+ * tells by the new clock generation and calls again on its own channel).
  */
 struct mote_hc_invoke {
 	uint32_t flags; /* IN: 0 (reserved) */
@@ -153,7 +161,9 @@ struct mote_hc_invoke {
  * fields only while it runs. Both sides check every offset and length before
  * use, reading each field once (the other side may be hostile).
  * The messages themselves are opaque to the guest kernel and the monitor:
- * their encoding (lib/invoke.h) is between the gateway and the runtime.
+ * their encoding (lib/invoke_msg.h) is between the gateway and the runtime.
+ * lib/invoke_region.c checks a header (shared by both sides; see
+ * docs/hypercalls.md for the rules).
  */
 #define MOTE_INVOKE_MAGIC 0x6b766e69u /* "invk" */
 #define MOTE_INVOKE_VERSION 1u
@@ -239,6 +249,44 @@ struct mote_attach {
 };
 
 /*
+ * What one of the host's stdin, stdout and stderr is (fstat, isatty and
+ * TIOCGWINSZ on mote-vmm's fd 0, 1, 2), so that the guest's fds 0-2 look the
+ * same to the program (file type, terminal or not, window size) and its libc
+ * buffers output as it would natively. Written by the monitor at boot and at
+ * every restore (a clone may run with other stdio than the original).
+ */
+#define MOTE_STDIO_TERMINAL 1u /* the host fd is a terminal (isatty) */
+struct mote_stdio {
+	uint32_t mode;	/* st_mode of the host fd (file type and permission bits); 0: closed */
+	uint32_t flags; /* MOTE_STDIO_* */
+	uint64_t rdev;	/* st_rdev (Linux encoding) of a character or block device, else 0 */
+	uint16_t rows, cols, xpixel, ypixel; /* window size of a terminal (0 when unknown) */
+};
+
+/*
+ * A console stream's output ring: `size` bytes at guest address `data`,
+ * registered by the guest kernel at boot. The guest appends program output
+ * and then advances `head` (bytes appended since boot); the monitor sends
+ * bytes [tail, head) (at data + offset % size) to the host stream and then
+ * advances `tail`. Each counter has one writer, so the monitor may drain the
+ * ring while the vCPU runs (a thread of mote-vmm does, every few
+ * milliseconds), at every exit, and before a crash report, a timeout or a
+ * snapshot, without the program making an exit for its output. The guest
+ * MUST store the bytes before it publishes `head`; the monitor MUST read them
+ * before it publishes `tail`. `error` is set by the monitor (errno, e.g.
+ * EPIPE) when the host stream failed; the bytes are then dropped, and the
+ * guest fails the program's later writes with it. A restore clears it.
+ */
+struct mote_console_ring {
+	uint64_t data; /* guest: gpa of the ring; 0: no ring */
+	uint64_t size; /* guest: bytes */
+	uint64_t head; /* guest: bytes appended so far */
+	uint64_t tail; /* monitor: bytes sent (or dropped) so far */
+	int64_t error; /* monitor: errno of the first failed write to the host stream, else 0 */
+	uint64_t pad;
+};
+
+/*
  * Written by the monitor before the first instruction; its address is passed
  * in %rdi to the guest kernel's entry point. Strings are NUL-terminated and
  * lie inside the block's string area. The guest kernel writes the `prog_*`
@@ -265,6 +313,9 @@ struct mote_boot_info {
 	uint64_t argv;	  /* gpa of argc uint64_t gpas of strings */
 	uint64_t envp;	  /* gpa of envc uint64_t gpas of strings */
 	uint64_t cmdline; /* gpa of kernel command line, e.g. "debug" */
+
+	struct mote_stdio stdio[3];	     /* the host's fds 0, 1, 2; rewritten at every restore */
+	struct mote_console_ring console[2]; /* stdout, stderr: registered by the guest kernel */
 
 	/* Filled in by the guest kernel after loading the program. */
 	uint64_t prog_start; /* lowest loaded address */

@@ -16,17 +16,24 @@
  *       request is in the request area
  *   [3] doorbell to the host: an eventfd mote-vmm writes 1 to when the guest
  *       handed over a message (MOTE_HC_INVOKE)
- * mote-vmm checks the fds and sizes, maps the bundle read-only and the
+ * mote-vmm checks the fds and sizes (the bundle a regular file of at least
+ * bundle_size bytes; the region a memfd not sealed against writes, of at
+ * least invoke_size bytes, whose header lib/invoke_region.c accepts; the
+ * doorbells two distinct eventfds), maps the bundle read-only and the
  * invoke region read-write into the attach windows of guest memory, writes
- * the boot info's `attach`, answers RUNNING (status 0) and runs the guest.
- * A refused ATTACH is answered with RUNNING, a non-zero MOTE_STATUS_* and
- * one line of text, and mote-vmm exits with that status.
+ * the boot info's `attach`, answers RUNNING (status 0) and runs the guest
+ * (--timeout counts from then). A refused ATTACH is answered with RUNNING,
+ * a non-zero MOTE_STATUS_* (MOTE_STATUS_CTL_PROTOCOL, _ATTACH_BUNDLE,
+ * _ATTACH_INVOKE, _ATTACH_DOORBELL in lib/status.h) and one line of text,
+ * and mote-vmm exits with that status.
  *
  * When the supervisor closes its end (or dies), mote-vmm ends the VM (exit
- * status MOTE_STATUS_HOST with one line) at the latest when the guest next
- * waits on the invoke channel. Every message is one datagram of exactly
- * sizeof(struct mote_ctl_msg) bytes; anything else is refused. The guest's
- * console output stays on mote-vmm's stdout and stderr.
+ * status MOTE_STATUS_HOST with one line): at once before ATTACH, at the
+ * latest when the guest next waits on the invoke channel after it. Every
+ * message is one datagram of exactly sizeof(struct mote_ctl_msg) bytes;
+ * anything else is refused; after RUNNING mote-vmm reads nothing more but
+ * the hang-up. The guest's console output stays on mote-vmm's stdout and
+ * stderr. docs/hypercalls.md has the details.
  */
 
 #include <stdint.h>

@@ -14,8 +14,9 @@ case $BUILD in /*) E2E_BUILD=$BUILD ;; *) E2E_BUILD=$E2E_ROOT/$BUILD ;; esac
 : "${MOTE_KERNEL:=$E2E_BUILD/mote-kernel}"
 : "${TESTBIN:=$E2E_BUILD/tests/guest}"
 : "${SNAPTOOL:=$E2E_BUILD/tests/tools/snaptool}"
+: "${INVOKETOOL:=$E2E_BUILD/tests/tools/invoketool}"
 : "${ASAN_OPTIONS:=detect_leaks=1:abort_on_error=0}"
-export MOTE MOTE_VMM MOTE_KERNEL TESTBIN SNAPTOOL ASAN_OPTIONS
+export MOTE MOTE_VMM MOTE_KERNEL TESTBIN SNAPTOOL INVOKETOOL ASAN_OPTIONS
 
 # One scratch directory per script, removed on exit (also the rootfs cache when run by hand).
 E2E_TMP=$(mktemp -d /tmp/mote-e2e-"$E2E_NAME".XXXXXX)

@@ -10,7 +10,7 @@ need_kvm snapshot
 RELEASE_VMM=$E2E_BUILD/mote-vmm
 need_built "$MOTE" "$MOTE_VMM" "$MOTE_KERNEL" "$SNAPTOOL" "$RELEASE_VMM"
 for v in musl glibc; do
-	need_built "$TESTBIN/snap_state.$v" "$TESTBIN/snap_unique.$v" "$TESTBIN/snap_idle.$v"
+	need_built "$TESTBIN/snap_state.$v" "$TESTBIN/snap_unique.$v" "$TESTBIN/snap_idle.$v" "$TESTBIN/stdio_kind.$v"
 done
 
 # Iterations of snap_state's spin loop: about 1 s natively; snapshots are taken 0.3 s into it.
@@ -359,6 +359,30 @@ else
 	fi
 	# shellcheck disable=SC2086
 	bg_stop $pids
+fi
+
+# ==== 5b. a clone's first touch of a page that was zero (a hole in the memory file) reads that page only ====
+# stdio_kind --snapshot prints nothing before its snapshot, so the clone's first output goes to a console ring
+# page that is a hole. Without MADV_RANDOM the fault read read_ahead_kb (8 MiB here) of holes around it.
+name=snapshot-clone-reads-no-holes
+d=$E2E_TMP/holes
+mkdir -p "$d"
+mote_run holes-orig $T --snapshot "$d/snap" --exit-after-snapshot "$TESTBIN/stdio_kind.musl" --snapshot
+if ! command -v fincore >/dev/null; then
+	skip "$name" "no fincore (util-linux)"
+elif expect_status "$name" 0 "the original"; then
+	before=$(fincore --bytes --noheadings --output RES "$d/snap.mem" | tr -d ' ')
+	run holes-clone "$RELEASE_VMM" --restore "$d/snap" --timeout 20
+	after=$(fincore --bytes --noheadings --output RES "$d/snap.mem" | tr -d ' ')
+	if ! expect_status "$name" 0 "the clone"; then
+		:
+	elif ! out_has '^stdio_kind$'; then
+		fail "$name" "the clone printed nothing"
+	elif [ -z "$before" ] || [ -z "$after" ] || [ $((after - before)) -gt $((256 << 10)) ]; then
+		fail "$name" "the clone brought $(((${after:-0} - ${before:-0}) >> 10)) KiB of its memory file into the page cache (${before:-?} -> ${after:-?} bytes): readahead of holes it never touched"
+	else
+		pass "$name (page cache of the memory file $((before >> 10)) -> $((after >> 10)) KiB)"
+	fi
 fi
 
 # ==== 6. the files: sparse memory file, small state file, mode 0600, no temporaries left ====

@@ -1,6 +1,7 @@
 /* Guest test: a hostile program talking to the monitor directly with `outl %eax, %dx`, bypassing the guest
- * kernel: bad addresses, huge and overflowing lengths, structs out of range. Every call must come back with
- * -EFAULT/-EINVAL (or be ignored) and the monitor must keep working. Runs only inside the VM.
+ * kernel: bad addresses, huge and overflowing lengths, structs out of range, invoke calls without a channel.
+ * Every call must come back with -EFAULT/-EINVAL/-ENODEV (or be ignored) and the monitor must keep working.
+ * Runs only inside the VM.
  *
  * usage: hostile [MEM_BYTES]   (the guest's --mem in bytes; default 64 MiB)
  *        hostile MEM exit      (ends through the exit hypercall with status 7, or 1 if a check failed,
@@ -26,6 +27,7 @@ static struct mote_hc_console con;
 static struct mote_hc_sleep slp;
 static struct mote_hc_entropy ent;
 static struct mote_hc_exit ex;
+static struct mote_hc_invoke inv;
 static uint8_t buffer[(1u << 20) + 64];
 
 static void hypercall(unsigned nr, uint64_t arg)
@@ -117,6 +119,51 @@ static void test_console(void)
 	       EFAULT_);
 }
 
+/*
+ * The console rings in the boot info (guest memory the program can write too): a ring the monitor cannot
+ * use fails its stream with -EINVAL, never the monitor. Uses stderr's ring and puts it back afterwards.
+ */
+static void test_console_rings(void)
+{
+	const int64_t EINVAL_ = -MOTE_EINVAL;
+	struct mote_boot_info *bi = (struct mote_boot_info *)(uintptr_t)0x9000; /* vmm/layout.h */
+	if (bi->magic != MOTE_BOOT_MAGIC) {
+		expect("console rings: boot info at 0x9000", bi->magic, MOTE_BOOT_MAGIC, MOTE_BOOT_MAGIC);
+		return;
+	}
+	volatile struct mote_console_ring *r = &bi->console[1];
+	struct mote_console_ring saved = {.data = r->data, .size = r->size, .head = r->head, .tail = r->tail};
+	static const struct {
+		const char *what;
+		uint64_t data, size, pending;
+	} bad[] = {
+	    {"console rings: size 2^40", 0, 1ull << 40, 16},
+	    {"console rings: size 0", 0, 0, 16},
+	    {"console rings: data crossing the end of RAM", 1, 4096, 16},
+	    {"console rings: data far beyond RAM", 1ull << 40, 4096, 16},
+	    {"console rings: more pending than the ring holds", 0, 4096, 8192},
+	    {"console rings: head before tail", 0, 4096, (uint64_t)-5},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r->error = 0;
+		r->data = bad[i].data == 1 ? mem_size - 2048 : bad[i].data ? bad[i].data : saved.data;
+		r->size = bad[i].size;
+		r->head = r->tail + bad[i].pending;
+		expect(bad[i].what, console(MOTE_CONSOLE_STDERR, 0, 0), EINVAL_, EINVAL_);
+		expect("console rings: the stream stays failed", console(MOTE_CONSOLE_STDERR, 0, 0), EINVAL_,
+		       EINVAL_);
+	}
+	r->data = saved.data;
+	r->size = saved.size;
+	r->head = saved.head;
+	r->tail = saved.head;
+	r->error = 0;
+	static const char back[] = "hostile: stderr works again\n";
+	expect("console rings: a sound ring again",
+	       console(MOTE_CONSOLE_STDERR, (uintptr_t)back, sizeof(back) - 1), sizeof(back) - 1,
+	       sizeof(back) - 1);
+}
+
 static void test_entropy(void)
 {
 	const int64_t EFAULT_ = -MOTE_EFAULT, EINVAL_ = -MOTE_EINVAL;
@@ -150,6 +197,31 @@ static void test_sleep(void)
 	expect("sleep: UINT64_MAX ns", sleep_ns(UINT64_MAX), EINVAL_, EINVAL_);
 	expect("sleep: 2^63 ns", sleep_ns(1ull << 63), EINVAL_, EINVAL_);
 	expect("sleep: 2^62 ns (146 years)", sleep_ns(1ull << 62), EINVAL_, EINVAL_);
+}
+
+static int64_t invoke(uint32_t flags, uint32_t pad)
+{
+	inv.flags = flags;
+	inv.pad = pad;
+	inv.ret = 12345;
+	hypercall(MOTE_HC_INVOKE, (uint64_t)(uintptr_t)&inv);
+	return inv.ret;
+}
+
+/* The invoke call of a VM nothing is attached to (mote run): never waits, never reaches a supervisor. */
+static void test_invoke(void)
+{
+	const int64_t EINVAL_ = -MOTE_EINVAL, ENODEV_ = -MOTE_ENODEV;
+	expect("invoke: no channel attached", invoke(0, 0), ENODEV_, ENODEV_);
+	expect("invoke: garbage in pad", invoke(0, 0xdeadbeef), ENODEV_, ENODEV_);
+	expect("invoke: flags 1", invoke(1, 0), EINVAL_, EINVAL_);
+	expect("invoke: flags 0xffffffff", invoke(0xffffffffu, 0xffffffffu), EINVAL_, EINVAL_);
+	for (int i = 0; i < 100; i++)
+		invoke(0, (uint32_t)i);
+	expect("invoke: 100 more calls, still no channel", invoke(0, 0), ENODEV_, ENODEV_);
+	/* The struct's last byte one past the end of RAM: ignored (nowhere to write ret). */
+	hypercall(MOTE_HC_INVOKE, mem_size - sizeof(struct mote_hc_invoke) + 1);
+	printf("ok: invoke struct crossing the end of RAM ignored\n");
 }
 
 /* Struct addresses that are themselves invalid: nowhere to write an error, so the call is ignored. */
@@ -235,8 +307,10 @@ int main(int argc, char **argv)
 	}
 	printf("hostile: mem_size %#llx\n", (unsigned long long)mem_size);
 	test_console();
+	test_console_rings();
 	test_entropy();
 	test_sleep();
+	test_invoke();
 	test_bad_struct();
 	test_syscalls();
 	printf("hostile: output after the abuse: %d + %d = %d\n", 2, 3, 2 + 3);

@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "console.h"
+#include "hypercall.h"
 #include "klib.h"
 #include "mm.h"
 #include "random.h"
@@ -222,4 +223,26 @@ unsigned shim_snapshot_requests(void)
 void shim_set_generation(uint64_t generation)
 {
 	fake_generation = generation;
+}
+
+uint64_t clock_generation(void)
+{
+	return fake_generation;
+}
+
+static void (*hypercall_hook)(unsigned nr, void *arg);
+
+void shim_set_hypercall(void (*fn)(unsigned nr, void *arg))
+{
+	hypercall_hook = fn;
+}
+
+void hypercall(unsigned nr, void *arg)
+{
+	if (hypercall_hook) {
+		hypercall_hook(nr, arg);
+		return;
+	}
+	if (nr == MOTE_HC_INVOKE)
+		((struct mote_hc_invoke *)arg)->ret = -MOTE_ENOSYS;
 }

@@ -10,7 +10,8 @@
  * pages_alloc/pages_release/pages_stats, console_write/console_flush
  * (captured, see below), clock_realtime_ns/clock_monotonic_ns/clock_sleep_ns
  * (fake clock), random_bytes, snapshot_request/snapshot_read_generation
- * (counted, fake generation), mm_user_range_ok (any address >= 4096),
+ * (counted, fake generation), clock_generation, hypercall (a hook),
+ * mm_user_range_ok (any address >= 4096),
  * ksnprintf/kvsnprintf/kdebug/kdebug_enabled/kpanic. A test includes
  * guest_shim.c once and lists the guest modules it needs in its
  * "// guest-modules:" line.
@@ -30,7 +31,13 @@ void shim_set_realtime_ns(int64_t ns);
 
 /* How many times the code under test asked for a snapshot (/dev/mote/snapshot writes). */
 unsigned shim_snapshot_requests(void);
-/* The generation /dev/mote/generation shows. */
+/* The generation /dev/mote/generation shows, and clock_generation() returns (a restore bumps it). */
 void shim_set_generation(uint64_t generation);
+
+/*
+ * Play the monitor: hypercall(nr, arg) of the code under test calls `fn`
+ * (NULL: every call fails with -ENOSYS in its ret field, when it has one).
+ */
+void shim_set_hypercall(void (*fn)(unsigned nr, void *arg));
 
 #endif /* TESTS_GUEST_SHIM_H */

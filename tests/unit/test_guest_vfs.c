@@ -1,6 +1,6 @@
 /* Unit test of the guest kernel's file system, descriptors and pipes, run on the host over a built cpio
  * image. */
-// guest-modules: guest/vfs.c guest/fd.c guest/fs.c guest/pipe.c guest/uaccess.c
+// guest-modules: guest/vfs.c guest/fd.c guest/fs.c guest/pipe.c guest/uaccess.c guest/attach.c guest/tty.c
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +11,11 @@
 #include "fd.h"
 #include "linux.h"
 #include "pipe.h"
+#include "tty.h"
 #include "vfs.h"
 
-#include "cpio.c" /* lib/cpio.c: the guest modules' image reader */
+#include "cpio.c"	   /* lib/cpio.c: the guest modules' image reader */
+#include "invoke_region.c" /* lib/invoke_region.c: guest/attach.c's header check */
 #include "guest_shim.c"
 
 #define U(p) ((uint64_t)(uintptr_t)(p))
@@ -56,17 +58,25 @@ static void image_pad4(struct image *im)
 	put(im, zero, (4 - im->len % 4) % 4);
 }
 
-static void add(struct image *im, const char *name, uint32_t mode, uint32_t ino, uint32_t nlink,
-		const void *data, size_t size)
+/* Add an entry with modification time `mtime` (seconds). */
+static void add_at(struct image *im, const char *name, uint32_t mode, uint32_t ino, uint32_t nlink,
+		   const void *data, size_t size, uint32_t mtime)
 {
 	char hdr[128];
 	snprintf(hdr, sizeof(hdr), "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X", ino, mode,
-		 0u, 0u, nlink, 1000000u, size, 0u, 0u, 0u, 0u, strlen(name) + 1, 0u);
+		 0u, 0u, nlink, mtime, size, 0u, 0u, 0u, 0u, strlen(name) + 1, 0u);
 	put(im, hdr, 110);
 	put(im, name, strlen(name) + 1);
 	image_pad4(im);
 	put(im, data, size);
 	image_pad4(im);
+}
+
+/* Add an entry with modification time 1000000. */
+static void add(struct image *im, const char *name, uint32_t mode, uint32_t ino, uint32_t nlink,
+		const void *data, size_t size)
+{
+	add_at(im, name, mode, ino, nlink, data, size, 1000000u);
 }
 
 static void add_file(struct image *im, const char *name, uint32_t perm, const char *text)
@@ -160,6 +170,12 @@ static struct image build_image(void)
 	add_file(&im, "/abs/file", 0600, "absolute\n");
 	add(&im, "lib", S_IFDIR | 0755, 4, 2, "", 0);
 	add_file(&im, "lib/data", 0644, "library data\n");
+	/* Directories inside directories, each with its own time; "late" is listed after its entry. */
+	add_at(&im, "lib/sub", S_IFDIR | 0755, 90, 2, "", 0, 2000000u);
+	add_at(&im, "lib/sub/inner", S_IFDIR | 0700, 91, 2, "", 0, 3000000u);
+	add_at(&im, "lib/sub/inner/f", S_IFREG | 0644, 92, 1, "f", 1, 4000000u);
+	add_at(&im, "lib/late/x", S_IFREG | 0644, 93, 1, "x", 1, 5000000u);
+	add_at(&im, "lib/late", S_IFDIR | 0755, 94, 2, "", 0, 6000000u);
 	add(&im, "loop1", S_IFLNK | 0777, 5, 1, "loop2", 5);
 	add(&im, "loop2", S_IFLNK | 0777, 6, 1, "/loop1", 6);
 	add(&im, "dirlink", S_IFLNK | 0777, 7, 1, "/lib", 4);
@@ -212,6 +228,47 @@ static void test_corrupt_images(void)
 	check("corrupt image: dot-dot name", WIFEXITED(status) && WEXITSTATUS(status) == 0, "accepted");
 	free(evil.data);
 	free(good.data);
+}
+
+/*
+ * Every entry the image holds has the image's times after boot, though its
+ * directory's entries were added after it (and /tmp, /dev, /proc after the
+ * root's); they change only when the program changes the directory.
+ */
+static void test_image_times(void)
+{
+	static const struct {
+		const char *path;
+		int64_t mtime;
+	} want[] = {
+	    {"/", 1000000},	      {"/bin", 1000000},	   {"/lib", 1000000},
+	    {"/lib/sub", 2000000},    {"/lib/sub/inner", 3000000}, {"/lib/sub/inner/f", 4000000},
+	    {"/lib/late/x", 5000000}, {"/lib/late", 6000000},
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct linux_stat st;
+		memset(&st, 0, sizeof(st));
+		long r = xstat(want[i].path, &st);
+		check("image times kept",
+		      r == 0 && st.st_mtim.tv_sec == want[i].mtime && st.st_mtim.tv_nsec == 0 &&
+			  st.st_ctim.tv_sec == want[i].mtime && st.st_atim.tv_sec == want[i].mtime,
+		      "%s: stat %ld, mtime %ld ctime %ld atime %ld, image says %ld", want[i].path, r,
+		      (long)st.st_mtim.tv_sec, (long)st.st_ctim.tv_sec, (long)st.st_atim.tv_sec,
+		      (long)want[i].mtime);
+	}
+	/* A directory the image only implies ("etc" of "./etc/passwd") was made at boot. */
+	struct linux_stat st;
+	EXPECT_EQ("stat implied /etc", xstat("/etc", &st), 0);
+	check("implied directory has the boot time", st.st_mtim.tv_sec >= 1700000000, "mtime %ld",
+	      (long)st.st_mtim.tv_sec);
+	/* The program's changes do change them. */
+	EXPECT_EQ("create in /lib/sub", write_file("/lib/sub/new", "n"), 1);
+	xstat("/lib/sub", &st);
+	check("creating an entry changes the directory's mtime", st.st_mtim.tv_sec >= 1700000000, "mtime %ld",
+	      (long)st.st_mtim.tv_sec);
+	xstat("/lib", &st);
+	EXPECT_EQ("the parent's mtime does not change", st.st_mtim.tv_sec, 1000000);
+	sys_unlink(U("/lib/sub/new"));
 }
 
 static void test_image_files(const struct image *im)
@@ -841,6 +898,101 @@ static void test_devices_and_console(void)
 	shim_console_reset();
 }
 
+/* The kernel's struct termios and struct winsize, as TCGETS and TIOCGWINSZ copy them. */
+struct test_termios {
+	uint32_t c_iflag, c_oflag, c_cflag, c_lflag;
+	uint8_t c_line, c_cc[19];
+};
+struct test_winsize {
+	uint16_t rows, cols, xpixel, ypixel;
+};
+#define T_TCGETS 0x5401
+#define T_TCSETS 0x5402
+#define T_TCSETSW 0x5403
+#define T_TIOCGWINSZ 0x5413
+#define T_TIOCSWINSZ 0x5414
+#define T_ICANON 02
+#define T_ECHO 010
+
+/* fds 0-2 look like the host's stdio as the boot info describes it, read afresh at every call. */
+static void test_console_stdio(void)
+{
+	static struct mote_boot_info bi;
+	struct linux_stat st;
+	struct test_termios t;
+	memset(&bi, 0, sizeof(bi));
+	tty_init(&bi);
+
+	/* Host stdout a pipe, stderr a file, stdin a terminal (the guest's stdin stays /dev/null). */
+	bi.stdio[0] =
+	    (struct mote_stdio){.mode = S_IFCHR | 0620, .flags = MOTE_STDIO_TERMINAL, .rdev = 0x8801};
+	bi.stdio[1] = (struct mote_stdio){.mode = S_IFIFO | 0600};
+	bi.stdio[2] = (struct mote_stdio){.mode = S_IFREG | 0640};
+	EXPECT_EQ("stdout a pipe: fstat", (sys_fstat(1, U(&st)), st.st_mode), S_IFIFO | 0600);
+	EXPECT_EQ("stdout a pipe: no rdev", st.st_rdev, 0);
+	EXPECT_EQ("stderr a file: fstat", (sys_fstat(2, U(&st)), st.st_mode), S_IFREG | 0640);
+	EXPECT_EQ("stderr a file: size 0", st.st_size, 0);
+	EXPECT_EQ("stdin is /dev/null: fstat", (sys_fstat(0, U(&st)), st.st_mode & S_IFMT), S_IFCHR);
+	EXPECT_EQ("stdin is /dev/null: rdev 1:3", st.st_rdev, (1 << 8) | 3);
+	EXPECT_EQ("stdin is not a terminal", sys_ioctl(0, T_TCGETS, U(&t)), -ENOTTY);
+	EXPECT_EQ("a pipe is not a terminal", sys_ioctl(1, T_TCGETS, U(&t)), -ENOTTY);
+	EXPECT_EQ("nor a file", sys_ioctl(2, T_TIOCGWINSZ, U(&t)), -ENOTTY);
+	long via = xopen("/dev/stdout", O_WRONLY, 0);
+	EXPECT_EQ("/dev/stdout shows the host's stdout",
+		  (sys_fstat((uint64_t)via, U(&st)), st.st_mode & S_IFMT), S_IFIFO);
+	sys_close((uint64_t)via);
+	EXPECT_EQ("/dev/console stays a device", (xstat("/dev/console", &st), st.st_mode & S_IFMT), S_IFCHR);
+
+	/* Host stdout a terminal (136:5, 24x80): fstat, TCGETS, TCSETS, TIOCGWINSZ. */
+	bi.stdio[1] = (struct mote_stdio){.mode = S_IFCHR | 0620,
+					  .flags = MOTE_STDIO_TERMINAL,
+					  .rdev = (136 << 8) | 5,
+					  .rows = 24,
+					  .cols = 80};
+	EXPECT_EQ("stdout a terminal: fstat", (sys_fstat(1, U(&st)), st.st_mode), S_IFCHR | 0620);
+	EXPECT_EQ("stdout a terminal: rdev", st.st_rdev, (136 << 8) | 5);
+	EXPECT_EQ("stdout a terminal: blksize", st.st_blksize, 1024);
+	memset(&t, 0, sizeof(t));
+	EXPECT_EQ("TCGETS", sys_ioctl(1, T_TCGETS, U(&t)), 0);
+	check("a sane termios", (t.c_lflag & (T_ICANON | T_ECHO)) == (T_ICANON | T_ECHO) && t.c_cc[0] == 3,
+	      "lflag %o, VINTR %u", t.c_lflag, t.c_cc[0]);
+	t.c_lflag &= ~(uint32_t)T_ECHO;
+	EXPECT_EQ("TCSETSW", sys_ioctl(1, T_TCSETSW, U(&t)), 0);
+	memset(&t, 0xff, sizeof(t));
+	long d = sys_dup(1);
+	EXPECT_EQ("TCGETS on a dup", sys_ioctl((uint64_t)d, T_TCGETS, U(&t)), 0);
+	EXPECT_EQ("TCSETS remembered", t.c_lflag & (T_ICANON | T_ECHO), T_ICANON);
+	sys_close((uint64_t)d);
+	t.c_lflag |= T_ECHO;
+	EXPECT_EQ("TCSETS", sys_ioctl(1, T_TCSETS, U(&t)), 0);
+	EXPECT_EQ("TCGETS bad pointer", sys_ioctl(1, T_TCGETS, 16), -EFAULT);
+	EXPECT_EQ("TCSETS bad pointer", sys_ioctl(1, T_TCSETS, 16), -EFAULT);
+	struct test_winsize w = {0};
+	EXPECT_EQ("TIOCGWINSZ", sys_ioctl(1, T_TIOCGWINSZ, U(&w)), 0);
+	check("the host's window size", w.rows == 24 && w.cols == 80, "%ux%u", w.rows, w.cols);
+	EXPECT_EQ("other terminal requests", sys_ioctl(1, 0x540f /* TIOCGPGRP */, U(&w)), -ENOTTY);
+	long file = xopen("/tmp/tty-test", O_CREAT | O_RDWR, 0644);
+	EXPECT_EQ("a guest file is not a terminal", sys_ioctl((uint64_t)file, T_TCGETS, U(&t)), -ENOTTY);
+	sys_close((uint64_t)file);
+	sys_unlink(U("/tmp/tty-test"));
+	int32_t pfd[2];
+	EXPECT_EQ("pipe", sys_pipe(U(pfd)), 0);
+	EXPECT_EQ("a guest pipe is not a terminal", sys_ioctl((uint64_t)pfd[1], T_TCGETS, U(&t)), -ENOTTY);
+	sys_close((uint64_t)pfd[0]);
+	sys_close((uint64_t)pfd[1]);
+
+	/* A restore rewrites the description: the next fstat and ioctl follow it. */
+	bi.clock.generation++;
+	bi.stdio[1] = (struct mote_stdio){.mode = S_IFREG | 0600};
+	EXPECT_EQ("after a restore: fstat", (sys_fstat(1, U(&st)), st.st_mode), S_IFREG | 0600);
+	EXPECT_EQ("after a restore: not a terminal", sys_ioctl(1, T_TIOCGWINSZ, U(&w)), -ENOTTY);
+	/* A host fd that is closed looks like /dev/null. */
+	bi.stdio[2].mode = 0;
+	EXPECT_EQ("closed on the host: fstat", (sys_fstat(2, U(&st)), st.st_mode & S_IFMT), S_IFCHR);
+	EXPECT_EQ("closed on the host: rdev 1:3", st.st_rdev, (1 << 8) | 3);
+	tty_init(NULL);
+}
+
 /* /dev/mote: the snapshot request and generation device files (docs/snapshots.md). */
 static void test_snapshot_devices(void)
 {
@@ -951,6 +1103,7 @@ int main(void)
 	if (r < 0)
 		return 1;
 	fd_init();
+	test_image_times();
 	test_image_files(&im);
 	test_copy_on_write(&im);
 	test_create_write();
@@ -961,6 +1114,7 @@ int main(void)
 	test_pipes();
 	test_poll_select_sleep();
 	test_devices_and_console();
+	test_console_stdio();
 	test_snapshot_devices();
 	test_bad_pointers();
 	test_mmap_helpers();

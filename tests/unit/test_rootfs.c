@@ -166,9 +166,12 @@ static void make_tree(const char *root)
 	/* A known mtime, to see it kept. */
 	struct timespec ts[2] = {{1000000000, 0}, {1234567890, 123}};
 	must(utimensat(AT_FDCWD, at("root/a/b"), ts, 0) == 0, "utimensat");
+	struct timespec root_ts[2] = {{1100000000, 0}, {1100000000, 0}};
+	must(utimensat(AT_FDCWD, at("root"), root_ts, 0) == 0, "utimensat root");
 }
 
 static const struct want tree_want[] = {
+    {".", 040755, NULL},
     {"a", 040750, NULL},
     {"a/b", 0100644, "in a\n"},
     {"a-c", 0100600, "beside a\n"},
@@ -197,11 +200,15 @@ static void test_pack_dir(void)
 	uint8_t *img = slurp(at("out/tree.cpio"), &size);
 	size_t off = 0;
 	struct mote_cpio_entry e;
-	uint32_t mtime = 0;
-	while (img && mote_cpio_next(img, size, &off, &e) == MOTE_CPIO_ENTRY)
+	uint32_t mtime = 0, root_mtime = 0;
+	while (img && mote_cpio_next(img, size, &off, &e) == MOTE_CPIO_ENTRY) {
 		if (!strcmp(e.name, "a/b"))
 			mtime = e.mtime;
+		if (!strcmp(e.name, "."))
+			root_mtime = e.mtime;
+	}
 	check("pack-dir-keeps-mtime", mtime == 1234567890, "mtime %u", mtime);
+	check("pack-dir-keeps-root-mtime", root_mtime == 1100000000, "mtime of . is %u", root_mtime);
 
 	/* A trailing slash and a second run give the same bytes. */
 	r = mote_rootfs_pack_dir(at("root/"), at("out/again.cpio"), &err);
