@@ -200,8 +200,16 @@ int channel_recv(struct channel *ch, struct mote_msg_request *req)
 		return -ENOMEM;
 	/* This read is the wait: it hands over the message written since the last one, then blocks. */
 	ssize_t n = io_read(ch, ch->req.data, ch->req.cap - 1);
+	if (n < 0 && ch->io && errno == ESHUTDOWN)
+		return CHANNEL_CLOSED;
+	if (n < 0 && errno == EIO) {
+		/* A request the guest kernel dropped (longer than the request area): answer it with a 500. If
+		 * the channel itself is broken, sending that answer fails too and the loop ends. */
+		ch->requests++;
+		return bad_request(ch, "unreadable: EIO", 0);
+	}
 	if (n < 0)
-		return ch->io && errno == ESHUTDOWN ? CHANNEL_CLOSED : -errno;
+		return -errno;
 	ch->requests++;
 	if (n == 0)
 		return bad_request(ch, "empty", 0);

@@ -21,6 +21,8 @@
 #include "channel.h"
 
 #define FAKE_MAX 64
+/* A queued request of this length reads as EIO (the guest kernel dropped it). */
+#define FAKE_EIO ((size_t)-1)
 
 struct fake_invoke {
 	uint8_t *req[FAKE_MAX];
@@ -48,8 +50,8 @@ static void fake_init(struct fake_invoke *f, size_t resp_cap)
 static void fake_push(struct fake_invoke *f, const void *msg, size_t len) __attribute__((unused));
 static void fake_push(struct fake_invoke *f, const void *msg, size_t len)
 {
-	f->req[f->nreq] = malloc(len ? len : 1);
-	if (len)
+	f->req[f->nreq] = malloc(len && len != FAKE_EIO ? len : 1);
+	if (len && len != FAKE_EIO)
 		memcpy(f->req[f->nreq], msg, len);
 	f->req_len[f->nreq++] = len;
 }
@@ -71,6 +73,11 @@ static ssize_t fake_read(void *ctx, void *buf, size_t len)
 		}
 		f->cur++;
 		f->pos = 0;
+	}
+	if (f->req_len[f->cur] == FAKE_EIO) {
+		f->pos = f->req_len[f->cur] = 0; /* a dropped request: EIO once, then consumed */
+		errno = EIO;
+		return -1;
 	}
 	size_t n = f->req_len[f->cur] - f->pos;
 	if (n > len)
