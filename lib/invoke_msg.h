@@ -30,10 +30,14 @@
  * Decoding checks everything before it returns: magic, version, type, that
  * the total length equals the bytes given, that every length fits (no
  * overflow) and the parts add up exactly, that the header block holds
- * exactly nheaders entries, that method, path, header names and values
- * contain no NUL, CR or LF, that a path starts with '/', and that a status is
- * 100..599. Decoders never allocate and never read outside [buf, buf + len):
- * views point into the buffer, which must outlive them.
+ * exactly nheaders entries, that the method and every header name are
+ * non-empty HTTP tokens (RFC 9110 tchar: letters, digits and
+ * !#$%&'*+-.^_`|~), that path, query, header values and texts contain no NUL,
+ * CR or LF, that a path starts with '/', and that a status is 100..599. So a
+ * decoded message can be put into HTTP as it is without splitting a line or
+ * a header. Decoders never allocate and never read outside [buf, buf + len):
+ * views point into the buffer, which must outlive them. Encoders refuse what
+ * the decoders would refuse.
  */
 
 #include <stddef.h>
@@ -93,12 +97,27 @@ struct mote_msg_response {
 	uint64_t body_len;
 };
 
+/* Bytes of the fixed part of each message type (prefix included): the smallest such message. */
+#define MOTE_MSG_REQUEST_FIXED 56u
+#define MOTE_MSG_RESPONSE_FIXED 40u
+#define MOTE_MSG_TEXT_FIXED 20u
+
 /*
  * The type of the message in buf[len] after checking its prefix (magic,
  * version, known type, total length == len): a positive enum mote_msg_type,
  * or MOTE_MSG_TRUNCATED / MOTE_MSG_MALFORMED.
  */
 int mote_msg_type(const void *buf, uint64_t len);
+
+/*
+ * For readers of a stream (a runtime reading /dev/mote/invoke in pieces):
+ * check the prefix in the first len bytes of a message (magic, version,
+ * known type, a total length no smaller than the type's fixed part) and
+ * store that total length in *total. Returns the positive type, or
+ * MOTE_MSG_TRUNCATED when len < MOTE_MSG_PREFIX_SIZE, or MOTE_MSG_MALFORMED.
+ * The bytes after the prefix are not looked at: decode the whole message.
+ */
+int mote_msg_prefix(const void *buf, uint64_t len, uint64_t *total);
 
 /* Decode a REQUEST filling *out. Returns MOTE_MSG_OK or a negative enum mote_msg_result. */
 int mote_msg_decode_request(const void *buf, uint64_t len, struct mote_msg_request *out);
@@ -171,9 +190,18 @@ int64_t mote_msg_response_end(struct mote_msg_builder *b);
 
 /*
  * Encode a READY or INIT_ERROR (`type`) message with `text` into buf[cap]. Returns the total
- * length or MOTE_MSG_NO_ROOM / MOTE_MSG_MALFORMED (other type).
+ * length or MOTE_MSG_NO_ROOM / MOTE_MSG_MALFORMED (other type, NUL/CR/LF in text).
  */
 int64_t mote_msg_encode_text(void *buf, uint64_t cap, int type, const char *text, uint32_t text_len);
+
+/*
+ * The byte rules the codec applies, for callers that check before they
+ * encode (an SDK refusing a bad header at once, a gateway telling a bad
+ * request from a full area): 1 when p[len] is a non-empty HTTP token, or
+ * (mote_msg_is_line) holds no NUL, CR or LF; else 0.
+ */
+int mote_msg_is_token(const char *p, uint64_t len);
+int mote_msg_is_line(const char *p, uint64_t len);
 
 /* A short name for a result code, e.g. "truncated". */
 const char *mote_msg_strerror(int result);
