@@ -9,7 +9,7 @@ MUSL_CC ?= musl-gcc
 
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PACKAGES := gcc make musl-tools busybox-static libssl-dev clang libclang-rt-14-dev \
-	binutils coreutils curl bsdutils libh2o-evloop-dev libsqlite3-dev libjansson-dev wrk runc
+	binutils coreutils curl bsdutils libh2o-evloop-dev libsqlite3-dev libjansson-dev wrk runc liblua5.4-dev pkg-config
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	-Wshadow -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wimplicit-fallthrough \
@@ -54,11 +54,18 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+# Function runtimes (runtimes/) and the example functions built against the C SDK (examples/*/handler.c).
+RUNTIME_BIN := $(BUILD)/runtimes/libmote-fn.a $(BUILD)/runtimes/mote-c-init $(BUILD)/runtimes/mote-lua \
+	$(BUILD)/runtimes/pkgconfig/mote-fn.pc
+EXAMPLE_BIN := $(patsubst examples/%/handler.c,$(BUILD)/examples/%/handler,$(wildcard examples/*/handler.c))
+# Test functions built against the C SDK like the examples (tests/fn/NAME.c -> build/tests/fn/NAME/handler).
+TEST_FN_BIN := $(patsubst tests/fn/%.c,$(BUILD)/tests/fn/%/handler,$(wildcard tests/fn/*.c))
 
 .PHONY: all deps check bench run install clean format tests fuzz
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/.deps $(BUILD)/mote $(BUILD)/mote-vmm $(BUILD)/mote-kernel $(BUILD)/mote-gateway
+all: $(BUILD)/.deps $(BUILD)/mote $(BUILD)/mote-vmm $(BUILD)/mote-kernel $(BUILD)/mote-gateway $(RUNTIME_BIN) \
+	$(EXAMPLE_BIN)
 
 # Install missing Debian packages once (stamp file records success).
 deps: $(BUILD)/.deps
@@ -82,8 +89,8 @@ $(BUILD)/asan/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 # mote-vmm links no shared library but libc: it starts once per VM, so start-up time counts.
-VMM_LIB_OBJ := $(BUILD)/obj/lib/elf.o $(BUILD)/obj/lib/err.o $(BUILD)/obj/lib/size.o $(BUILD)/obj/lib/snapfile.o \
-	$(BUILD)/obj/lib/invoke_region.o
+VMM_LIB_OBJ := $(BUILD)/obj/lib/elf.o $(BUILD)/obj/lib/err.o $(BUILD)/obj/lib/file.o $(BUILD)/obj/lib/sha256.o \
+	$(BUILD)/obj/lib/size.o $(BUILD)/obj/lib/snapfile.o $(BUILD)/obj/lib/invoke_region.o
 # The plain mote-vmm is linked statically with musl and mote statically with glibc: on these
 # machines glibc's start-up (CPUID probing traps under PVM) plus dynamic loading cost ~1 ms per
 # process, and `mote run` starts two. The ASan builds below stay dynamic glibc.
@@ -133,6 +140,48 @@ $(BUILD)/guest/vdso-image.o: guest/vdso/image.S $(BUILD)/guest/vdso.so
 $(BUILD)/mote-kernel: $(GUEST_OBJ) guest/kernel.ld
 	ld -static -nostdlib -z noexecstack -z max-page-size=4096 -T guest/kernel.ld -o $@ $(GUEST_OBJ)
 
+# ---- runtimes: static Linux programs that run inside function VMs (runtimes/, docs/functions.md) ----
+# Built static with glibc like the guest test programs. The objects stay position-independent (the
+# compiler's default) so that users may link libmote-fn.a with -static or -static-pie.
+RT_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -Ilib -Iruntimes/common -Iruntimes/c $(WARN)
+RT_HDRS := $(wildcard include/mote/*.h lib/invoke_msg.h runtimes/*/*.h)
+LUA_CFLAGS := -I/usr/include/lua5.4
+LUA_LIB := /usr/lib/x86_64-linux-gnu/liblua5.4.a
+RT_COMMON := $(BUILD)/rt/obj/lib/invoke_msg.o $(BUILD)/rt/obj/runtimes/common/channel.o
+LUA_SRC := $(wildcard runtimes/lua/*.c)
+$(BUILD)/rt/obj/%.o: %.c $(RT_HDRS) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(RT_CFLAGS) $(if $(filter runtimes/lua/%,$<),$(LUA_CFLAGS)) -c $< -o $@
+$(BUILD)/runtimes/libmote-fn.a: $(BUILD)/rt/obj/runtimes/c/sdk.o $(BUILD)/rt/obj/runtimes/c/main.o $(RT_COMMON)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/runtimes/mote-c-init: $(BUILD)/rt/obj/runtimes/c/init.o $(BUILD)/rt/obj/runtimes/common/boot.o $(RT_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) -static -o $@ $^
+# ld warns that liblua's dlopen needs glibc's shared libraries at run time (as it warns for libcrypto in
+# mote): mote-lua never loads C modules (package.cpath is empty).
+$(BUILD)/runtimes/mote-lua: $(LUA_SRC:%.c=$(BUILD)/rt/obj/%.o) $(BUILD)/rt/obj/runtimes/common/boot.o $(RT_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) -static -o $@ $^ $(LUA_LIB) -lm
+# The pkg-config file: installed with the PREFIX of `make install`; this build-tree copy points into the
+# source and build trees (PKG_CONFIG_PATH=build/runtimes/pkgconfig).
+define mote_fn_pc
+	sed -e 's|@INCLUDEDIR@|$(1)|' -e 's|@LIBDIR@|$(2)|' -e 's|@VERSION@|$(shell sed -n 's/^#define MOTE_FN_VERSION "\(.*\)"/\1/p' include/mote/fn.h)|' runtimes/c/mote-fn.pc.in
+endef
+$(BUILD)/runtimes/pkgconfig/mote-fn.pc: runtimes/c/mote-fn.pc.in include/mote/fn.h
+	@mkdir -p $(dir $@)
+	$(call mote_fn_pc,$(CURDIR)/include,$(abspath $(BUILD))/runtimes) >$@
+
+# C functions (examples/*/handler.c, tests/fn/*.c), built against the SDK exactly as a user builds them.
+define sdk_link
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 $(WARN) -Iinclude -o $@ $< -L$(BUILD)/runtimes -lmote-fn
+endef
+$(BUILD)/examples/%/handler: examples/%/handler.c include/mote/fn.h $(BUILD)/runtimes/libmote-fn.a
+	$(sdk_link)
+$(BUILD)/tests/fn/%/handler: tests/fn/%.c include/mote/fn.h $(BUILD)/runtimes/libmote-fn.a
+	$(sdk_link)
+
 # ---- tests ------------------------------------------------------------------
 $(BUILD)/tests/guest/%.musl: tests/guest/%.c tests/guest/check.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
@@ -152,6 +201,16 @@ $(BUILD)/tests/unit/test_guest_%: tests/unit/test_guest_%.c $(UNIT_GUEST_SRC) $(
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -D_GNU_SOURCE -DMOTE_GUEST_ON_HOST -Iinclude -Ilib -Iguest -Itests/unit \
 		$(SAN_FLAGS) -Wall -Wextra -Werror -Wno-unused-parameter -o $@ $< $(filter guest/%.c,$(shell sed -n 's|^// guest-modules: ||p' $<))
+# Runtime code tested natively: the SDK and the Lua glue with their channel on a fake device.
+RT_TEST_SRC := runtimes/common/channel.c runtimes/common/boot.c
+$(BUILD)/tests/unit/test_fn_sdk: tests/unit/test_fn_sdk.c runtimes/c/sdk.c $(RT_TEST_SRC) $(LIB_OBJ_SAN) $(RT_HDRS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -Iruntimes/common -Iruntimes/c -Itests/unit -o $@ $< runtimes/c/sdk.c \
+		$(RT_TEST_SRC) $(LIB_OBJ_SAN) $(HOST_LIBS)
+$(BUILD)/tests/unit/test_lua_glue: tests/unit/test_lua_glue.c $(filter-out runtimes/lua/main.c,$(LUA_SRC)) $(RT_TEST_SRC) $(LIB_OBJ_SAN) $(RT_HDRS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) $(LUA_CFLAGS) -Iruntimes/common -Iruntimes/lua -Itests/unit -o $@ $< \
+		$(filter-out runtimes/lua/main.c,$(LUA_SRC)) $(RT_TEST_SRC) $(LIB_OBJ_SAN) $(LUA_LIB) -lm $(HOST_LIBS)
 # Unit tests of gateway modules (tests/unit/test_gw_*.c) compile the modules their "// gateway-modules:" line names.
 $(BUILD)/tests/unit/test_gw_%: tests/unit/test_gw_%.c $(GW_SRC) $(LIB_OBJ_SAN) $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
@@ -166,15 +225,19 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_OBJ_SAN) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -Ivmm -o $@ $< $(LIB_OBJ_SAN) $(HOST_LIBS)
 
-# Fuzzers (libFuzzer); `make check` replays their corpora under ASan/UBSan.
-$(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
+# Fuzzers (libFuzzer); `make check` replays their corpora under ASan/UBSan and fuzzes each briefly,
+# `make fuzz` fuzzes each for FUZZ_SECONDS (FUZZERS="snapcheck hypercall" picks some). A fuzzer built
+# over monitor modules names them in a "// vmm-modules: vmm/x.c ..." line (pure ones: no KVM needed).
+$(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(VMM_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -O1 -g -D_GNU_SOURCE -Iinclude -Ilib -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(LIB_SRC) $(HOST_LIBS)
+	$(CLANG) -std=gnu11 -O1 -g -D_GNU_SOURCE -Iinclude -Ilib -Ivmm -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(LIB_SRC) $(filter vmm/%.c,$(shell sed -n 's|^// vmm-modules: ||p' $<)) $(HOST_LIBS)
+FUZZ_SECONDS ?= 120
 fuzz: $(FUZZ_BIN)
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZERS="$(FUZZERS)" bash tests/fuzz/run-long
 
 tests: all $(BUILD)/asan/mote $(BUILD)/asan/mote-gateway $(BUILD)/asan/mote-vmm $(BUILD)/asan/mote-kernel $(TEST_GUEST_BIN) \
-	$(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN)
+	$(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN) $(TEST_FN_BIN)
 
 check: tests
 	@BUILD=$(BUILD) bash tests/run
@@ -232,13 +295,19 @@ run: all
 	@BUILD=$(BUILD) bash gateway/demo.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/mote
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/mote/runtimes $(DESTDIR)$(PREFIX)/include/mote \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(BUILD)/mote $(BUILD)/mote-vmm $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(BUILD)/mote-kernel $(DESTDIR)$(PREFIX)/lib/mote/
+	install -m 755 $(BUILD)/runtimes/mote-c-init $(BUILD)/runtimes/mote-lua $(DESTDIR)$(PREFIX)/lib/mote/runtimes/
+	install -m 644 include/mote/fn.h $(DESTDIR)$(PREFIX)/include/mote/
+	install -m 644 $(BUILD)/runtimes/libmote-fn.a $(DESTDIR)$(PREFIX)/lib/
+	$(call mote_fn_pc,$(PREFIX)/include,$(PREFIX)/lib) >$(DESTDIR)$(PREFIX)/lib/pkgconfig/mote-fn.pc
 	install -m 755 $(BUILD)/mote-gateway $(DESTDIR)$(PREFIX)/lib/mote/
 
 format:
-	clang-format -i $(wildcard include/mote/*.h lib/*.[ch] vmm/*.[ch] cli/*.[ch] gateway/*.[ch] guest/*.[ch] tests/*/*.[ch] bench/*.[ch])
+	clang-format -i $(wildcard include/mote/*.h lib/*.[ch] vmm/*.[ch] cli/*.[ch] gateway/*.[ch] guest/*.[ch] tests/*/*.[ch] bench/*.[ch] \
+		runtimes/*/*.[ch] examples/*/*.c)
 
 clean:
 	rm -rf $(BUILD)

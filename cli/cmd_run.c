@@ -15,6 +15,7 @@
 #include "vmm_exec.h"
 #include "elf.h"
 #include "err.h"
+#include "file.h"
 #include "rootfs.h"
 #include "size.h"
 #include "status.h"
@@ -23,17 +24,21 @@
 
 static void run_usage(FILE *out)
 {
-	fprintf(out, "usage: mote run [--mem SIZE] [--rootfs DIR] [--env K=V]... [--timeout S] [--debug]\n"
-		     "                [--snapshot FILE [--exit-after-snapshot]] [--] PROGRAM [ARGS...]\n"
-		     "  --mem SIZE     guest memory, e.g. 64M (default), 1G\n"
-		     "  --rootfs DIR   pack DIR as the root file system; PROGRAM is a path inside it\n"
-		     "  --env K=V      add an environment variable (repeatable)\n"
-		     "  --timeout S    kill the guest after S seconds (e.g. 10, 0.5, 250ms)\n"
-		     "  --debug        log guest kernel diagnostics (unknown syscalls, ...)\n"
-		     "  --snapshot FILE  allow snapshots, saved to FILE and FILE.mem: the program\n"
-		     "                 writes to /dev/mote/snapshot, or `mote snapshot take PID`\n"
-		     "  --exit-after-snapshot  end once the snapshot is written (status 0)\n"
-		     "Without --rootfs, PROGRAM is a host file and the root file system holds just it.\n");
+	fprintf(
+	    out,
+	    "usage: mote run [--mem SIZE] [--rootfs DIR] [--env K=V]... [--timeout S] [--debug]\n"
+	    "                [--snapshot FILE [--exit-after-snapshot]] [--log-fd N] [--] PROGRAM [ARGS...]\n"
+	    "  --mem SIZE     guest memory, e.g. 64M (default), 1G\n"
+	    "  --rootfs DIR   pack DIR as the root file system; PROGRAM is a path inside it\n"
+	    "  --env K=V      add an environment variable (repeatable)\n"
+	    "  --timeout S    kill the guest after S seconds (e.g. 10, 0.5, 250ms)\n"
+	    "  --debug        log guest kernel diagnostics (unknown syscalls, ...)\n"
+	    "  --snapshot FILE  allow snapshots, saved to FILE and FILE.mem: the program\n"
+	    "                 writes to /dev/mote/snapshot, or `mote snapshot take PID`\n"
+	    "  --exit-after-snapshot  end once the snapshot is written (status 0)\n"
+	    "  --log-fd N     mote-vmm's own lines (crash reports, ...) go to descriptor N;\n"
+	    "                 stderr then carries only the program's stderr\n"
+	    "Without --rootfs, PROGRAM is a host file and the root file system holds just it.\n");
 }
 
 static int elf_status(int r)
@@ -50,15 +55,14 @@ static int elf_status(int r)
 /* Check the program on the host first, so that common mistakes get their message before any VM. */
 static int check_program(const char *host_path, const char *shown, uint64_t mem, struct mote_err *err)
 {
-	int fd = open(host_path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int fd = mote_open_regular(host_path, &st);
+	if (fd == -2)
+		return mote_errf(err, MOTE_STATUS_UNSUPPORTED, "program %s: %s, not a regular file", shown,
+				 mote_file_kind(st.st_mode));
 	if (fd < 0)
 		return mote_errnof(err, errno == ENOENT ? MOTE_STATUS_NOT_FOUND : MOTE_STATUS_UNSUPPORTED,
 				   errno, "program %s", shown);
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return mote_errf(err, MOTE_STATUS_UNSUPPORTED, "program %s: not a regular file", shown);
-	}
 	if (st.st_size == 0) {
 		close(fd);
 		return mote_errf(err, MOTE_STATUS_NOT_ELF, "program %s: empty file, not an ELF executable",
@@ -102,15 +106,11 @@ static void add_env(const char **envs, int *n, const char *kv)
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"mem", required_argument, NULL, 'm'},
-	    {"rootfs", required_argument, NULL, 'r'},
-	    {"env", required_argument, NULL, 'e'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"debug", no_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"snapshot", required_argument, NULL, 's'},
-	    {"exit-after-snapshot", no_argument, NULL, 'x'},
-	    {NULL, 0, NULL, 0},
+	    {"mem", required_argument, NULL, 'm'},	{"rootfs", required_argument, NULL, 'r'},
+	    {"env", required_argument, NULL, 'e'},	{"timeout", required_argument, NULL, 't'},
+	    {"debug", no_argument, NULL, 'd'},		{"help", no_argument, NULL, 'h'},
+	    {"snapshot", required_argument, NULL, 's'}, {"exit-after-snapshot", no_argument, NULL, 'x'},
+	    {"log-fd", required_argument, NULL, 'l'},	{NULL, 0, NULL, 0},
 	};
 	struct mote_err err = {0};
 	const char *mem_text = "64M", *rootfs_dir = NULL;
@@ -141,6 +141,7 @@ int cmd_run(int argc, char **argv)
 		case 'd': flags.debug = 1; break;
 		case 's': flags.snapshot = optarg; break;
 		case 'x': flags.exit_after_snapshot = 1; break;
+		case 'l': flags.log_fd = optarg; break;
 		case 'h':
 			run_usage(stdout);
 			free(envs);

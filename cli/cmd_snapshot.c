@@ -18,7 +18,7 @@
 static void snapshot_usage(FILE *out)
 {
 	fprintf(out, "usage: mote snapshot restore [--timeout S] [--debug] [--snapshot FILE "
-		     "[--exit-after-snapshot]] SNAPSHOT\n"
+		     "[--exit-after-snapshot]] [--log-fd N] SNAPSHOT\n"
 		     "       mote snapshot take [--wait S] PID\n"
 		     "  restore   resume a clone of SNAPSHOT (and SNAPSHOT.mem) in a new microVM; the\n"
 		     "            clone continues where the snapshot was taken and exits with the\n"
@@ -32,9 +32,13 @@ static void snapshot_usage(FILE *out)
 static int snapshot_restore(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"timeout", required_argument, NULL, 't'},	{"debug", no_argument, NULL, 'd'},
-	    {"snapshot", required_argument, NULL, 's'}, {"exit-after-snapshot", no_argument, NULL, 'x'},
-	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"snapshot", required_argument, NULL, 's'},
+	    {"exit-after-snapshot", no_argument, NULL, 'x'},
+	    {"log-fd", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct mote_err err = {0};
 	struct vmm_flags flags = {0};
@@ -47,6 +51,7 @@ static int snapshot_restore(int argc, char **argv)
 		case 'd': flags.debug = 1; break;
 		case 's': flags.snapshot = optarg; break;
 		case 'x': flags.exit_after_snapshot = 1; break;
+		case 'l': flags.log_fd = optarg; break;
 		case 'h': snapshot_usage(stdout); return 0;
 		default:
 			fprintf(stderr,
@@ -61,16 +66,21 @@ static int snapshot_restore(int argc, char **argv)
 		return MOTE_STATUS_USAGE;
 	}
 	vmm_flags_check(&flags);
-	char vmm[PATH_MAX];
+	char vmm[PATH_MAX], kernel[PATH_MAX];
 	if (mote_find_beside_self("mote-vmm", vmm, sizeof(vmm)) < 0) {
 		mote_errf(&err, MOTE_STATUS_HOST, "cannot find mote-vmm beside this mote binary");
 		mote_err_exit("mote", &err);
 	}
-	const char *vargv[4 + VMM_FLAGS_ARGS_MAX];
+	const char *vargv[6 + VMM_FLAGS_ARGS_MAX];
 	int n = 0;
 	vargv[n++] = vmm;
 	vargv[n++] = "--restore";
 	vargv[n++] = argv[optind];
+	/* The installed kernel, for crash-report symbols if it is the one the snapshot booted. */
+	if (mote_find_beside_self("mote-kernel", kernel, sizeof(kernel)) == 0) {
+		vargv[n++] = "--kernel";
+		vargv[n++] = kernel;
+	}
 	vmm_flags_append(&flags, vargv, &n);
 	vargv[n] = NULL;
 	vmm_exec(vmm, vargv);

@@ -1,31 +1,17 @@
-/* Starting mote-vmm from the CLI: finding mote's binaries, and the flags commands pass on to mote-vmm. */
+/* Starting mote-vmm from the CLI: the flags commands pass on to mote-vmm, and its environment. */
 #include "vmm_exec.h"
 
 #include <errno.h>
-#include <libgen.h>
-#include <limits.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "size.h"
 #include "status.h"
-
-int mote_find_beside_self(const char *name, char *out, size_t size)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return -1;
-	self[n] = 0;
-	char *dir = dirname(self);
-	snprintf(out, size, "%s/%s", dir, name);
-	if (access(out, F_OK) == 0)
-		return 0;
-	snprintf(out, size, "%s/../lib/mote/%s", dir, name);
-	return access(out, F_OK) == 0 ? 0 : -1;
-}
 
 void vmm_flags_check(const struct vmm_flags *f)
 {
@@ -35,6 +21,15 @@ void vmm_flags_check(const struct vmm_flags *f)
 		mote_errf(&err, MOTE_STATUS_USAGE, "--timeout: '%s' is not a positive number of seconds",
 			  f->timeout);
 		mote_err_exit("mote", &err);
+	}
+	if (f->log_fd) {
+		char *end;
+		long fd = strtol(f->log_fd, &end, 10);
+		if (!*f->log_fd || *end || fd < 0 || fd > 1 << 20 || fcntl((int)fd, F_GETFD) < 0) {
+			mote_errf(&err, MOTE_STATUS_USAGE, "--log-fd: '%s' is not an open file descriptor",
+				  f->log_fd);
+			mote_err_exit("mote", &err);
+		}
 	}
 	if (f->exit_after_snapshot && !f->snapshot) {
 		mote_errf(&err, MOTE_STATUS_USAGE, "--exit-after-snapshot needs --snapshot FILE");
@@ -56,12 +51,29 @@ void vmm_flags_append(const struct vmm_flags *f, const char **argv, int *n)
 	}
 	if (f->exit_after_snapshot)
 		argv[(*n)++] = "--exit-after-snapshot";
+	if (f->log_fd) {
+		argv[(*n)++] = "--log-fd";
+		argv[(*n)++] = f->log_fd;
+	}
 }
+
+/* Variables passed on to mote-vmm: only the sanitizers' options (for the ASan/UBSan test build). */
+static const char *const passed_env[] = {"ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS="};
+#define PASSED_ENV_MAX (sizeof(passed_env) / sizeof(passed_env[0]))
 
 void vmm_exec(const char *vmm, const char **argv)
 {
 	struct mote_err err = {0};
-	execv(vmm, (char *const *)argv);
+	char *envp[PASSED_ENV_MAX + 1];
+	size_t n = 0;
+	for (char **e = environ; *e && n < PASSED_ENV_MAX; e++)
+		for (size_t i = 0; i < PASSED_ENV_MAX; i++)
+			if (!strncmp(*e, passed_env[i], strlen(passed_env[i]))) {
+				envp[n++] = *e;
+				break;
+			}
+	envp[n] = NULL;
+	execve(vmm, (char *const *)argv, envp);
 	mote_errnof(&err, MOTE_STATUS_HOST, errno, "cannot execute %s", vmm);
 	mote_err_exit("mote", &err);
 }

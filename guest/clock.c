@@ -52,6 +52,16 @@ uint64_t clock_generation(void)
 void clock_sleep_ns(uint64_t ns)
 {
 	static struct mote_hc_sleep s;
-	s.ns = ns;
-	hypercall(MOTE_HC_SLEEP, &s);
+	/* The monitor sleeps at most about a second per call (and less when a signal or snapshot cuts it
+	 * short): call again until the monotonic clock reaches the deadline. */
+	uint64_t now = clock_monotonic_ns();
+	uint64_t deadline = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+	do {
+		s.ns = deadline - now;
+		s.ret = 0;
+		hypercall(MOTE_HC_SLEEP, &s);
+		if (s.ret == -MOTE_EINVAL) /* a sleep longer than the monitor accepts */
+			return;
+		now = clock_monotonic_ns();
+	} while (now < deadline);
 }

@@ -19,7 +19,7 @@ uint64_t clock_monotonic_ns(void);
 int64_t clock_realtime_ns(void);
 /* The clock's generation: 0 after boot, +1 for every snapshot restore behind this VM. */
 uint64_t clock_generation(void);
-/* Block for `ns` nanoseconds (one exit). */
+/* Block for `ns` nanoseconds of monotonic time (one exit per second or less of it). */
 void clock_sleep_ns(uint64_t ns);
 
 #endif /* GUEST_CLOCK_H */

@@ -402,6 +402,16 @@ int64_t mote_msg_encode_text(void *buf, uint64_t cap, int type, const char *text
 	return (int64_t)total;
 }
 
+int mote_msg_is_token(const char *p, uint64_t len)
+{
+	return is_token((const uint8_t *)p, len);
+}
+
+int mote_msg_is_line(const char *p, uint64_t len)
+{
+	return is_line((const uint8_t *)p, len);
+}
+
 const char *mote_msg_strerror(int result)
 {
 	switch (result) {

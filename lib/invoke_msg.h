@@ -194,6 +194,15 @@ int64_t mote_msg_response_end(struct mote_msg_builder *b);
  */
 int64_t mote_msg_encode_text(void *buf, uint64_t cap, int type, const char *text, uint32_t text_len);
 
+/*
+ * The byte rules the codec applies, for callers that check before they
+ * encode (an SDK refusing a bad header at once, a gateway telling a bad
+ * request from a full area): 1 when p[len] is a non-empty HTTP token, or
+ * (mote_msg_is_line) holds no NUL, CR or LF; else 0.
+ */
+int mote_msg_is_token(const char *p, uint64_t len);
+int mote_msg_is_line(const char *p, uint64_t len);
+
 /* A short name for a result code, e.g. "truncated". */
 const char *mote_msg_strerror(int result);
 

@@ -24,7 +24,7 @@
 
 #define SNAP_MAGIC "MOTESNAP"
 #define SNAP_MEM_MAGIC "MOTEMEM\0"
-#define SNAP_FORMAT_VERSION 1u
+#define SNAP_FORMAT_VERSION 2u /* 2: the kernel identity replaced the kernel path (section 10) */
 #define SNAP_TRAILER_MAGIC "DONE"
 #define SNAP_STATE_MAX (1u << 20) /* largest state file accepted */
 #define SNAP_SECTIONS_MAX 64u
@@ -62,18 +62,20 @@ struct snap_mem_header {
 
 /* Section types. Unknown types are an error: a reader never skips state. */
 enum snap_section_type {
-	SNAP_SEC_GUEST = 1,	   /* struct snap_guest */
-	SNAP_SEC_REGS = 2,	   /* struct kvm_regs */
-	SNAP_SEC_SREGS = 3,	   /* struct kvm_sregs */
-	SNAP_SEC_XSAVE = 4,	   /* XSAVE area as KVM_GET_XSAVE(2) returns it (>= 4096 bytes) */
-	SNAP_SEC_XCRS = 5,	   /* struct kvm_xcrs */
-	SNAP_SEC_MSRS = 6,	   /* array of struct snap_msr */
-	SNAP_SEC_CPUID = 7,	   /* array of struct kvm_cpuid_entry2: the CPUID the guest saw */
-	SNAP_SEC_EVENTS = 8,	   /* struct kvm_vcpu_events */
-	SNAP_SEC_DEBUGREGS = 9,	   /* struct kvm_debugregs */
-	SNAP_SEC_KERNEL_PATH = 10, /* path of the guest kernel ELF, for crash-report symbols */
+	SNAP_SEC_GUEST = 1,	 /* struct snap_guest */
+	SNAP_SEC_REGS = 2,	 /* struct kvm_regs */
+	SNAP_SEC_SREGS = 3,	 /* struct kvm_sregs */
+	SNAP_SEC_XSAVE = 4,	 /* XSAVE area as KVM_GET_XSAVE(2) returns it (>= 4096 bytes) */
+	SNAP_SEC_XCRS = 5,	 /* struct kvm_xcrs */
+	SNAP_SEC_MSRS = 6,	 /* array of struct snap_msr */
+	SNAP_SEC_CPUID = 7,	 /* array of struct kvm_cpuid_entry2: the CPUID the guest saw */
+	SNAP_SEC_EVENTS = 8,	 /* struct kvm_vcpu_events */
+	SNAP_SEC_DEBUGREGS = 9,	 /* struct kvm_debugregs */
+	SNAP_SEC_KERNEL_ID = 10, /* SHA-256 of the guest kernel ELF file (SNAP_KERNEL_ID_SIZE bytes) */
 	SNAP_SEC_MAX = 10,
 };
+
+#define SNAP_KERNEL_ID_SIZE 32u
 
 /* What the monitor knows about the guest beyond the vCPU and memory. */
 struct snap_guest {

@@ -8,30 +8,28 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "file.h"
 #include "guest.h"
 #include "layout.h"
 #include "status.h"
 
-static int read_file(const char *path, uint8_t **data, size_t *size, int status, struct mote_err *err)
+/* Read the whole regular file open at `fd` (`path` names it in errors; at most 64 MiB). */
+static int read_whole(int fd, const char *path, uint8_t **data, size_t *size, int status,
+		      struct mote_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return mote_errnof(err, errno == ENOENT ? MOTE_STATUS_NOT_FOUND : status, errno,
-				   "cannot open %s", path);
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) {
-		close(fd);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (64 << 20))
 		return mote_errf(err, status, "%s: not a regular file of at most 64 MiB", path);
-	}
 	uint8_t *buf = malloc((size_t)st.st_size + 1);
 	size_t got = 0;
 	while (buf && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
-	close(fd);
 	if (!buf || got != (size_t)st.st_size) {
 		free(buf);
 		return mote_errf(err, status, "cannot read %s", path);
@@ -41,9 +39,22 @@ static int read_file(const char *path, uint8_t **data, size_t *size, int status,
 	return 0;
 }
 
-int guest_read_kernel(struct guest *g, const char *path, struct mote_err *err)
+int guest_open_input(const char *path, const char *what, int status, struct mote_err *err)
 {
-	if (read_file(path, &g->kernel_image, &g->kernel_size, MOTE_STATUS_BAD_KERNEL, err) < 0)
+	struct stat st;
+	int fd = mote_open_regular(path, &st);
+	if (fd == -2)
+		return mote_errf(err, status, "%s %s: %s, not a regular file", what, path,
+				 mote_file_kind(st.st_mode));
+	if (fd < 0)
+		return mote_errnof(err, errno == ENOENT ? MOTE_STATUS_NOT_FOUND : status, errno,
+				   "cannot open %s %s", what, path);
+	return fd;
+}
+
+int guest_read_kernel(struct guest *g, int fd, const char *path, struct mote_err *err)
+{
+	if (read_whole(fd, path, &g->kernel_image, &g->kernel_size, MOTE_STATUS_BAD_KERNEL, err) < 0)
 		return -1;
 	struct mote_elf_info *k = &g->kernel;
 	int r = mote_elf_parse(g->kernel_image, g->kernel_size, k);
@@ -72,7 +83,12 @@ int guest_read_kernel(struct guest *g, const char *path, struct mote_err *err)
 static int load_kernel(struct guest *g, struct mote_err *err)
 {
 	const char *path = g->cfg->kernel_path;
-	if (guest_read_kernel(g, path, err) < 0)
+	int fd = guest_open_input(path, "guest kernel", MOTE_STATUS_BAD_KERNEL, err);
+	if (fd < 0)
+		return -1;
+	int r = guest_read_kernel(g, fd, path, err);
+	close(fd);
+	if (r < 0)
 		return -1;
 	const struct mote_elf_info *k = &g->kernel;
 	for (unsigned i = 0; i < k->nloads; i++) {
@@ -89,15 +105,13 @@ static int load_kernel(struct guest *g, struct mote_err *err)
 static int map_rootfs(struct guest *g, struct mote_err *err)
 {
 	const char *path = g->cfg->rootfs_path;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = guest_open_input(path, "rootfs image", MOTE_STATUS_ROOTFS, err);
 	if (fd < 0)
-		return mote_errnof(err, errno == ENOENT ? MOTE_STATUS_NOT_FOUND : MOTE_STATUS_ROOTFS, errno,
-				   "cannot open rootfs image %s", path);
+		return -1;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+	if (fstat(fd, &st) < 0 || st.st_size == 0) {
 		close(fd);
-		return mote_errf(err, MOTE_STATUS_ROOTFS, "rootfs image %s: not a non-empty regular file",
-				 path);
+		return mote_errf(err, MOTE_STATUS_ROOTFS, "rootfs image %s: empty", path);
 	}
 	int r = vm_map_rootfs(&g->vm, fd, 0, (uint64_t)st.st_size, err);
 	close(fd);
@@ -183,7 +197,7 @@ static int write_boot_info(struct guest *g, struct mote_err *err)
 		add_region(bi, g->vm.rootfs_gpa, g->vm.rootfs_size, MOTE_MEM_ROOTFS);
 
 	guest_clock_rate(&bi->clock, g->vm.tsc_khz);
-	console_describe_stdio(bi->stdio);
+	console_describe_stdio(cfg, bi->stdio);
 
 	if (getentropy(bi->seed, sizeof(bi->seed)) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "getentropy");
@@ -218,6 +232,7 @@ int guest_boot(struct guest *g, const struct guest_config *cfg, struct mote_err 
 {
 	memset(g, 0, sizeof(*g));
 	g->vm.kvm_fd = g->vm.vm_fd = g->vm.vcpu_fd = -1;
+	g->kernel_fd = -1;
 	g->cfg = cfg;
 	uint64_t mem = cfg->mem_size;
 	if (mem < LAYOUT_MEM_MIN || mem > LAYOUT_MEM_MAX || mem % LAYOUT_HUGE_PAGE)

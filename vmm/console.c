@@ -17,10 +17,12 @@
 static pthread_mutex_t console_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t background_drains;
 
-void console_describe_stdio(struct mote_stdio stdio[3])
+void console_describe_stdio(const struct guest_config *cfg, struct mote_stdio stdio[3])
 {
-	for (int fd = 0; fd < 3; fd++) {
-		struct mote_stdio *s = &stdio[fd];
+	const int fds[3] = {STDIN_FILENO, cfg->stdout_fd, cfg->stderr_fd};
+	for (int i = 0; i < 3; i++) {
+		int fd = fds[i];
+		struct mote_stdio *s = &stdio[i];
 		struct stat st;
 		memset(s, 0, sizeof(*s));
 		if (fstat(fd, &st) < 0)
@@ -56,9 +58,9 @@ static int64_t write_all(int fd, const uint8_t *p, uint64_t len)
 	return (int64_t)done;
 }
 
-static int stream_fd(unsigned stream)
+static int stream_fd(const struct guest *g, unsigned stream)
 {
-	return stream == MOTE_CONSOLE_STDERR ? STDERR_FILENO : STDOUT_FILENO;
+	return stream == MOTE_CONSOLE_STDERR ? g->cfg->stderr_fd : g->cfg->stdout_fd;
 }
 
 /* Record the first failure of a stream in its ring (the guest fails later writes with it). */
@@ -94,9 +96,9 @@ static int64_t drain_ring(struct guest *g, unsigned stream)
 		ring_fail(r, ret);
 	} else if (!failed) {
 		uint64_t at = tail % size, n = head - tail, first = n < size - at ? n : size - at;
-		ret = write_all(stream_fd(stream), ring + at, first);
+		ret = write_all(stream_fd(g, stream), ring + at, first);
 		if (ret >= 0 && n > first)
-			ret = write_all(stream_fd(stream), ring, n - first);
+			ret = write_all(stream_fd(g, stream), ring, n - first);
 		if (ret < 0)
 			ring_fail(r, ret);
 		else
@@ -117,7 +119,7 @@ int64_t console_write(struct guest *g, unsigned stream, const uint8_t *data, uin
 	int64_t r = drain_ring(g, stream);
 	if (r < 0 || len == 0)
 		return r < 0 ? r : 0;
-	r = write_all(stream_fd(stream), data, len);
+	r = write_all(stream_fd(g, stream), data, len);
 	if (r < 0 && g->boot_info)
 		ring_fail(&g->boot_info->console[stream - MOTE_CONSOLE_STDOUT], r);
 	return r;

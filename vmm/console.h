@@ -17,11 +17,13 @@
 #define CONSOLE_RING_MAX (1u << 20)
 
 /*
- * Describe mote-vmm's fds 0, 1 and 2 for the guest (struct mote_stdio):
- * st_mode and st_rdev from fstat, MOTE_STDIO_TERMINAL and the window size
- * when isatty. A closed fd is all zeros.
+ * Describe the guest's stdin, stdout and stderr for the guest (struct
+ * mote_stdio): fd 0, cfg->stdout_fd and cfg->stderr_fd (--log-fd moves
+ * mote-vmm's own stderr elsewhere, not the guest's); st_mode and st_rdev
+ * from fstat, MOTE_STDIO_TERMINAL and the window size when isatty. A closed
+ * fd is all zeros.
  */
-void console_describe_stdio(struct mote_stdio stdio[3]);
+void console_describe_stdio(const struct guest_config *cfg, struct mote_stdio stdio[3]);
 
 /*
  * Start the thread that drains the guest's rings every

@@ -9,6 +9,7 @@
 
 #include "guest.h"
 #include "layout.h"
+#include "sha256.h"
 
 void vmm_die_by_signal(int sig)
 {
@@ -25,6 +26,40 @@ void vmm_die_by_signal(int sig)
 	_exit(128 + sig);
 }
 
+/*
+ * A restored guest's kernel symbols, read only now that a crash needs them:
+ * from the kernel given at restore (--kernel, or the one beside mote-vmm),
+ * and only if it is the very file the snapshot's guest booted (same SHA-256).
+ * Returns NULL when it is, else why there are no symbols.
+ */
+static const char *load_restored_kernel(struct guest *g)
+{
+	static const char *why; /* the answer of the first call */
+	if (why || g->kernel_image)
+		return why;
+	if (g->kernel_fd < 0)
+		return why = "no guest kernel file (--kernel) was given";
+	struct mote_elf_info range = g->kernel;
+	uint8_t id[MOTE_SHA256_SIZE];
+	if (guest_read_kernel(g, g->kernel_fd, g->cfg->kernel_path, NULL) < 0) {
+		why = "the guest kernel file cannot be read";
+	} else {
+		mote_sha256(g->kernel_image, g->kernel_size, id);
+		if (memcmp(id, g->kernel_id, sizeof(id)) != 0)
+			why = "the guest kernel file is not the one this snapshot booted";
+		else if (g->kernel.lo != range.lo || g->kernel.hi != range.hi)
+			why = "the guest kernel file does not match the snapshot's layout";
+	}
+	close(g->kernel_fd);
+	g->kernel_fd = -1;
+	if (why) {
+		free(g->kernel_image);
+		g->kernel_image = NULL;
+		g->kernel = range;
+	}
+	return why;
+}
+
 /* Describe which image `addr` belongs to, with a symbol when one is known. */
 static void describe_address(struct guest *g, uint64_t addr, char *out, size_t size)
 {
@@ -32,21 +67,12 @@ static void describe_address(struct guest *g, uint64_t addr, char *out, size_t s
 	uint64_t off;
 	const struct mote_boot_info *bi = g->boot_info;
 	if (addr >= g->kernel.lo && addr < g->kernel.hi) {
-		if (!g->kernel_image && g->kernel_path_saved) {
-			/* A restored guest: read the kernel's symbols only now, when they are needed. */
-			struct mote_elf_info range = g->kernel;
-			if (guest_read_kernel(g, g->kernel_path_saved, NULL) < 0 ||
-			    g->kernel.lo != range.lo || g->kernel.hi != range.hi) {
-				free(g->kernel_image);
-				g->kernel_image = NULL;
-				g->kernel = range;
-			}
-			free(g->kernel_path_saved);
-			g->kernel_path_saved = NULL;
-		}
+		const char *no_symbols = g->kernel_image ? NULL : load_restored_kernel(g);
 		if (g->kernel_image &&
 		    mote_elf_symbolize(g->kernel_image, g->kernel_size, addr, sym, sizeof(sym), &off) == 0)
 			snprintf(out, size, "in the guest kernel (%s+%#llx)", sym, (unsigned long long)off);
+		else if (no_symbols)
+			snprintf(out, size, "in the guest kernel (no symbols: %s)", no_symbols);
 		else
 			snprintf(out, size, "in the guest kernel");
 		return;

@@ -18,8 +18,9 @@ struct guest_config {
 	    *restore_path; /* restore this snapshot instead of booting (kernel, rootfs, program unused) */
 	const char *snapshot_path; /* where snapshots of this guest go, or NULL: none allowed */
 	int exit_after_snapshot;   /* end mote-vmm (status 0) once a snapshot is written */
-	const char *kernel_path;
-	const char *rootfs_path; /* cpio image, or NULL */
+	const char *kernel_path;   /* the guest kernel ELF (restores: only for crash-report symbols) */
+	int kernel_optional;	   /* restores: kernel_path is the default, and may be missing */
+	const char *rootfs_path;   /* cpio image, or NULL */
 	uint64_t mem_size;
 	uint64_t timeout_ns; /* 0: none */
 	int debug;
@@ -28,17 +29,20 @@ struct guest_config {
 	char **argv; /* argv[0] is what the program sees as its name */
 	int envc;
 	char **envp;
-	int control_fd;	     /* --control: the supervisor's socket (restored guests only), or -1 */
-	int die_with_parent; /* --die-with-parent */
+	int control_fd;		  /* --control: the supervisor's socket (restored guests only), or -1 */
+	int die_with_parent;	  /* --die-with-parent */
+	int stdout_fd, stderr_fd; /* where the guest's stdout and stderr streams go (--log-fd moves
+				     mote-vmm's own lines off stderr, never the guest's) */
 };
 
 /* The control channel and, once an ATTACH is accepted, the invoke doorbells (vmm/attach.c). */
 struct guest_channel {
-	int control_fd;			/* the --control socket, or -1 */
-	int attached;			/* an ATTACH was accepted: the fields below are valid */
-	int doorbell_guest;		/* eventfd the supervisor rings when a request is ready */
-	int doorbell_host;		/* eventfd mote-vmm rings when the guest handed over a message */
-	struct mote_hc_invoke *waiting; /* the guest's MOTE_HC_INVOKE waiting for a request, or NULL */
+	int control_fd;	    /* the --control socket, or -1 */
+	int attached;	    /* an ATTACH was accepted: the fields below are valid */
+	int doorbell_guest; /* eventfd the supervisor rings when a request is ready */
+	int doorbell_host;  /* eventfd mote-vmm rings when the guest handed over a message */
+	void *waiting; /* the guest's MOTE_HC_INVOKE waiting for a request (host pointer, any alignment), or
+			  NULL */
 };
 
 struct guest {
@@ -53,8 +57,10 @@ struct guest {
 	uint64_t bad_hypercalls;
 	uint64_t exit_count; /* KVM_RUN returns with an exit (not counting signals) */
 	struct guest_channel chan;
-	char *kernel_path_saved; /* restored guests: kernel ELF path from the snapshot, loaded on a crash */
-	struct mote_hc_snapshot *snapshot_call; /* the guest's pending snapshot request (host pointer) */
+	int kernel_fd; /* restored guests: the kernel ELF (cfg->kernel_path), read on a crash; or -1 */
+	uint8_t kernel_id[32]; /* SHA-256 of the kernel ELF file the guest booted (SNAP_SEC_KERNEL_ID) */
+	int has_kernel_id;     /* kernel_id is known (restored, or computed for the first snapshot) */
+	void *snapshot_call;   /* the guest's pending snapshot request: host pointer, any alignment */
 };
 
 /*
@@ -73,9 +79,16 @@ enum guest_next {
 
 /*
  * Handle the hypercall the guest just made through port `port` with the
- * 32-bit struct address `arg`. Bad guest input never fails the monitor.
+ * 32-bit struct address `arg` (any alignment). Bad guest input never fails
+ * the monitor. A sleep blocks for at most GUEST_SLEEP_MAX_NS.
  */
 enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg);
+
+/* The longest one sleep hypercall blocks the monitor; the guest kernel sleeps again for the rest. */
+#define GUEST_SLEEP_MAX_NS 1000000000ull
+
+/* The snapshot the guest asked for (GUEST_SNAPSHOT) could not be written: its call returns -EIO. */
+void guest_snapshot_failed(struct guest *g);
 
 /*
  * Write a snapshot of the guest to cfg->snapshot_path (and its ".mem"
@@ -93,6 +106,14 @@ enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg);
 int guest_snapshot(struct guest *g, int wait, pid_t requester, struct mote_err *err);
 
 /*
+ * Get ready for snapshots of a booted guest: start computing the kernel
+ * identity (SHA-256 of g->kernel_image, which MUST stay unchanged) in a
+ * thread, so the first snapshot does not pause the guest for it. Optional:
+ * without it, the first snapshot computes the identity itself.
+ */
+void guest_snapshot_prepare(struct guest *g);
+
+/*
  * Answer `mote snapshot take` in process `requester` (0: nobody asked):
  * SIGUSR1 when the snapshot is in place, SIGUSR2 when it failed, queued with
  * MOTE_SNAPSHOT_REQUEST. guest_snapshot answers by itself once the files are
@@ -102,7 +123,8 @@ void guest_snapshot_answer(pid_t requester, int ok);
 
 /*
  * Collect a snapshot being synced in the background: when it has finished,
- * or always (waiting for it) with `block`. Returns 0 (nothing pending, still
+ * or always (waiting for it, and for guest_snapshot_prepare's thread) with
+ * `block`, as before mote-vmm ends. Returns 0 (nothing pending, still
  * running, or committed: a --debug line then says how long it took), or -1
  * with *err when it could not be written (nothing was left behind).
  */
@@ -117,8 +139,20 @@ int guest_snapshot_finish(int block, struct mote_err *err);
  */
 int guest_restore(struct guest *g, const struct guest_config *cfg, struct mote_err *err);
 
-/* Read the guest kernel ELF at `path` for crash-report symbols (no guest memory is touched). */
-int guest_read_kernel(struct guest *g, const char *path, struct mote_err *err);
+/*
+ * Open the input file `path` (`what` names it in errors: "guest kernel",
+ * "rootfs image") if it is a regular file, without blocking on a FIFO or
+ * device (mote_open_regular). Returns the fd, or -1 with *err: status
+ * MOTE_STATUS_NOT_FOUND when it does not exist, `status` otherwise.
+ */
+int guest_open_input(const char *path, const char *what, int status, struct mote_err *err);
+
+/*
+ * Read and check the guest kernel ELF open at `fd` (`path` names it in
+ * errors) into g->kernel_image and g->kernel (no guest memory is touched).
+ * Returns 0 or -1 with *err (MOTE_STATUS_BAD_KERNEL).
+ */
+int guest_read_kernel(struct guest *g, int fd, const char *path, struct mote_err *err);
 
 /* Host clock `id` in nanoseconds. */
 uint64_t guest_host_ns(clockid_t id);

@@ -58,6 +58,8 @@
 #define SEL_USER_DS 0x20
 #define SEL_USER_CS 0x28
 #define SEL_TSS 0x30
+/* STAR: sysret loads CS = SEL_USER32_CS + 16 and SS = SEL_USER32_CS + 8 (RPL 3); syscall SEL_KERNEL_CS. */
+#define STAR_VALUE ((0x18ull << 48) | (0x08ull << 32))
 
 #define TSS_IOMAP_OFFSET 104u
 #define TSS_SIZE (104u + 8192u + 1u)

@@ -1,6 +1,8 @@
 /* mote-vmm: the monitor. Boots the guest kernel in a KVM microVM and runs one program to completion. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +16,14 @@
 
 #include "attach.h"
 #include "console.h"
+#include "fds.h"
+#include "file.h"
 #include "guest.h"
 #include "size.h"
 #include "status.h"
+
+/* Most descriptors --log-fd and --keep-fd may name. */
+#define VMM_KEEP_FDS_MAX 16
 
 static volatile sig_atomic_t timed_out, snapshot_wanted;
 /*
@@ -69,18 +76,39 @@ static void collect_snapshot(int block)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: mote-vmm --kernel FILE [--rootfs IMAGE] [--mem SIZE] [--timeout SECONDS]\n"
-		     "                [--env K=V]... [--debug] [--snapshot FILE [--exit-after-snapshot]]\n"
-		     "                -- PROGRAM [ARGS...]\n"
-		     "       mote-vmm --restore FILE [--timeout SECONDS] [--debug]\n"
-		     "                [--snapshot FILE [--exit-after-snapshot]] [--control FD]\n"
-		     "       (both forms also take --die-with-parent)\n"
-		     "Boots the mote guest kernel in a KVM microVM and runs PROGRAM (a path inside\n"
-		     "the rootfs image, a cpio newc archive) with ARGS, or resumes a clone of a\n"
-		     "snapshot; exits with the program's status. With --snapshot, a write to the\n"
-		     "guest's /dev/mote/snapshot or a SIGUSR1 to mote-vmm saves the VM to FILE and\n"
-		     "FILE.mem (docs/snapshots.md). With --control FD (a SOCK_SEQPACKET socket), a\n"
-		     "supervisor attaches a function to the restored VM (docs/hypercalls.md).\n");
+	fprintf(out,
+		"usage: mote-vmm --kernel FILE [--rootfs IMAGE] [--mem SIZE] [--timeout SECONDS]\n"
+		"                [--env K=V]... [--debug] [--snapshot FILE [--exit-after-snapshot]]\n"
+		"                [--log-fd N] [--keep-fd N]... -- PROGRAM [ARGS...]\n"
+		"       mote-vmm --restore FILE [--kernel FILE] [--timeout SECONDS] [--debug]\n"
+		"                [--snapshot FILE [--exit-after-snapshot]] [--log-fd N] [--keep-fd N]...\n"
+		"                [--control FD]\n"
+		"       (both forms also take --die-with-parent)\n"
+		"Boots the mote guest kernel in a KVM microVM and runs PROGRAM (a path inside\n"
+		"the rootfs image, a cpio newc archive) with ARGS, or resumes a clone of a\n"
+		"snapshot; exits with the program's status. With --snapshot, a write to the\n"
+		"guest's /dev/mote/snapshot or a SIGUSR1 to mote-vmm saves the VM to FILE and\n"
+		"FILE.mem (docs/snapshots.md). A restore reads --kernel (default: mote-kernel\n"
+		"beside mote-vmm) only to symbolize a crash. --log-fd N sends mote-vmm's own\n"
+		"lines to descriptor N instead of stderr, which then carries only the guest's\n"
+		"stderr. Inherited descriptors other than 0-2, --log-fd and --keep-fd are closed\n"
+		"(docs/run.md). With --control FD (a SOCK_SEQPACKET socket, kept), a\n"
+		"supervisor attaches a function to the restored VM (docs/hypercalls.md).\n");
+}
+
+/* A descriptor number given on the command line (--log-fd, --keep-fd): open, or a usage error. */
+static int fd_argument(const char *flag, const char *text, int *fd, struct mote_err *err)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(text, &end, 10);
+	if (!*text || *end || errno || n < 0 || n > 1 << 20)
+		return mote_errf(err, MOTE_STATUS_USAGE, "%s: '%s' is not a file descriptor number", flag,
+				 text);
+	if (!vmm_fd_is_open((int)n))
+		return mote_errf(err, MOTE_STATUS_USAGE, "%s %ld: not an open file descriptor", flag, n);
+	*fd = (int)n;
+	return 0;
 }
 
 static int start_timer(uint64_t ns, struct mote_err *err)
@@ -198,8 +226,6 @@ static void __attribute__((noreturn)) crash(struct guest *g, const char *reason)
  */
 static void take_snapshot(struct guest *g, pid_t requester)
 {
-	struct mote_hc_snapshot *call = g->snapshot_call;
-	g->snapshot_call = NULL;
 	if (!g->cfg->snapshot_path) {
 		fprintf(stderr, "mote-vmm: SIGUSR1 ignored: this VM was started without --snapshot FILE\n");
 		guest_snapshot_answer(requester, 0);
@@ -209,6 +235,7 @@ static void take_snapshot(struct guest *g, pid_t requester)
 	collect_snapshot(1);
 	console_drain(g); /* what the program wrote before is the original's output: no clone repeats it */
 	if (guest_snapshot(g, g->cfg->exit_after_snapshot, requester, &err) == 0) {
+		g->snapshot_call = NULL;
 		if (g->cfg->exit_after_snapshot) {
 			vm_destroy(&g->vm);
 			free(g->kernel_image);
@@ -220,8 +247,7 @@ static void take_snapshot(struct guest *g, pid_t requester)
 	if (g->cfg->exit_after_snapshot)
 		mote_err_exit("mote-vmm", &err);
 	fprintf(stderr, "mote-vmm: %s; the VM goes on\n", err.msg);
-	if (call)
-		call->ret = -MOTE_EIO;
+	guest_snapshot_failed(g);
 }
 
 /* The supervisor closed the control channel: the VM has no one to serve. */
@@ -272,7 +298,8 @@ static void invoke_wait(struct guest *g)
 		}
 	}
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
-	g->chan.waiting->ret = 0;
+	int64_t ready = 0;
+	memcpy((uint8_t *)g->chan.waiting + offsetof(struct mote_hc_invoke, ret), &ready, sizeof(ready));
 	g->chan.waiting = NULL;
 }
 
@@ -363,10 +390,22 @@ int main(int argc, char **argv)
 	    {"exit-after-snapshot", no_argument, NULL, 'x'},
 	    {"control", required_argument, NULL, 'c'},
 	    {"die-with-parent", no_argument, NULL, 'p'},
+	    {"log-fd", required_argument, NULL, 'l'},
+	    {"keep-fd", required_argument, NULL, 'K'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct guest_config cfg = {.mem_size = 64ull << 20, .control_fd = -1};
+	/* Before anything is opened: a closed 0-2 must not become /dev/kvm or a snapshot file. */
+	if (vmm_fds_standard() < 0) {
+		fprintf(stderr, "mote-vmm: cannot open /dev/null for a closed descriptor 0-2: %s\n",
+			strerror(errno));
+		return MOTE_STATUS_HOST;
+	}
+	struct guest_config cfg = {.mem_size = 64ull << 20,
+				   .stdout_fd = STDOUT_FILENO,
+				   .stderr_fd = STDERR_FILENO,
+				   .control_fd = -1};
 	struct mote_err err = {0};
+	int keep[VMM_KEEP_FDS_MAX], nkeep = 0, log_fd = -1;
 	static char **envp; /* static: stays reachable until exit */
 	envp = calloc((size_t)argc + 1, sizeof(char *));
 	if (!envp)
@@ -403,16 +442,23 @@ int main(int argc, char **argv)
 		case 's': cfg.snapshot_path = optarg; break;
 		case 'R': cfg.restore_path = optarg; break;
 		case 'x': cfg.exit_after_snapshot = 1; break;
-		case 'c': {
-			char *end;
-			errno = 0;
-			long fd = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || fd < 0 || fd > 65535) {
-				mote_errf(&err, MOTE_STATUS_USAGE, "--control: '%s' is not a file descriptor",
-					  optarg);
+		case 'c':
+		case 'l':
+		case 'K': {
+			int fd = -1;
+			const char *flag = c == 'l' ? "--log-fd" : c == 'c' ? "--control" : "--keep-fd";
+			if (fd_argument(flag, optarg, &fd, &err) < 0 || nkeep == VMM_KEEP_FDS_MAX) {
+				if (nkeep == VMM_KEEP_FDS_MAX)
+					mote_errf(&err, MOTE_STATUS_USAGE, "%s: at most %d descriptors", flag,
+						  VMM_KEEP_FDS_MAX);
+				free(envp);
 				mote_err_exit("mote-vmm", &err);
 			}
-			cfg.control_fd = (int)fd;
+			keep[nkeep++] = fd;
+			if (c == 'l')
+				log_fd = fd;
+			if (c == 'c')
+				cfg.control_fd = fd;
 			break;
 		}
 		case 'p': cfg.die_with_parent = 1; break;
@@ -429,10 +475,7 @@ int main(int argc, char **argv)
 	}
 	const char *conflict = NULL;
 	if (cfg.restore_path)
-		conflict = cfg.kernel_path   ? "--kernel"
-			   : cfg.rootfs_path ? "--rootfs"
-			   : cfg.envc	     ? "--env"
-					     : NULL;
+		conflict = cfg.rootfs_path ? "--rootfs" : cfg.envc ? "--env" : NULL;
 	if (conflict) {
 		mote_errf(&err, MOTE_STATUS_USAGE, "--restore: %s cannot be used (the snapshot holds it)",
 			  conflict);
@@ -475,6 +518,26 @@ int main(int argc, char **argv)
 		cfg.argv = argv + optind;
 	}
 	cfg.envp = envp;
+	static char default_kernel[PATH_MAX];
+	if (cfg.restore_path && !cfg.kernel_path &&
+	    mote_find_beside_self("mote-kernel", default_kernel, sizeof(default_kernel)) == 0) {
+		cfg.kernel_path = default_kernel;
+		cfg.kernel_optional = 1;
+	}
+
+	/* Only the descriptors given on purpose survive (the jail and the function platform pass some). */
+	if (vmm_fds_close_inherited(keep, nkeep) < 0) {
+		mote_errnof(&err, MOTE_STATUS_HOST, errno, "cannot close inherited file descriptors");
+		mote_err_exit("mote-vmm", &err);
+	}
+	if (log_fd >= 0 && log_fd != STDERR_FILENO) {
+		/* mote-vmm's own lines (fd 2, also the sanitizers') go to the log; the guest keeps stderr. */
+		cfg.stderr_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (cfg.stderr_fd < 0 || dup2(log_fd, STDERR_FILENO) < 0) {
+			mote_errnof(&err, MOTE_STATUS_HOST, errno, "--log-fd %d", log_fd);
+			mote_err_exit("mote-vmm", &err);
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -488,6 +551,8 @@ int main(int argc, char **argv)
 	g.chan.control_fd = -1;
 	if (console_start(&g, &err) < 0 || (cfg.control_fd >= 0 && attach_run(&g, &err) < 0))
 		mote_err_exit("mote-vmm", &err);
+	if (cfg.snapshot_path)
+		guest_snapshot_prepare(&g);
 	if (cfg.timeout_ns && start_timer(cfg.timeout_ns, &err) < 0)
 		mote_err_exit("mote-vmm", &err);
 	run_loop(&g);

@@ -105,6 +105,7 @@ struct kvm_cpuid2 *vm_supported_cpuid(struct vm *vm, struct mote_err *err);
 
 struct snap_writer;
 struct snap_parsed;
+struct snap_guest;
 
 /*
  * Append the complete vCPU state to a snapshot state file: regs, sregs,
@@ -116,12 +117,14 @@ struct snap_parsed;
 int vm_save_vcpu(struct vm *vm, struct snap_writer *w, struct mote_err *err);
 
 /*
- * Refuse a snapshot whose vCPU needs what this host cannot give: CPUID
- * feature bits KVM does not support here, a larger XSAVE area. Returns 0, or
- * -1 with *err (MOTE_STATUS_SNAP_INCOMPATIBLE, or _CORRUPT for malformed
- * sections) naming the missing features.
+ * Refuse a snapshot whose vCPU state mote-vmm never saves, or that needs what
+ * this host cannot give (snapcheck_vcpu, against the CPUID a vCPU here
+ * reports and KVM's XSAVE size). `sg` is the snapshot's checked guest
+ * section. Returns 0, or -1 with *err (MOTE_STATUS_SNAP_CORRUPT or
+ * MOTE_STATUS_SNAP_INCOMPATIBLE) naming the fault.
  */
-int vm_check_vcpu(struct vm *vm, const struct snap_parsed *p, struct mote_err *err);
+int vm_check_vcpu(struct vm *vm, const struct snap_parsed *p, const struct snap_guest *sg,
+		  struct mote_err *err);
 
 /*
  * Load the vCPU state saved by vm_save_vcpu (checked by vm_check_vcpu). The

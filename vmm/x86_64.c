@@ -6,7 +6,9 @@
 
 #include <mote/abi.h>
 
+#include "cpu.h"
 #include "layout.h"
+#include "snapcheck.h"
 #include "snapfile.h"
 #include "status.h"
 #include "vm.h"
@@ -15,41 +17,6 @@
 #define PTE_RW 0x2ull
 #define PTE_US 0x4ull
 #define PTE_PS 0x80ull
-
-#define CR0_PE 0x1ull
-#define CR0_MP 0x2ull
-#define CR0_ET 0x10ull
-#define CR0_NE 0x20ull
-#define CR0_WP 0x10000ull
-#define CR0_PG 0x80000000ull
-#define CR4_PAE (1ull << 5)
-#define CR4_OSFXSR (1ull << 9)
-#define CR4_OSXMMEXCPT (1ull << 10)
-#define CR4_FSGSBASE (1ull << 16)
-#define CR4_OSXSAVE (1ull << 18)
-#define EFER_SCE 0x1ull
-#define EFER_LME 0x100ull
-#define EFER_LMA 0x400ull
-
-#define MSR_IA32_TSC 0x10u
-#define MSR_IA32_MISC_ENABLE 0x1a0u
-#define MSR_STAR 0xc0000081u
-#define MSR_LSTAR 0xc0000082u
-#define MSR_CSTAR 0xc0000083u
-#define MSR_SYSCALL_MASK 0xc0000084u
-#define MSR_KERNEL_GS_BASE 0xc0000102u
-#define MSR_IA32_SYSENTER_CS 0x174u
-#define MSR_IA32_SYSENTER_ESP 0x175u
-#define MSR_IA32_SYSENTER_EIP 0x176u
-#define MSR_IA32_CR_PAT 0x277u
-#define MSR_FS_BASE 0xc0000100u
-#define MSR_GS_BASE 0xc0000101u
-#define MSR_TSC_AUX 0xc0000103u
-
-/* RFLAGS: bit 1 is always set; IOPL=3 lets CPL3 code use `out` for hypercalls. */
-#define RFLAGS_GUEST 0x3002ull
-/* Flags cleared on syscall entry: TF, IF, DF, NT, AC. */
-#define SYSCALL_MASK 0x44700ull
 
 _Static_assert((LAYOUT_INVOKE_GPA + LAYOUT_INVOKE_WINDOW) >> 30 <= LAYOUT_PD_MAX,
 	       "the attach windows lie inside the mapped address space");
@@ -199,7 +166,7 @@ static int set_msrs(struct vm *vm, uint64_t syscall_entry, struct mote_err *err)
 	} m;
 	memset(&m, 0, sizeof(m));
 	const struct kvm_msr_entry entries[] = {
-	    {.index = MSR_STAR, .data = ((uint64_t)SEL_USER32_CS << 48) | ((uint64_t)SEL_KERNEL_CS << 32)},
+	    {.index = MSR_STAR, .data = STAR_VALUE},
 	    {.index = MSR_LSTAR, .data = syscall_entry},
 	    {.index = MSR_CSTAR, .data = syscall_entry},
 	    {.index = MSR_SYSCALL_MASK, .data = SYSCALL_MASK},
@@ -323,30 +290,6 @@ int vm_setup_x86_64(struct vm *vm, uint64_t entry, uint64_t rsp, uint64_t arg, u
 
 /* ---- Snapshots ---------------------------------------------------------- */
 
-/*
- * The MSRs a snapshot carries. The guest runs at CPL3 and cannot write MSRs
- * itself (only FS/GS base through wrfsbase, and the TSC advances), so these
- * are everything the monitor set plus what CPL3 changes. The TSC comes last:
- * restoring it is the moment the clock is re-anchored.
- */
-static const uint32_t snapshot_msrs[] = {
-    MSR_IA32_SYSENTER_CS,
-    MSR_IA32_SYSENTER_ESP,
-    MSR_IA32_SYSENTER_EIP,
-    MSR_IA32_CR_PAT,
-    MSR_IA32_MISC_ENABLE,
-    MSR_STAR,
-    MSR_LSTAR,
-    MSR_CSTAR,
-    MSR_SYSCALL_MASK,
-    MSR_KERNEL_GS_BASE,
-    MSR_FS_BASE,
-    MSR_GS_BASE,
-    MSR_TSC_AUX,
-    MSR_IA32_TSC,
-};
-#define SNAPSHOT_MSRS_MAX (sizeof(snapshot_msrs) / sizeof(snapshot_msrs[0]))
-
 /* The XSAVE area size this host's KVM uses (>= 4096). */
 static uint32_t xsave_size(struct vm *vm)
 {
@@ -360,15 +303,15 @@ static uint32_t xsave_size(struct vm *vm)
 
 static int save_msrs(struct vm *vm, struct snap_writer *w, struct mote_err *err)
 {
-	struct snap_msr out[SNAPSHOT_MSRS_MAX];
+	struct snap_msr out[SNAPCHECK_MSRS];
 	uint32_t n = 0;
-	for (size_t i = 0; i < SNAPSHOT_MSRS_MAX; i++) {
+	for (size_t i = 0; i < SNAPCHECK_MSRS; i++) {
 		uint64_t value;
-		if (read_msr(vm, snapshot_msrs[i], &value) == 0)
-			out[n++] = (struct snap_msr){.index = snapshot_msrs[i], .data = value};
-		else if (snapshot_msrs[i] == MSR_IA32_TSC || snapshot_msrs[i] == MSR_LSTAR)
+		if (read_msr(vm, snapcheck_msrs[i], &value) == 0)
+			out[n++] = (struct snap_msr){.index = snapcheck_msrs[i], .data = value};
+		else if (snapcheck_msrs[i] == MSR_IA32_TSC || snapcheck_msrs[i] == MSR_LSTAR)
 			return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, errno, "KVM_GET_MSRS (%#x)",
-					   snapshot_msrs[i]);
+					   snapcheck_msrs[i]);
 		/* Others this KVM does not know (TSC_AUX without rdtscp) were never set either. */
 	}
 	snap_add(w, SNAP_SEC_MSRS, out, n * (uint32_t)sizeof(out[0]));
@@ -450,38 +393,9 @@ static const void *section(const struct snap_parsed *p, uint32_t type, uint32_t 
 	return s->data;
 }
 
-/* Feature registers compared between the snapshot's CPUID and this host's. */
-static const struct {
-	uint32_t function, index;
-	const char *name;
-} feature_leaves[] = {
-    {1, 0, "leaf 0x1"},
-    {7, 0, "leaf 0x7"},
-    {7, 1, "leaf 0x7.1"},
-    {0xd, 0, "leaf 0xd (XSAVE components)"},
-    {0xd, 1, "leaf 0xd.1"},
-    {0x80000001, 0, "leaf 0x80000001"},
-    {0x80000008, 0, "leaf 0x80000008"},
-};
-
-int vm_check_vcpu(struct vm *vm, const struct snap_parsed *p, struct mote_err *err)
+int vm_check_vcpu(struct vm *vm, const struct snap_parsed *p, const struct snap_guest *sg,
+		  struct mote_err *err)
 {
-	const struct snap_section *cs = snap_find(p, SNAP_SEC_CPUID);
-	if (!cs || cs->size == 0 || cs->size % sizeof(struct kvm_cpuid_entry2) ||
-	    cs->size > 256 * sizeof(struct kvm_cpuid_entry2))
-		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT,
-				 "snapshot CPUID section is missing or malformed");
-	const struct kvm_cpuid_entry2 *saved = cs->data;
-	uint32_t nsaved = cs->size / (uint32_t)sizeof(saved[0]);
-	const struct snap_section *xs = snap_find(p, SNAP_SEC_XSAVE);
-	if (!xs || xs->size < sizeof(struct kvm_xsave))
-		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT,
-				 "snapshot XSAVE section is missing or malformed");
-	if (xs->size > xsave_size(vm))
-		return mote_errf(err, MOTE_STATUS_SNAP_INCOMPATIBLE,
-				 "snapshot needs a %u-byte XSAVE area, this host's KVM has %u bytes",
-				 xs->size, xsave_size(vm));
-
 	/*
 	 * What a guest booted here would see: the supported CPUID as a vCPU
 	 * reports it once set. (PVM widens it to the host CPU's features, so
@@ -495,56 +409,7 @@ int vm_check_vcpu(struct vm *vm, const struct snap_parsed *p, struct mote_err *e
 		free(host);
 		return mote_errnof(err, MOTE_STATUS_HOST, e, "KVM_SET_CPUID2/KVM_GET_CPUID2");
 	}
-	int r = 0;
-	for (size_t i = 0; i < sizeof(feature_leaves) / sizeof(feature_leaves[0]) && r == 0; i++) {
-		const struct kvm_cpuid_entry2 *s = NULL, *h = NULL;
-		for (uint32_t k = 0; k < nsaved; k++)
-			if (saved[k].function == feature_leaves[i].function &&
-			    ((saved[k].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) == 0 ||
-			     saved[k].index == feature_leaves[i].index))
-				s = &saved[k];
-		for (uint32_t k = 0; k < host->nent; k++)
-			if (host->entries[k].function == feature_leaves[i].function &&
-			    ((host->entries[k].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) == 0 ||
-			     host->entries[k].index == feature_leaves[i].index))
-				h = &host->entries[k];
-		if (!s)
-			continue;
-		uint32_t hv[4] = {0, 0, 0, 0};
-		if (h) {
-			hv[0] = h->eax;
-			hv[1] = h->ebx;
-			hv[2] = h->ecx;
-			hv[3] = h->edx;
-		}
-		const uint32_t sv[4] = {s->eax, s->ebx, s->ecx, s->edx};
-		static const char *const regname[4] = {"eax", "ebx", "ecx", "edx"};
-		for (int k = 0; k < 4; k++) {
-			/* Registers holding versions, sizes and counts rather than feature flags are skipped.
-			 */
-			if ((feature_leaves[i].function == 0x80000008 && k != 1) ||
-			    (feature_leaves[i].function == 0xd && feature_leaves[i].index == 0 &&
-			     (k == 1 || k == 2)) ||
-			    (feature_leaves[i].function == 7 && feature_leaves[i].index == 0 && k == 0) ||
-			    (feature_leaves[i].function == 1 && (k == 0 || k == 1)))
-				continue;
-			uint32_t missing = sv[k] & ~hv[k];
-			/* OSXSAVE (leaf 1 ecx 27) and APIC (edx 9) follow the guest's CR4 and APIC state. */
-			if (feature_leaves[i].function == 1 && k == 2)
-				missing &= ~(1u << 27);
-			if (feature_leaves[i].function == 1 && k == 3)
-				missing &= ~(1u << 9);
-			if (feature_leaves[i].function == 7 && k == 2) /* OSPKE follows CR4.PKE */
-				missing &= ~(1u << 4);
-			if (missing) {
-				r = mote_errf(
-				    err, MOTE_STATUS_SNAP_INCOMPATIBLE,
-				    "snapshot needs CPU features this host lacks: CPUID %s %s bits %#x",
-				    feature_leaves[i].name, regname[k], missing);
-				break;
-			}
-		}
-	}
+	int r = snapcheck_vcpu(p, sg, host->entries, host->nent, xsave_size(vm), err);
 	free(host);
 	return r;
 }
@@ -615,15 +480,14 @@ int vm_restore_vcpu(struct vm *vm, const struct snap_parsed *p, uint64_t *saved_
 		return -1;
 
 	const struct snap_section *ms = snap_find(p, SNAP_SEC_MSRS);
-	if (!ms || ms->size % sizeof(struct snap_msr) ||
-	    ms->size > SNAPSHOT_MSRS_MAX * sizeof(struct snap_msr))
+	if (!ms || ms->size % sizeof(struct snap_msr) || ms->size > SNAPCHECK_MSRS * sizeof(struct snap_msr))
 		return mote_errf(err, MOTE_STATUS_SNAP_CORRUPT,
 				 "snapshot MSR section is missing or malformed");
 	const struct snap_msr *saved = ms->data;
 	uint32_t nmsrs = ms->size / (uint32_t)sizeof(*saved);
 	struct {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[SNAPSHOT_MSRS_MAX];
+		struct kvm_msr_entry e[SNAPCHECK_MSRS];
 	} m;
 	memset(&m, 0, sizeof(m));
 	int have_tsc = 0;

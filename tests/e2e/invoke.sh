@@ -254,7 +254,7 @@ else
 fi
 
 # ---- --control misuse ----
-run ctl-no-restore "$MOTE_VMM" --kernel "$MOTE_KERNEL" --control 3 -- /x
+run ctl-no-restore "$MOTE_VMM" --kernel "$MOTE_KERNEL" --control 0 -- /x
 expect_one_error control-needs-restore 64 "" "--control needs --restore"
 run ctl-not-socket "$MOTE_VMM" --restore "$BASE" --control 0
 expect_one_error control-not-a-socket 64 "" "not an AF_UNIX SOCK_SEQPACKET socket"

@@ -553,6 +553,8 @@ bg_start vanish "$MOTE" run --timeout 20 --snapshot "$d/snap" "$TESTBIN/snap_idl
 if ! wait_line "$E2E_TMP/vanish.out" '^snap_idle: ready' 20; then
 	fail "$name" "snap_idle did not get ready"
 else
+	# The program's own snapshot is committed in the background: let it be in place first.
+	for _ in $(seq 1 250); do [ -f "$d/snap" ] && break; sleep 0.02; done
 	rm -rf "$d"
 	vm=$BG_PID
 	run vanish-take "$MOTE" snapshot take --wait 10 "$vm"

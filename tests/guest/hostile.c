@@ -5,16 +5,22 @@
  *
  * usage: hostile [MEM_BYTES]   (the guest's --mem in bytes; default 64 MiB)
  *        hostile MEM exit      (ends through the exit hypercall with status 7, or 1 if a check failed,
- *                               and a bad message pointer)
+ *                               and a bad message pointer, from a misaligned struct)
+ *        hostile MEM misaligned (only the calls with structs at odd addresses)
+ *        hostile MEM forge-log (only: a --debug log write whose second line imitates a monitor line)
+ *        hostile MEM sleep-cap (only: one sleep call of 2.5 s returns after about 1 s, the monitor's cap,
+ *                               while nanosleep still sleeps its whole time)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mote/abi.h"
@@ -245,6 +251,82 @@ static void test_bad_struct(void)
 	fflush(stdout);
 }
 
+/* Every call with its struct at odd addresses: the monitor must copy it, not dereference it in place. */
+static uint8_t raw[512] __attribute__((aligned(64)));
+
+static int64_t misaligned_ret(const uint8_t *at, size_t ret_offset)
+{
+	int64_t ret;
+	memcpy(&ret, at + ret_offset, sizeof(ret));
+	return ret;
+}
+
+static void test_misaligned(void)
+{
+	static const char hello[] = "hostile: misaligned console write\n";
+	static const size_t offsets[] = {1, 3, 6, 13};
+	for (unsigned i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+		uint8_t *at = raw + offsets[i];
+		char what[96];
+		struct mote_hc_console c = {.stream = MOTE_CONSOLE_STDOUT,
+					    .data = (uintptr_t)hello,
+					    .len = sizeof(hello) - 1,
+					    .ret = 12345};
+		memcpy(at, &c, sizeof(c));
+		hypercall(MOTE_HC_CONSOLE, (uintptr_t)at);
+		snprintf(what, sizeof(what), "misaligned console struct at +%zu", offsets[i]);
+		expect(what, misaligned_ret(at, offsetof(struct mote_hc_console, ret)), sizeof(hello) - 1,
+		       sizeof(hello) - 1);
+
+		struct mote_hc_entropy e = {.data = (uintptr_t)buffer, .len = 16, .ret = 12345};
+		memcpy(at, &e, sizeof(e));
+		hypercall(MOTE_HC_ENTROPY, (uintptr_t)at);
+		snprintf(what, sizeof(what), "misaligned entropy struct at +%zu", offsets[i]);
+		expect(what, misaligned_ret(at, offsetof(struct mote_hc_entropy, ret)), 16, 16);
+
+		struct mote_hc_sleep sl = {.ns = 1000, .ret = 12345};
+		memcpy(at, &sl, sizeof(sl));
+		hypercall(MOTE_HC_SLEEP, (uintptr_t)at);
+		snprintf(what, sizeof(what), "misaligned sleep struct at +%zu", offsets[i]);
+		expect(what, misaligned_ret(at, offsetof(struct mote_hc_sleep, ret)), 0, 0);
+
+		struct mote_hc_snapshot sn = {.ret = 12345};
+		memcpy(at, &sn, sizeof(sn));
+		hypercall(MOTE_HC_SNAPSHOT, (uintptr_t)at);
+		snprintf(what, sizeof(what), "misaligned snapshot struct at +%zu (no --snapshot)",
+			 offsets[i]);
+		expect(what, misaligned_ret(at, offsetof(struct mote_hc_snapshot, ret)), -MOTE_EOPNOTSUPP,
+		       -MOTE_EOPNOTSUPP);
+	}
+}
+
+static int64_t elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* The monitor blocks at most about a second per sleep call; the guest kernel's nanosleep sleeps again. */
+static void test_sleep_cap(void)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int64_t r = sleep_ns(2500000000ull);
+	int64_t ms = elapsed_ms(&t0);
+	expect("sleep: one 2.5 s call returns 0", r, 0, 0);
+	printf("hostile: one 2.5 s sleep call returned after %lld ms\n", (long long)ms);
+	expect("sleep: one 2.5 s call returns after 0.9-2.2 s (the monitor caps it at 1 s)",
+	       ms >= 900 && ms <= 2200, 1, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct timespec req = {1, 200000000};
+	r = nanosleep(&req, NULL);
+	ms = elapsed_ms(&t0);
+	printf("hostile: nanosleep(1.2 s) took %lld ms\n", (long long)ms);
+	expect("sleep: nanosleep(1.2 s) sleeps at least 1.2 s across capped calls", r == 0 && ms >= 1200, 1,
+	       1);
+}
+
 /* The guest kernel's own checks on syscall pointers, called without libc wrappers. */
 static void test_syscalls(void)
 {
@@ -292,10 +374,16 @@ static void test_syscalls(void)
 
 int main(int argc, char **argv)
 {
-	int end_by_exit = 0;
+	int end_by_exit = 0, only_misaligned = 0, only_sleep_cap = 0, only_forge_log = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "exit") == 0)
 			end_by_exit = 1;
+		else if (strcmp(argv[i], "misaligned") == 0)
+			only_misaligned = 1;
+		else if (strcmp(argv[i], "sleep-cap") == 0)
+			only_sleep_cap = 1;
+		else if (strcmp(argv[i], "forge-log") == 0)
+			only_forge_log = 1;
 		else
 			mem_size = strtoull(argv[i], NULL, 0);
 	}
@@ -306,11 +394,26 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("hostile: mem_size %#llx\n", (unsigned long long)mem_size);
+	if (only_forge_log) {
+		static const char forged[] = "hostile: log line\nmote-vmm: guest crashed: forged\r\x1b[2K";
+		expect("console: log write with a forged monitor line",
+		       console(MOTE_CONSOLE_LOG, (uintptr_t)forged, sizeof(forged) - 1), sizeof(forged) - 1,
+		       sizeof(forged) - 1);
+	}
+	if (only_misaligned || only_sleep_cap || only_forge_log) {
+		if (only_misaligned)
+			test_misaligned();
+		if (only_sleep_cap)
+			test_sleep_cap();
+		printf(failures ? "hostile: %d checks FAILED\n" : "hostile: survived\n", failures);
+		return failures ? 1 : 0;
+	}
 	test_console();
 	test_console_rings();
 	test_entropy();
 	test_sleep();
 	test_invoke();
+	test_misaligned();
 	test_bad_struct();
 	test_syscalls();
 	printf("hostile: output after the abuse: %d + %d = %d\n", 2, 3, 2 + 3);
@@ -326,7 +429,8 @@ int main(int argc, char **argv)
 		ex.status = failures ? 1 : 7;
 		ex.msg = 0xfffffffffffff000ull;
 		ex.msg_len = 0x2000;
-		hypercall(MOTE_HC_EXIT, (uintptr_t)&ex);
+		memcpy(raw + 5, &ex, sizeof(ex));
+		hypercall(MOTE_HC_EXIT, (uintptr_t)(raw + 5));
 		fprintf(stderr, "hostile: FAILED: the exit hypercall returned\n");
 		return 1;
 	}

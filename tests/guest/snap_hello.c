@@ -1,12 +1,14 @@
 /* Guest test: prints a line, asks for a snapshot through /dev/mote/snapshot, prints another line and exits 0.
- * The line after tells the original (generation 0) from a clone (generation 1 and up). */
+ * The line after tells the original (generation 0) from a clone (generation 1 and up).
+ * usage: snap_hello [again]   with "again", a clone then asks for a second snapshot and prints
+ *                             "snap_hello: again" lines right after it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-int main(void)
+int main(int argc, char **argv)
 {
 	printf("snap_hello: before\n");
 	fflush(stdout);
@@ -30,5 +32,12 @@ int main(void)
 		printf("snap_hello: snapshot write returned %zd (errno %d), generation %s\n", n, e, gen);
 	else
 		printf("snap_hello: after, generation %s\n", gen);
+	if (argc > 1 && !strcmp(argv[1], "again") && strcmp(gen, "0") != 0) {
+		fflush(stdout);
+		fd = open("/dev/mote/snapshot", O_WRONLY);
+		n = fd < 0 ? -1 : write(fd, "1", 1);
+		for (int i = 0; i < 64; i++)
+			printf("snap_hello: again (%zd)\n", n);
+	}
 	return 0;
 }

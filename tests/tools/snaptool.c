@@ -25,8 +25,59 @@
  *        snaptool fix-crc FILE
  *        snaptool shift-clock FILE.mem SECONDS   (move the guest's realtime anchor back)
  *        snaptool mem-realtime FILE.mem      (print the guest's realtime anchor, ns)
+ *        snaptool set-generation FILE.mem N  (the guest clock's generation)
+ *        snaptool set FILE FIELD VALUE...    (vCPU fields, e.g. cs.dpl, cr4, rflags; checksum fixed;
+ *                                             `snaptool set FILE list` names them)
+ *        snaptool set-msr FILE INDEX VALUE   (replace or add an MSR; rewritten, checksum fixed)
+ *        snaptool add-cpuid FILE LEAF SUBLEAF  (append a CPUID entry of zeros; rewritten)
+ *        snaptool set-section FILE TYPE TEXT (section TYPE holds the bytes of TEXT; rewritten)
+ * `info` prints the format, ABI, size, sections and the kernel identity (hex SHA-256).
  * Exits 0 on success, 1 with one line on stderr otherwise.
  */
+
+/* vCPU fields `set` can change: section, offset, width. */
+#define FIELD(name, sec, type, member)                                                                       \
+	{                                                                                                    \
+		name, sec, offsetof(type, member), sizeof(((type *)0)->member)                               \
+	}
+static const struct {
+	const char *name;
+	uint32_t section;
+	size_t offset, size;
+} fields[] = {
+    FIELD("cs.selector", SNAP_SEC_SREGS, struct kvm_sregs, cs.selector),
+    FIELD("cs.dpl", SNAP_SEC_SREGS, struct kvm_sregs, cs.dpl),
+    FIELD("cs.l", SNAP_SEC_SREGS, struct kvm_sregs, cs.l),
+    FIELD("ss.selector", SNAP_SEC_SREGS, struct kvm_sregs, ss.selector),
+    FIELD("ss.dpl", SNAP_SEC_SREGS, struct kvm_sregs, ss.dpl),
+    FIELD("ds.selector", SNAP_SEC_SREGS, struct kvm_sregs, ds.selector),
+    FIELD("ds.dpl", SNAP_SEC_SREGS, struct kvm_sregs, ds.dpl),
+    FIELD("fs.base", SNAP_SEC_SREGS, struct kvm_sregs, fs.base),
+    FIELD("tr.base", SNAP_SEC_SREGS, struct kvm_sregs, tr.base),
+    FIELD("ldt.unusable", SNAP_SEC_SREGS, struct kvm_sregs, ldt.unusable),
+    FIELD("ldt.present", SNAP_SEC_SREGS, struct kvm_sregs, ldt.present),
+    FIELD("ldt.selector", SNAP_SEC_SREGS, struct kvm_sregs, ldt.selector),
+    FIELD("gdt.base", SNAP_SEC_SREGS, struct kvm_sregs, gdt.base),
+    FIELD("gdt.limit", SNAP_SEC_SREGS, struct kvm_sregs, gdt.limit),
+    FIELD("idt.base", SNAP_SEC_SREGS, struct kvm_sregs, idt.base),
+    FIELD("idt.limit", SNAP_SEC_SREGS, struct kvm_sregs, idt.limit),
+    FIELD("cr0", SNAP_SEC_SREGS, struct kvm_sregs, cr0),
+    FIELD("cr3", SNAP_SEC_SREGS, struct kvm_sregs, cr3),
+    FIELD("cr4", SNAP_SEC_SREGS, struct kvm_sregs, cr4),
+    FIELD("cr8", SNAP_SEC_SREGS, struct kvm_sregs, cr8),
+    FIELD("efer", SNAP_SEC_SREGS, struct kvm_sregs, efer),
+    FIELD("apic_base", SNAP_SEC_SREGS, struct kvm_sregs, apic_base),
+    FIELD("interrupt_bitmap0", SNAP_SEC_SREGS, struct kvm_sregs, interrupt_bitmap[0]),
+    FIELD("rip", SNAP_SEC_REGS, struct kvm_regs, rip),
+    FIELD("rflags", SNAP_SEC_REGS, struct kvm_regs, rflags),
+    FIELD("exception.pending", SNAP_SEC_EVENTS, struct kvm_vcpu_events, exception.pending),
+    FIELD("exception.injected", SNAP_SEC_EVENTS, struct kvm_vcpu_events, exception.injected),
+    FIELD("nmi.pending", SNAP_SEC_EVENTS, struct kvm_vcpu_events, nmi.pending),
+    FIELD("smi.smm", SNAP_SEC_EVENTS, struct kvm_vcpu_events, smi.smm),
+    FIELD("smi.pending", SNAP_SEC_EVENTS, struct kvm_vcpu_events, smi.pending),
+    FIELD("dr7", SNAP_SEC_DEBUGREGS, struct kvm_debugregs, dr7),
+    FIELD("xcr0", SNAP_SEC_XCRS, struct kvm_xcrs, xcrs[0].value),
+};
 
 static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
 {
@@ -88,6 +139,55 @@ static uint8_t *find_section(uint8_t *b, size_t len, uint32_t type, uint32_t *si
 	return NULL;
 }
 
+/*
+ * Write the state file `path` again from its parsed sections, with section
+ * `type` holding `data` (`size` bytes) instead (added when missing), under a
+ * valid checksum.
+ */
+static void rewrite(const char *path, const uint8_t *b, size_t len, uint32_t type, const void *data,
+		    uint32_t size)
+{
+	static struct snap_parsed p;
+	char why[256];
+	if (snap_parse(b, len, MOTE_ABI_VERSION, &p, why, sizeof(why)) != SNAP_OK)
+		die("invalid: %s", why);
+	struct snap_writer w;
+	snap_begin(&w, &p.header);
+	int done = 0;
+	for (uint32_t i = 0; i < p.nsections; i++) {
+		if (p.sections[i].type == type) {
+			snap_add(&w, type, data, size);
+			done = 1;
+		} else {
+			snap_add(&w, p.sections[i].type, p.sections[i].data, p.sections[i].size);
+		}
+	}
+	if (!done)
+		snap_add(&w, type, data, size);
+	if (snap_finish(&w) < 0)
+		die("%s", "cannot build the state file");
+	store(path, w.buf, w.len);
+	snap_writer_free(&w);
+}
+
+/* The data of section `type` in a valid state file, copied (malloc'ed, *size bytes). */
+static uint8_t *section_copy(const uint8_t *b, size_t len, uint32_t type, uint32_t extra, uint32_t *size)
+{
+	static struct snap_parsed p;
+	char why[256];
+	if (snap_parse(b, len, MOTE_ABI_VERSION, &p, why, sizeof(why)) != SNAP_OK)
+		die("invalid: %s", why);
+	const struct snap_section *s = snap_find(&p, type);
+	if (!s)
+		die("no section %u", type);
+	uint8_t *c = calloc(1, s->size + extra);
+	if (!c)
+		die("%s", "out of memory");
+	memcpy(c, s->data, s->size);
+	*size = s->size;
+	return c;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -106,6 +206,73 @@ int main(int argc, char **argv)
 		       p.header.abi_version, (unsigned long long)p.header.file_size, p.nsections);
 		for (uint32_t i = 0; i < p.nsections; i++)
 			printf("section %u size %u\n", p.sections[i].type, p.sections[i].size);
+		const struct snap_section *k = snap_find(&p, SNAP_SEC_KERNEL_ID);
+		if (k && k->size == SNAP_KERNEL_ID_SIZE) {
+			printf("kernel-id ");
+			for (uint32_t i = 0; i < k->size; i++)
+				printf("%02x", ((const uint8_t *)k->data)[i]);
+			printf("\n");
+		}
+		free(b);
+		return 0;
+	}
+	if (!strcmp(cmd, "set") && argc == 4 && !strcmp(argv[3], "list")) {
+		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+			printf("%s\n", fields[i].name);
+		free(b);
+		return 0;
+	}
+	if (!strcmp(cmd, "set") && argc >= 5 && argc % 2 == 1) {
+		for (int a = 3; a < argc; a += 2) {
+			size_t i = 0;
+			while (i < sizeof(fields) / sizeof(fields[0]) && strcmp(fields[i].name, argv[a]))
+				i++;
+			if (i == sizeof(fields) / sizeof(fields[0]))
+				die("unknown field %s (snaptool set FILE list)", argv[a]);
+			uint32_t size;
+			uint8_t *sec = find_section(b, len, fields[i].section, &size);
+			if (!sec || fields[i].offset + fields[i].size > size)
+				die("no section %u for %s", fields[i].section, argv[a]);
+			uint64_t v = strtoull(argv[a + 1], NULL, 0);
+			memcpy(sec + fields[i].offset, &v, fields[i].size); /* little-endian: the low bytes */
+		}
+		fix_crc(b, len);
+		store(path, b, len);
+		free(b);
+		return 0;
+	}
+	if (!strcmp(cmd, "set-msr") && argc == 5) {
+		uint32_t size;
+		uint8_t *sec = section_copy(b, len, SNAP_SEC_MSRS, sizeof(struct snap_msr), &size);
+		struct snap_msr m = {.index = (uint32_t)strtoul(argv[3], NULL, 0),
+				     .data = strtoull(argv[4], NULL, 0)};
+		uint32_t at = size;
+		for (uint32_t off = 0; off + sizeof(m) <= size; off += sizeof(m)) {
+			struct snap_msr old;
+			memcpy(&old, sec + off, sizeof(old));
+			if (old.index == m.index)
+				at = off;
+		}
+		memcpy(sec + at, &m, sizeof(m));
+		rewrite(path, b, len, SNAP_SEC_MSRS, sec, at == size ? size + (uint32_t)sizeof(m) : size);
+		free(sec);
+		free(b);
+		return 0;
+	}
+	if (!strcmp(cmd, "add-cpuid") && argc == 5) {
+		uint32_t size;
+		uint8_t *sec = section_copy(b, len, SNAP_SEC_CPUID, sizeof(struct kvm_cpuid_entry2), &size);
+		struct kvm_cpuid_entry2 e = {.function = (uint32_t)strtoul(argv[3], NULL, 0),
+					     .index = (uint32_t)strtoul(argv[4], NULL, 0)};
+		memcpy(sec + size, &e, sizeof(e));
+		rewrite(path, b, len, SNAP_SEC_CPUID, sec, size + (uint32_t)sizeof(e));
+		free(sec);
+		free(b);
+		return 0;
+	}
+	if (!strcmp(cmd, "set-section") && argc == 5) {
+		rewrite(path, b, len, (uint32_t)strtoul(argv[3], NULL, 0), argv[4],
+			(uint32_t)strlen(argv[4]));
 		free(b);
 		return 0;
 	}
@@ -148,6 +315,17 @@ int main(int argc, char **argv)
 		}
 		*reg |= 1u << bit;
 		fix_crc(b, len);
+	} else if (!strcmp(cmd, "set-generation") && argc == 4) {
+		size_t at = SNAP_MEM_HEADER_SIZE + LAYOUT_BOOT_INFO + offsetof(struct mote_boot_info, clock) +
+			    offsetof(struct mote_clock, generation);
+		if (len < at + 8 || memcmp(b, SNAP_MEM_MAGIC, 8) != 0)
+			die("%s is not a snapshot memory file", path);
+		uint64_t g = strtoull(argv[3], NULL, 0);
+		int fd = open(path, O_WRONLY);
+		if (fd < 0 || pwrite(fd, &g, 8, (off_t)at) != 8 || close(fd) < 0)
+			die("cannot write %s", path);
+		free(b);
+		return 0;
 	} else if ((!strcmp(cmd, "shift-clock") && argc == 4) ||
 		   (!strcmp(cmd, "mem-realtime") && argc == 3)) {
 		size_t at = SNAP_MEM_HEADER_SIZE + LAYOUT_BOOT_INFO + offsetof(struct mote_boot_info, clock) +

@@ -786,6 +786,10 @@ int main(void)
 	test_response();
 	test_text();
 	test_next_header_unchecked();
+	check("is-token-is-line",
+	      mote_msg_is_token("X-A~1", 5) && !mote_msg_is_token("", 0) && !mote_msg_is_token("a b", 3) &&
+		  mote_msg_is_line("a\tb\x80", 4) && !mote_msg_is_line("a\rb", 3) && mote_msg_is_line("", 0),
+	      "wrong answers");
 	check("strerror",
 	      strcmp(mote_msg_strerror(MOTE_MSG_TRUNCATED), "truncated") == 0 &&
 		  strcmp(mote_msg_strerror(12345), "unknown result") == 0,

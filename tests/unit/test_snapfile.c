@@ -77,7 +77,7 @@ static int expect_refusal(const char *name, const void *buf, size_t len, uint32_
 
 static const uint8_t guest_data[88] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, [87] = 0xee};
 static const uint8_t odd_data[13] = "thirteen byte";
-static const char path_data[] = "/usr/lib/mote/mote-kernel"; /* 25 bytes without the NUL */
+static const char path_data[] = "25 bytes: any data frames"; /* 25 bytes without the NUL */
 
 static struct snap_header sample_header(void)
 {
@@ -102,7 +102,7 @@ static uint8_t *sample(size_t *len)
 	snap_begin(&w, &h);
 	snap_add(&w, SNAP_SEC_GUEST, guest_data, sizeof(guest_data));
 	snap_add(&w, SNAP_SEC_REGS, odd_data, sizeof(odd_data));
-	snap_add(&w, SNAP_SEC_KERNEL_PATH, path_data, (uint32_t)strlen(path_data));
+	snap_add(&w, SNAP_SEC_KERNEL_ID, path_data, (uint32_t)strlen(path_data));
 	if (snap_finish(&w) < 0) {
 		printf("FAIL sample: snap_finish failed\n");
 		exit(1);
@@ -187,7 +187,7 @@ static void test_round_trip(void)
 	memcpy(&sh[2], b + SEC3_HDR, 8);
 	check("writer section headers",
 	      sh[0].type == SNAP_SEC_GUEST && sh[0].size == 88 && sh[1].type == SNAP_SEC_REGS &&
-		  sh[1].size == 13 && sh[2].type == SNAP_SEC_KERNEL_PATH && sh[2].size == 25,
+		  sh[1].size == 13 && sh[2].type == SNAP_SEC_KERNEL_ID && sh[2].size == 25,
 	      "{%u,%u} {%u,%u} {%u,%u}", sh[0].type, sh[0].size, sh[1].type, sh[1].size, sh[2].type,
 	      sh[2].size);
 	static const uint8_t zero[8];
@@ -212,7 +212,7 @@ static void test_round_trip(void)
 	e = snap_parse(g.data, len, ABI, &parsed, why, sizeof(why));
 	const struct snap_section *s1 = snap_find(&parsed, SNAP_SEC_GUEST);
 	const struct snap_section *s2 = snap_find(&parsed, SNAP_SEC_REGS);
-	const struct snap_section *s3 = snap_find(&parsed, SNAP_SEC_KERNEL_PATH);
+	const struct snap_section *s3 = snap_find(&parsed, SNAP_SEC_KERNEL_ID);
 	check("find guest section",
 	      e == SNAP_OK && s1 && s1->size == 88 && memcmp(s1->data, guest_data, 88) == 0,
 	      "missing or different");
@@ -229,7 +229,7 @@ static void test_round_trip(void)
 	      "data pointers are not where the format puts them");
 	check("sections in file order",
 	      e == SNAP_OK && parsed.sections[0].type == SNAP_SEC_GUEST &&
-		  parsed.sections[1].type == SNAP_SEC_REGS && parsed.sections[2].type == SNAP_SEC_KERNEL_PATH,
+		  parsed.sections[1].type == SNAP_SEC_REGS && parsed.sections[2].type == SNAP_SEC_KERNEL_ID,
 	      "order differs");
 	check("find absent type",
 	      snap_find(&parsed, SNAP_SEC_XSAVE) == NULL && snap_find(&parsed, 0) == NULL &&
@@ -271,7 +271,7 @@ static void test_round_trip(void)
 	check("writer_free clears", w.buf == NULL && w.len == 0, "buffer still set");
 
 	/* A reason buffer of any size (even none) is honoured. */
-	uint8_t bad[16] = "MOTESNAP\x01"; /* magic and format version 1, then nothing */
+	uint8_t bad[16] = "MOTESNAP\x02"; /* magic and format version 2, then nothing */
 	char tiny[4] = "xyz";
 	e = snap_parse(bad, 12, ABI, &parsed, tiny, sizeof(tiny));
 	check("short reason buffer", e == SNAP_ERR_TRUNCATED && strlen(tiny) == 3, "\"%s\"", tiny);
@@ -553,9 +553,8 @@ static void test_sections(void)
 	fix_crc(c, len);
 	char why[256];
 	enum snap_error e = parse(c, len, ABI, &parsed, why, sizeof(why));
-	check("size 26 in a 32-byte slot",
-	      e == SNAP_OK && snap_find(&parsed, SNAP_SEC_KERNEL_PATH)->size == 26, "%s: %s", kind_name(e),
-	      why);
+	check("size 26 in a 32-byte slot", e == SNAP_OK && snap_find(&parsed, SNAP_SEC_KERNEL_ID)->size == 26,
+	      "%s: %s", kind_name(e), why);
 	put32(c, SEC3_HDR + 4, 31);
 	fix_crc(c, len);
 	e = parse(c, len, ABI, &parsed, why, sizeof(why));
