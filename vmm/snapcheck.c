@@ -121,7 +121,8 @@ static const struct {
     {7, 0, "leaf 0x7", 0xe, {0, 0, 1u << 4, 0}},
     {7, 1, "leaf 0x7.1", 0xf, {0, 0, 0, 0}},
     {0xd, 0, "leaf 0xd (XSAVE components)", 0x9, {0, 0, 0, 0}},
-    {0xd, 1, "leaf 0xd.1", 0xf, {0, 0, 0, 0}},
+    /* 0xd.1 ebx is the XSAVE area size for the XCR0 in use: guest state, like 0xd.0 ebx. */
+    {0xd, 1, "leaf 0xd.1", 0xd, {0, 0, 0, 0}},
     {0x40000001, 0, "leaf 0x40000001 (KVM features)", 0xf, {0, 0, 0, 0}},
     {0x80000001, 0, "leaf 0x80000001", 0xf, {0, 0, 0, 0}},
     {0x80000008, 0, "leaf 0x80000008", 0x2, {0, 0, 0, 0}},

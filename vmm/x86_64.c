@@ -209,9 +209,21 @@ int vm_setup_x86_64(struct vm *vm, uint64_t entry, uint64_t rsp, uint64_t arg, u
 		return -1;
 	build_gdt_tss(vm);
 
+	/*
+	 * The features to turn on (XSAVE and the XCR0 components, FSGSBASE) are
+	 * read back from the vCPU once its CPUID is set, not taken from
+	 * KVM_GET_SUPPORTED_CPUID: PVM widens the vCPU's CPUID to the host
+	 * CPU's features and reports a narrower supported set (on some hosts
+	 * without XSAVE at all, which would leave AVX off in the guest).
+	 */
 	struct kvm_cpuid2 *cpuid = vm_supported_cpuid(vm, err);
 	if (!cpuid)
 		return -1;
+	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0 || ioctl(vm->vcpu_fd, KVM_GET_CPUID2, cpuid) < 0) {
+		int e = errno;
+		free(cpuid);
+		return mote_errnof(err, MOTE_STATUS_HOST, e, "KVM_SET_CPUID2/KVM_GET_CPUID2");
+	}
 	const struct kvm_cpuid_entry2 *leaf1 = cpuid_find(cpuid, 1, 0);
 	const struct kvm_cpuid_entry2 *leaf7 = cpuid_find(cpuid, 7, 0);
 	const struct kvm_cpuid_entry2 *leafd = cpuid_find(cpuid, 0xd, 0);
@@ -221,11 +233,6 @@ int vm_setup_x86_64(struct vm *vm, uint64_t entry, uint64_t rsp, uint64_t arg, u
 	uint64_t xcr0 = 3; /* x87 | SSE */
 	if (has_xsave && leafd)
 		xcr0 = ((uint64_t)leafd->edx << 32 | leafd->eax) & 0xe7; /* x87 SSE AVX opmask ZMM */
-	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0) {
-		int e = errno;
-		free(cpuid);
-		return mote_errnof(err, MOTE_STATUS_HOST, e, "KVM_SET_CPUID2");
-	}
 	free(cpuid);
 
 	struct kvm_sregs sregs;
