@@ -5,10 +5,13 @@
 #   (b) warm     mote serve, hello-c with its VMs already attached (default --max-vms 4)
 #   (c) cold     mote serve --idle 0: every request restores a VM from the base, attaches, serves, ends it
 #   (b') (c')    the same two for the Lua hello (examples/hello-lua)
+#   (c'')        cold for the same hello-c built with the glibc SDK (mote-fn-glibc.pc) instead of musl
 #   (d) runc     a container cold start per request: bench/spawn_server.c runs `runc run` of a prepared bundle
 #                whose program is the same handler.c linked as a plain program (bench/fn_native.c)
 # Each variant runs BENCH_FN_ROUNDS times (default 3) for BENCH_FN_SECONDS (default 3) in round-robin order;
-# the table shows the median over the rounds of wrk's p50/p90/p99 and requests/s.
+# the table shows the median over the rounds of wrk's p50/p90/p99 and requests/s. A second table splits the
+# cold starts into the phases the gateway logs for every VM (`mote logs`): restore (spawn to mote-vmm's READY),
+# attach (to the guest's RUNNING) and load (to the runtime's READY), medians over every cold start of the run.
 # Environment: BUILD (default build). Skips (exit 0) without /dev/kvm or wrk; (d) is skipped without runc.
 set -uo pipefail
 BUILD=${BUILD:-build}
@@ -24,7 +27,7 @@ if ! command -v wrk >/dev/null; then
 	exit 0
 fi
 for f in mote mote-gateway mote-vmm mote-kernel runtimes/mote-c-init runtimes/mote-lua examples/hello-c/handler \
-	bench/hello_server bench/spawn_server bench/hello_fn_native; do
+	bench/hello-c-glibc bench/hello_server bench/spawn_server bench/hello_fn_native; do
 	if [ ! -e "$BUILD/$f" ]; then
 		echo "bench/functions: $BUILD/$f is missing; run 'make bench'" >&2
 		exit 1
@@ -91,8 +94,12 @@ MOTE_SERVER=$tmp/cold/admin.sock "$BUILD/mote" deploy hello-lua examples/hello-l
 	exit 1
 URL_coldlua="http://127.0.0.1:$PORT/fn/hello-lua/"
 check_url "$URL_coldlua" '^hello from a mote Lua function'
+MOTE_SERVER=$tmp/cold/admin.sock "$BUILD/mote" deploy hello-glibc "$BUILD/bench/hello-c-glibc" --max-vms 16 \
+	>/dev/null || exit 1
+URL_coldglibc="http://127.0.0.1:$PORT/fn/hello-glibc/"
+check_url "$URL_coldglibc" '^hello from a mote C function'
 
-variants="native warm cold warmlua coldlua"
+variants="native warm cold warmlua coldlua coldglibc"
 if command -v runc >/dev/null && [ "$(id -u)" = 0 ]; then
 	# The OCI bundle: the handler as a static program, read-only root, runc's default namespaces.
 	mkdir -p "$tmp/bundle/rootfs"
@@ -165,6 +172,7 @@ label() {
 	cold) echo "(c) mote cold (restore+attach)" ;;
 	warmlua) echo "(b') mote warm, Lua hello" ;;
 	coldlua) echo "(c') mote cold, Lua hello" ;;
+	coldglibc) echo "(c'') mote cold, C SDK glibc" ;;
 	runc) echo "(d) runc run per request" ;;
 	esac
 }
@@ -195,6 +203,30 @@ if [ -n "${P50[runc.1]:-}" ]; then
 	target "cold >= 10x faster than runc per request, p50 with 1 client ($(awk -v a="${P50[cold.1]}" -v b="${P50[runc.1]}" 'BEGIN { printf "%.1fx", b / a }'))" \
 		"${P50[runc.1]} >= 10 * ${P50[cold.1]}"
 fi
+
+# The cold starts in phases, from the gateway's note on every VM of the cold server:
+# "VM pid N ready in T ms (restore R, attach A, load L): ...".
+echo
+echo "cold starts in phases (ms, medians over the run's cold starts of each function, from mote logs)"
+printf '%-32s %7s %9s %9s %9s %9s\n' function starts total restore attach load
+for fn in hello hello-glibc hello-lua; do
+	MOTE_SERVER=$tmp/cold/admin.sock "$BUILD/mote" logs "$fn" 2>/dev/null |
+		sed -n 's/.* ready in \([0-9.]*\) ms (restore \([0-9.]*\), attach \([0-9.]*\), load \([0-9.]*\)).*/\1 \2 \3 \4/p' \
+			>"$tmp/phases.$fn"
+	n=$(wc -l <"$tmp/phases.$fn")
+	if [ "$n" = 0 ]; then
+		echo "bench/functions: no cold start of $fn in its log" >&2
+		continue
+	fi
+	case $fn in
+	hello) what="hello-c (musl SDK)" ;;
+	hello-glibc) what="hello-c (glibc SDK)" ;;
+	hello-lua) what="hello-lua" ;;
+	esac
+	printf '%-32s %7d %9.1f %9.1f %9.1f %9.1f\n' "$what" "$n" "$(median 1 "$tmp/phases.$fn")" \
+		"$(median 2 "$tmp/phases.$fn")" "$(median 3 "$tmp/phases.$fn")" "$(median 4 "$tmp/phases.$fn")"
+done
+
 for p in $PIDS; do kill "$p" 2>/dev/null; done
 for p in $PIDS; do { wait "$p"; } 2>/dev/null; done
 PIDS=""
