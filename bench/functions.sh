@@ -10,8 +10,8 @@
 #                whose program is the same handler.c linked as a plain program (bench/fn_native.c)
 # Each variant runs BENCH_FN_ROUNDS times (default 3) for BENCH_FN_SECONDS (default 3) in round-robin order;
 # the table shows the median over the rounds of wrk's p50/p90/p99 and requests/s. A second table splits the
-# cold starts into the phases the gateway logs for every VM (`mote logs`): restore (spawn to mote-vmm's READY),
-# attach (to the guest's RUNNING) and load (to the runtime's READY), medians over every cold start of the run.
+# cold starts of the 1-connection runs into the phases the gateway logs for every VM (`mote logs`): restore
+# (spawn to mote-vmm's READY), attach (to the guest's RUNNING) and load (to the runtime's READY).
 # Environment: BUILD (default build). Skips (exit 0) without /dev/kvm or wrk; (d) is skipped without runc.
 set -uo pipefail
 BUILD=${BUILD:-build}
@@ -128,12 +128,26 @@ to_us() {
 	awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print n }'
 }
 
+# ready_notes FUNCTION: the cold server's "VM pid N ready in ..." notes for FUNCTION, sorted (each names its
+# time and pid, so a run's new cold starts are the lines that were not there before it).
+ready_notes() {
+	MOTE_SERVER=$tmp/cold/admin.sock "$BUILD/mote" logs "$1" 2>/dev/null | grep ' ready in ' | sort
+}
+
 # run_wrk VARIANT CONNS ROUND: one wrk run; its figures go to $tmp/res.VARIANT.CONNS (one line per round).
+# For a cold variant with 1 connection, the phases of the run's cold starts go to $tmp/phases.FUNCTION.
 run_wrk() {
-	local v=$1 c=$2 url out threads=1
+	local v=$1 c=$2 url out threads=1 fn=""
 	url=URL_$v
 	[ "$c" -gt 1 ] && threads=2
+	case $v.$c in cold.1) fn=hello ;; coldglibc.1) fn=hello-glibc ;; coldlua.1) fn=hello-lua ;; esac
+	[ -n "$fn" ] && ready_notes "$fn" >"$tmp/ready.before"
 	out=$(wrk -t"$threads" -c"$c" -d"${SECS}s" --timeout 10s --latency "${!url}" 2>&1)
+	if [ -n "$fn" ]; then
+		ready_notes "$fn" | comm -13 "$tmp/ready.before" - |
+			sed -n 's/.* ready in \([0-9.]*\) ms (restore \([0-9.]*\), attach \([0-9.]*\), load \([0-9.]*\)).*/\1 \2 \3 \4/p' \
+				>>"$tmp/phases.$fn"
+	fi
 	local p50 p90 p99 rps errors
 	p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
 	p90=$(awk '$1 == "90%" { print $2 }' <<<"$out")
@@ -162,6 +176,11 @@ done
 # median COLUMN FILE
 median() {
 	awk -v c="$1" '{ print $c }' "$2" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# pct COLUMN FILE P: the P-th percentile (nearest rank) of a column.
+pct() {
+	awk -v c="$1" '{ print $c }' "$2" | sort -g | awk -v p="$3" '{ a[NR] = $1 } END { r = int((NR * p + 99) / 100); if (r < 1) r = 1; print a[r] }'
 }
 
 declare -A P50 P90 P99 RPS
@@ -204,18 +223,16 @@ if [ -n "${P50[runc.1]:-}" ]; then
 		"${P50[runc.1]} >= 10 * ${P50[cold.1]}"
 fi
 
-# The cold starts in phases, from the gateway's note on every VM of the cold server:
-# "VM pid N ready in T ms (restore R, attach A, load L): ...".
+# The cold starts with 1 connection in phases, from the gateway's note on every VM of the cold server
+# ("VM pid N ready in T ms (restore R, attach A, load L): ..."; the request itself comes after READY).
 echo
-echo "cold starts in phases (ms, medians over the run's cold starts of each function, from mote logs)"
-printf '%-32s %7s %9s %9s %9s %9s\n' function starts total restore attach load
+echo "cold starts with 1 connection in phases (ms, from mote logs; restore: spawn to mote-vmm's READY, attach: to"
+echo "the guest's RUNNING, load: to the runtime's READY)"
+printf '%-24s %6s %9s %9s %9s %9s %9s %9s %9s\n' function starts "total p50" p90 p99 restore attach "load p50" p90
 for fn in hello hello-glibc hello-lua; do
-	MOTE_SERVER=$tmp/cold/admin.sock "$BUILD/mote" logs "$fn" 2>/dev/null |
-		sed -n 's/.* ready in \([0-9.]*\) ms (restore \([0-9.]*\), attach \([0-9.]*\), load \([0-9.]*\)).*/\1 \2 \3 \4/p' \
-			>"$tmp/phases.$fn"
-	n=$(wc -l <"$tmp/phases.$fn")
-	if [ "$n" = 0 ]; then
-		echo "bench/functions: no cold start of $fn in its log" >&2
+	f=$tmp/phases.$fn
+	if [ ! -s "$f" ]; then
+		echo "bench/functions: no cold start of $fn was logged during the runs" >&2
 		continue
 	fi
 	case $fn in
@@ -223,8 +240,8 @@ for fn in hello hello-glibc hello-lua; do
 	hello-glibc) what="hello-c (glibc SDK)" ;;
 	hello-lua) what="hello-lua" ;;
 	esac
-	printf '%-32s %7d %9.1f %9.1f %9.1f %9.1f\n' "$what" "$n" "$(median 1 "$tmp/phases.$fn")" \
-		"$(median 2 "$tmp/phases.$fn")" "$(median 3 "$tmp/phases.$fn")" "$(median 4 "$tmp/phases.$fn")"
+	printf '%-24s %6d %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n' "$what" "$(wc -l <"$f")" "$(pct 1 "$f" 50)" \
+		"$(pct 1 "$f" 90)" "$(pct 1 "$f" 99)" "$(pct 2 "$f" 50)" "$(pct 3 "$f" 50)" "$(pct 4 "$f" 50)" "$(pct 4 "$f" 90)"
 done
 
 for p in $PIDS; do kill "$p" 2>/dev/null; done
