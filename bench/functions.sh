@@ -5,10 +5,13 @@
 #   (b) warm     mote serve, hello-c with its VMs already attached (default --max-vms 4)
 #   (c) cold     mote serve --idle 0: every request restores a VM from the base, attaches, serves, ends it
 #   (b') (c')    the same two for the Lua hello (examples/hello-lua)
+#   (c'')        cold for the same hello-c built with the glibc SDK (mote-fn-glibc.pc) instead of musl
 #   (d) runc     a container cold start per request: bench/spawn_server.c runs `runc run` of a prepared bundle
 #                whose program is the same handler.c linked as a plain program (bench/fn_native.c)
 # Each variant runs BENCH_FN_ROUNDS times (default 3) for BENCH_FN_SECONDS (default 3) in round-robin order;
-# the table shows the median over the rounds of wrk's p50/p90/p99 and requests/s.
+# the table shows the median over the rounds of wrk's p50/p90/p99 and requests/s. A second table splits the
+# cold starts of the 1-connection runs into the phases the gateway logs for every VM (`mote logs`): restore
+# (spawn to mote-vmm's READY), attach (to the guest's RUNNING) and load (to the runtime's READY).
 # Environment: BUILD (default build). Skips (exit 0) without /dev/kvm or wrk; (d) is skipped without runc.
 set -uo pipefail
 BUILD=${BUILD:-build}
@@ -24,7 +27,7 @@ if ! command -v wrk >/dev/null; then
 	exit 0
 fi
 for f in mote mote-gateway mote-vmm mote-kernel runtimes/mote-c-init runtimes/mote-lua examples/hello-c/handler \
-	bench/hello_server bench/spawn_server bench/hello_fn_native; do
+	bench/hello-c-glibc bench/hello_server bench/spawn_server bench/hello_fn_native; do
 	if [ ! -e "$BUILD/$f" ]; then
 		echo "bench/functions: $BUILD/$f is missing; run 'make bench'" >&2
 		exit 1
@@ -91,8 +94,12 @@ MOTE_SERVER=$tmp/cold/admin.sock "$BUILD/mote" deploy hello-lua examples/hello-l
 	exit 1
 URL_coldlua="http://127.0.0.1:$PORT/fn/hello-lua/"
 check_url "$URL_coldlua" '^hello from a mote Lua function'
+MOTE_SERVER=$tmp/cold/admin.sock "$BUILD/mote" deploy hello-glibc "$BUILD/bench/hello-c-glibc" --max-vms 16 \
+	>/dev/null || exit 1
+URL_coldglibc="http://127.0.0.1:$PORT/fn/hello-glibc/"
+check_url "$URL_coldglibc" '^hello from a mote C function'
 
-variants="native warm cold warmlua coldlua"
+variants="native warm cold warmlua coldlua coldglibc"
 if command -v runc >/dev/null && [ "$(id -u)" = 0 ]; then
 	# The OCI bundle: the handler as a static program, read-only root, runc's default namespaces.
 	mkdir -p "$tmp/bundle/rootfs"
@@ -121,12 +128,26 @@ to_us() {
 	awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print n }'
 }
 
+# ready_notes FUNCTION: the cold server's "VM pid N ready in ..." notes for FUNCTION, sorted (each names its
+# time and pid, so a run's new cold starts are the lines that were not there before it).
+ready_notes() {
+	MOTE_SERVER=$tmp/cold/admin.sock "$BUILD/mote" logs "$1" 2>/dev/null | grep ' ready in ' | sort
+}
+
 # run_wrk VARIANT CONNS ROUND: one wrk run; its figures go to $tmp/res.VARIANT.CONNS (one line per round).
+# For a cold variant with 1 connection, the phases of the run's cold starts go to $tmp/phases.FUNCTION.
 run_wrk() {
-	local v=$1 c=$2 url out threads=1
+	local v=$1 c=$2 url out threads=1 fn=""
 	url=URL_$v
 	[ "$c" -gt 1 ] && threads=2
+	case $v.$c in cold.1) fn=hello ;; coldglibc.1) fn=hello-glibc ;; coldlua.1) fn=hello-lua ;; esac
+	[ -n "$fn" ] && ready_notes "$fn" >"$tmp/ready.before"
 	out=$(wrk -t"$threads" -c"$c" -d"${SECS}s" --timeout 10s --latency "${!url}" 2>&1)
+	if [ -n "$fn" ]; then
+		ready_notes "$fn" | comm -13 "$tmp/ready.before" - |
+			sed -n 's/.* ready in \([0-9.]*\) ms (restore \([0-9.]*\), attach \([0-9.]*\), load \([0-9.]*\)).*/\1 \2 \3 \4/p' \
+				>>"$tmp/phases.$fn"
+	fi
 	local p50 p90 p99 rps errors
 	p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
 	p90=$(awk '$1 == "90%" { print $2 }' <<<"$out")
@@ -157,6 +178,11 @@ median() {
 	awk -v c="$1" '{ print $c }' "$2" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
+# pct COLUMN FILE P: the P-th percentile (nearest rank) of a column.
+pct() {
+	awk -v c="$1" '{ print $c }' "$2" | sort -g | awk -v p="$3" '{ a[NR] = $1 } END { r = int((NR * p + 99) / 100); if (r < 1) r = 1; print a[r] }'
+}
+
 declare -A P50 P90 P99 RPS
 label() {
 	case $1 in
@@ -165,6 +191,7 @@ label() {
 	cold) echo "(c) mote cold (restore+attach)" ;;
 	warmlua) echo "(b') mote warm, Lua hello" ;;
 	coldlua) echo "(c') mote cold, Lua hello" ;;
+	coldglibc) echo "(c'') mote cold, C SDK glibc" ;;
 	runc) echo "(d) runc run per request" ;;
 	esac
 }
@@ -195,6 +222,28 @@ if [ -n "${P50[runc.1]:-}" ]; then
 	target "cold >= 10x faster than runc per request, p50 with 1 client ($(awk -v a="${P50[cold.1]}" -v b="${P50[runc.1]}" 'BEGIN { printf "%.1fx", b / a }'))" \
 		"${P50[runc.1]} >= 10 * ${P50[cold.1]}"
 fi
+
+# The cold starts with 1 connection in phases, from the gateway's note on every VM of the cold server
+# ("VM pid N ready in T ms (restore R, attach A, load L): ..."; the request itself comes after READY).
+echo
+echo "cold starts with 1 connection in phases (ms, from mote logs; restore: spawn to mote-vmm's READY, attach: to"
+echo "the guest's RUNNING, load: to the runtime's READY)"
+printf '%-24s %6s %9s %9s %9s %9s %9s %9s %9s\n' function starts "total p50" p90 p99 restore attach "load p50" p90
+for fn in hello hello-glibc hello-lua; do
+	f=$tmp/phases.$fn
+	if [ ! -s "$f" ]; then
+		echo "bench/functions: no cold start of $fn was logged during the runs" >&2
+		continue
+	fi
+	case $fn in
+	hello) what="hello-c (musl SDK)" ;;
+	hello-glibc) what="hello-c (glibc SDK)" ;;
+	hello-lua) what="hello-lua" ;;
+	esac
+	printf '%-24s %6d %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n' "$what" "$(wc -l <"$f")" "$(pct 1 "$f" 50)" \
+		"$(pct 1 "$f" 90)" "$(pct 1 "$f" 99)" "$(pct 2 "$f" 50)" "$(pct 3 "$f" 50)" "$(pct 4 "$f" 50)" "$(pct 4 "$f" 90)"
+done
+
 for p in $PIDS; do kill "$p" 2>/dev/null; done
 for p in $PIDS; do { wait "$p"; } 2>/dev/null; done
 PIDS=""
