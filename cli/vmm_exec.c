@@ -38,6 +38,7 @@ int vmm_flags_jail_option(struct vmm_flags *f, int c, const char *arg)
 	case VMM_OPT_PIDS: f->pids = arg; return 1;
 	case VMM_OPT_UID_RANGE: f->uid_range = arg; return 1;
 	case VMM_OPT_ALLOW_UNLIMITED: f->allow_unlimited = 1; return 1;
+	case VMM_OPT_DEBUG_TRY: f->debug_try = arg; return 1;
 	default: return 0;
 	}
 }
@@ -150,6 +151,10 @@ void vmm_flags_append(const struct vmm_flags *f, const char **argv, int *n)
 	if (f->log_fd) {
 		argv[(*n)++] = "--log-fd";
 		argv[(*n)++] = f->log_fd;
+	}
+	if (f->debug_try) {
+		argv[(*n)++] = "--debug-try";
+		argv[(*n)++] = f->debug_try;
 	}
 }
 

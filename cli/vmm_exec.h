@@ -18,6 +18,7 @@ struct vmm_flags {
 	int jail;
 	const char *cpus, *cpu_weight, *mem_limit, *io_limit, *pids, *uid_range;
 	int allow_unlimited;
+	const char *debug_try; /* --debug-try ACTION, passed on to mote-vmm (tests of the jail's walls) */
 };
 
 /* getopt_long codes of the jail flags (above any short option). */
@@ -31,6 +32,7 @@ enum {
 	VMM_OPT_PIDS,
 	VMM_OPT_UID_RANGE,
 	VMM_OPT_ALLOW_UNLIMITED,
+	VMM_OPT_DEBUG_TRY,
 };
 
 /* The jail flags' `struct option` entries, for a command's getopt_long table. */
@@ -56,7 +58,8 @@ enum {
 	"  --io-limit L   rbps=10M,wbps=10M,riops=100,wiops=100 on the VM's disk-backed files\n"             \
 	"  --pids N       tasks the monitor may have (default 64)\n"                                         \
 	"  --uid-range A-B  per-VM uids and gids (default 100000-165535)\n"                                  \
-	"  --allow-unlimited  without usable cgroups, run unlimited instead of refusing\n"
+	"  --allow-unlimited  without usable cgroups, run unlimited instead of refusing\n"                   \
+	"  --debug-try ACTION  (tests) mote-vmm tries ACTION before the guest starts (docs/jail.md)\n"
 
 /*
  * Handle getopt_long code `c` (with `arg`) if it is a jail flag: returns 1
@@ -73,7 +76,7 @@ struct vmm_inputs {
 };
 
 /* The most argv entries vmm_flags_append adds. */
-#define VMM_FLAGS_ARGS_MAX 8
+#define VMM_FLAGS_ARGS_MAX 10
 
 /*
  * Check the flags before anything else happens: a --timeout that is not a

@@ -28,14 +28,6 @@ static int high_fd(int fd)
 	return fcntl(fd, F_DUPFD_CLOEXEC, 10);
 }
 
-static uint64_t limit_cpu_quota_us, limit_mem;
-
-void spawn_set_limits(uint64_t cpu_quota_us, uint64_t mem_limit)
-{
-	limit_cpu_quota_us = cpu_quota_us;
-	limit_mem = mem_limit;
-}
-
 /* The value after option `flag` in argv (before "--"), or NULL. */
 static const char *option(const char *const *argv, const char *flag)
 {
@@ -118,12 +110,9 @@ static int spawn_jailed(const char *const *argv, int ctl_fd, int out_fd, struct 
 		spec.fd_from[3] = ctl_fd, spec.fd_to[3] = 3;
 		spec.nfds = 4;
 	}
-	spec.limits.cpu_quota_us = limit_cpu_quota_us;
-	spec.limits.cpu_period_us = 100000;
-	spec.limits.mem_bytes =
-	    limit_mem ? limit_mem
-		      : ram + (mote_jail_vmm_is_dynamic(argv[0]) ? MOTE_JAIL_MEM_OVERHEAD_SANITIZED
-								 : MOTE_JAIL_MEM_OVERHEAD);
+	/* The function's --mem is the base's RAM, so the limit follows it. */
+	spec.limits.mem_bytes = ram + (mote_jail_vmm_is_dynamic(argv[0]) ? MOTE_JAIL_MEM_OVERHEAD_SANITIZED
+									 : MOTE_JAIL_MEM_OVERHEAD);
 	spec.limits.pids_max = 64;
 	spec.reset_signals = 1;
 	struct mote_jail *j = calloc(1, sizeof(*j));

@@ -37,13 +37,6 @@ struct spawned {
 int spawn_vmm(const char *const *argv, int ctl_fd, int out_fd, struct spawned *out, struct mote_err *err);
 
 /*
- * Limits for the jailed VMs started from now on: `cpus_quota_us` of CPU
- * time per 100 ms (0: none) and `mem_limit` bytes (0: the VM's RAM, read
- * from --mem or the restored snapshot, plus the monitor's overhead).
- */
-void spawn_set_limits(uint64_t cpu_quota_us, uint64_t mem_limit);
-
-/*
  * Reap `s` like waitpid(s->pid, status, options) (options 0 or WNOHANG):
  * returns the pid, 0 when it has not ended (WNOHANG), or -1. Jailed, the
  * status is mote-vmm's own (its exit code or signal), and the jail's

@@ -249,6 +249,30 @@ sleep 0.3
 kill -9 "$nj" 2>/dev/null
 wait "$nj" 2>/dev/null
 
+# ---- each wall tried from inside the monitor (mote-vmm --debug-try, docs/jail.md), once mote-vmm has it ----
+if "$MOTE_VMM" --help 2>&1 | grep -q -- --debug-try; then
+	try() { # NAME ACTION WANT-REGEX: the monitor's one line about ACTION matches
+		mote_run "try-$1" --debug-try "$2" "$TESTBIN/args.musl"
+		if grep -qE -- "^mote-vmm: debug-try $2: $3" "$ERR"; then
+			pass "jail-wall-$1 ($(grep -m1 "debug-try" "$ERR"))"
+		else
+			fail "jail-wall-$1" "status $STATUS: $(head -c 300 "$ERR")"
+		fi
+	}
+	try host-file "open:$E2E_TMP/inherited-fd" "failed"
+	try network "connect:1.1.1.1:80" "failed"
+	try loopback "connect:127.0.0.1:1" "failed: Connection refused"
+	if ls "$E2E_ROOT"/vmm/seccomp*.c >/dev/null 2>&1; then
+		mote_run try-fork --debug-try fork "$TESTBIN/args.musl"
+		[ "$STATUS" = 159 ] && err_has "^mote: mote-vmm was killed by SIGSYS: its seccomp filter refused a system call" &&
+			pass "jail-wall-fork (SIGSYS, reported)" || fail jail-wall-fork "status $STATUS: $(tail -c 300 "$ERR")"
+	else
+		skip jail-wall-fork "no seccomp filter in this tree yet"
+	fi
+else
+	skip jail-walls "mote-vmm has no --debug-try yet (the seccomp work adds it); the walls are checked from outside above"
+fi
+
 # ---- bad jail flags: one line, status 64 ----
 for bad in "--cpus abc" "--cpus 0" "--cpus 0.001" "--cpus 2000" "--cpu-weight 0" "--cpu-weight 10001" \
 	"--mem-limit 1K" "--mem-limit lots" "--io-limit rbps=0" "--io-limit foo=1" "--io-limit riops=1M" \
