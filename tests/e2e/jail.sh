@@ -238,6 +238,55 @@ bound=$((alone_ms * 3 + 300))
 kill -TERM "$s1" "$s2" 2>/dev/null
 wait "$s1" "$s2" 2>/dev/null
 
+# ---- the other limits reach the cgroup: I/O on the rootfs image's disk, tasks, CPU weight ----
+"$PLAIN" run --io-limit rbps=1M,wiops=50 --pids 16 --cpu-weight 50 --timeout 10 "$TESTBIN/spin.musl" >/dev/null 2>&1 &
+sup=$!
+if vmm=$(vmm_of "$sup"); then
+	u=$(uid_of "$vmm")
+	if [ -f /sys/fs/cgroup/blkio/mote/"$u"/blkio.throttle.read_bps_device ]; then
+		io="$(cat /sys/fs/cgroup/blkio/mote/"$u"/blkio.throttle.read_bps_device) / $(cat /sys/fs/cgroup/blkio/mote/"$u"/blkio.throttle.write_iops_device)"
+		pids=$(cat /sys/fs/cgroup/pids/mote/"$u"/pids.max) weight=$(cat /sys/fs/cgroup/cpu/mote/"$u"/cpu.shares)
+		want_w=512
+	else
+		io=$(cat "$CG_MEM/mote/$u/io.max") pids=$(cat "$CG_MEM/mote/$u/pids.max") weight=$(cat "$CG_MEM/mote/$u/cpu.weight")
+		want_w=50
+	fi
+	rootfs=$(tr '\0' '\n' <"/proc/$vmm/cmdline" | sed -n '/^--rootfs$/{n;p}')
+	dev=$(printf '%d:%d' "0x$(stat -c %t "$(df --output=source "$rootfs" | tail -n 1)" 2>/dev/null || echo 0)" \
+		"0x$(stat -c %T "$(df --output=source "$rootfs" | tail -n 1)" 2>/dev/null || echo 0)")
+	if echo "$io" | grep -q "1048576" && echo "$io" | grep -q "50" && [ "$pids" = 16 ] && [ "$weight" = "$want_w" ]; then
+		pass "jail-io-pids-weight (io '$io' on the rootfs image's disk $dev, pids.max 16, weight $weight)"
+	else
+		fail jail-io-pids-weight "io '$io', pids.max '$pids', weight '$weight' (want 1048576 and 50 on $dev, 16, $want_w)"
+	fi
+else
+	fail jail-io-pids-weight "no jailed mote-vmm"
+fi
+kill -TERM "$sup" 2>/dev/null
+wait "$sup" 2>/dev/null
+
+# ---- mote snapshot take with the host pid of a jailed mote-vmm: asked through its supervisor ----
+mkdir -p "$E2E_TMP/snaps"
+"$MOTE" run --timeout 20 --snapshot "$E2E_TMP/snaps/s" "$TESTBIN/spin.musl" >/dev/null 2>"$E2E_TMP/take.err" &
+sup=$!
+if vmm=$(vmm_of "$sup"); then
+	sleep 0.3
+	run take "$MOTE" snapshot take --wait 20 "$vmm"
+	owner=$(stat -c %u "$E2E_TMP/snaps/s" 2>/dev/null)
+	if [ "$STATUS" = 0 ] && [ "$(cat "$OUT")" = "$E2E_TMP/snaps/s" ] && [ "$owner" = 0 ] && [ -s "$E2E_TMP/snaps/s.mem" ]; then
+		pass "jail-snapshot-take-by-vmm-pid (written in place, owned by root on the host)"
+	else
+		fail jail-snapshot-take-by-vmm-pid "status $STATUS, printed '$(cat "$OUT")', owner '$owner': $(head -c 300 "$ERR")"
+	fi
+	run take-restore "$MOTE" snapshot restore --timeout 0.5 "$E2E_TMP/snaps/s"
+	[ "$STATUS" = 142 ] && pass "jail-snapshot-restore-jailed (the clone spins on until its timeout)" ||
+		fail jail-snapshot-restore-jailed "status $STATUS: $(head -c 300 "$ERR")"
+else
+	fail jail-snapshot-take-by-vmm-pid "no jailed mote-vmm: $(cat "$E2E_TMP/take.err")"
+fi
+kill -TERM "$sup" 2>/dev/null
+wait "$sup" 2>/dev/null
+
 # ---- --no-jail: mote becomes mote-vmm as before ----
 "$PLAIN" run --no-jail --timeout 5 "$TESTBIN/spin.musl" >/dev/null 2>&1 &
 nj=$!
