@@ -24,21 +24,22 @@
 
 static void run_usage(FILE *out)
 {
-	fprintf(
-	    out,
-	    "usage: mote run [--mem SIZE] [--rootfs DIR] [--env K=V]... [--timeout S] [--debug]\n"
-	    "                [--snapshot FILE [--exit-after-snapshot]] [--log-fd N] [--] PROGRAM [ARGS...]\n"
-	    "  --mem SIZE     guest memory, e.g. 64M (default), 1G\n"
-	    "  --rootfs DIR   pack DIR as the root file system; PROGRAM is a path inside it\n"
-	    "  --env K=V      add an environment variable (repeatable)\n"
-	    "  --timeout S    kill the guest after S seconds (e.g. 10, 0.5, 250ms)\n"
-	    "  --debug        log guest kernel diagnostics (unknown syscalls, ...)\n"
-	    "  --snapshot FILE  allow snapshots, saved to FILE and FILE.mem: the program\n"
-	    "                 writes to /dev/mote/snapshot, or `mote snapshot take PID`\n"
-	    "  --exit-after-snapshot  end once the snapshot is written (status 0)\n"
-	    "  --log-fd N     mote-vmm's own lines (crash reports, ...) go to descriptor N;\n"
-	    "                 stderr then carries only the program's stderr\n"
-	    "Without --rootfs, PROGRAM is a host file and the root file system holds just it.\n");
+	fprintf(out, "usage: mote run [--mem SIZE] [--rootfs DIR] [--env K=V]... [--timeout S] [--debug]\n"
+		     "                [--snapshot FILE [--exit-after-snapshot]] [--log-fd N]\n"
+		     "                [--jail|--no-jail] [--cpus N] [--cpu-weight W] [--mem-limit SIZE]\n"
+		     "                [--io-limit L] [--pids N] [--uid-range A-B] [--allow-unlimited]\n"
+		     "                [--] PROGRAM [ARGS...]\n"
+		     "  --mem SIZE     guest memory, e.g. 64M (default), 1G\n"
+		     "  --rootfs DIR   pack DIR as the root file system; PROGRAM is a path inside it\n"
+		     "  --env K=V      add an environment variable (repeatable)\n"
+		     "  --timeout S    kill the guest after S seconds (e.g. 10, 0.5, 250ms)\n"
+		     "  --debug        log guest kernel diagnostics (unknown syscalls, ...)\n"
+		     "  --snapshot FILE  allow snapshots, saved to FILE and FILE.mem: the program\n"
+		     "                 writes to /dev/mote/snapshot, or `mote snapshot take PID`\n"
+		     "  --exit-after-snapshot  end once the snapshot is written (status 0)\n"
+		     "  --log-fd N     mote-vmm's own lines (crash reports, ...) go to descriptor N;\n"
+		     "                 stderr then carries only the program's stderr\n" VMM_JAIL_USAGE
+		     "Without --rootfs, PROGRAM is a host file and the root file system holds just it.\n");
 }
 
 static int elf_status(int r)
@@ -106,15 +107,21 @@ static void add_env(const char **envs, int *n, const char *kv)
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"mem", required_argument, NULL, 'm'},	{"rootfs", required_argument, NULL, 'r'},
-	    {"env", required_argument, NULL, 'e'},	{"timeout", required_argument, NULL, 't'},
-	    {"debug", no_argument, NULL, 'd'},		{"help", no_argument, NULL, 'h'},
-	    {"snapshot", required_argument, NULL, 's'}, {"exit-after-snapshot", no_argument, NULL, 'x'},
-	    {"log-fd", required_argument, NULL, 'l'},	{NULL, 0, NULL, 0},
+	    {"mem", required_argument, NULL, 'm'},
+	    {"rootfs", required_argument, NULL, 'r'},
+	    {"env", required_argument, NULL, 'e'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"snapshot", required_argument, NULL, 's'},
+	    {"exit-after-snapshot", no_argument, NULL, 'x'},
+	    {"log-fd", required_argument, NULL, 'l'},
+	    VMM_JAIL_OPTIONS,
+	    {NULL, 0, NULL, 0},
 	};
 	struct mote_err err = {0};
 	const char *mem_text = "64M", *rootfs_dir = NULL;
-	struct vmm_flags flags = {0};
+	struct vmm_flags flags = {.jail = -1};
 	int nenv = 0;
 	static const char **envs; /* static: stays reachable until exit */
 	envs = calloc((size_t)argc + 8, sizeof(char *));
@@ -147,6 +154,8 @@ int cmd_run(int argc, char **argv)
 			free(envs);
 			return 0;
 		default:
+			if (vmm_flags_jail_option(&flags, c, optarg))
+				break;
 			fprintf(stderr,
 				"mote: run: unknown or incomplete option '%s' (see mote run --help)\n",
 				argv[optind - 1]);
@@ -236,5 +245,6 @@ int cmd_run(int argc, char **argv)
 	for (int i = optind + 1; i < argc; i++)
 		vargv[nargs++] = argv[i];
 	vargv[nargs] = NULL;
-	vmm_exec(vmm, vargv);
+	struct vmm_inputs in = {.files = {kernel, image}, .nfiles = 2, .guest_mem = mem, .io_file = image};
+	vmm_exec(vmm, vargv, &flags, &in);
 }

@@ -9,7 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include "commands.h"
+#include "snapfile.h"
 #include "err.h"
 #include "vmm_exec.h"
 #include "size.h"
@@ -18,7 +21,8 @@
 static void snapshot_usage(FILE *out)
 {
 	fprintf(out, "usage: mote snapshot restore [--timeout S] [--debug] [--snapshot FILE "
-		     "[--exit-after-snapshot]] [--log-fd N] SNAPSHOT\n"
+		     "[--exit-after-snapshot]] [--log-fd N]\n"
+		     "                             [jail flags as for mote run] SNAPSHOT\n"
 		     "       mote snapshot take [--wait S] PID\n"
 		     "  restore   resume a clone of SNAPSHOT (and SNAPSHOT.mem) in a new microVM; the\n"
 		     "            clone continues where the snapshot was taken and exits with the\n"
@@ -27,6 +31,23 @@ static void snapshot_usage(FILE *out)
 		     "            id PID to snapshot its VM now (SIGUSR1) and wait until FILE is\n"
 		     "            written (at most --wait seconds, default 30)\n"
 		     "See docs/snapshots.md.\n");
+}
+
+/*
+ * The guest RAM of a snapshot, from its memory file's header (for the
+ * default --mem-limit); 0 when it cannot be read (mote-vmm then refuses
+ * the snapshot with the proper message).
+ */
+static uint64_t snapshot_guest_mem(const char *mem_file)
+{
+	struct snap_mem_header h;
+	int fd = open(mem_file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	uint64_t mem = 0;
+	if (fd >= 0 && pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) && h.mem_size <= (64ull << 30))
+		mem = h.mem_size + h.rootfs_map_size;
+	if (fd >= 0)
+		close(fd);
+	return mem;
 }
 
 static int snapshot_restore(int argc, char **argv)
@@ -38,10 +59,11 @@ static int snapshot_restore(int argc, char **argv)
 	    {"exit-after-snapshot", no_argument, NULL, 'x'},
 	    {"log-fd", required_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},
+	    VMM_JAIL_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	struct mote_err err = {0};
-	struct vmm_flags flags = {0};
+	struct vmm_flags flags = {.jail = -1};
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -54,6 +76,8 @@ static int snapshot_restore(int argc, char **argv)
 		case 'l': flags.log_fd = optarg; break;
 		case 'h': snapshot_usage(stdout); return 0;
 		default:
+			if (vmm_flags_jail_option(&flags, c, optarg))
+				break;
 			fprintf(stderr,
 				"mote: snapshot restore: unknown or incomplete option '%s' (see mote "
 				"snapshot --help)\n",
@@ -73,6 +97,13 @@ static int snapshot_restore(int argc, char **argv)
 	}
 	const char *vargv[6 + VMM_FLAGS_ARGS_MAX];
 	int n = 0;
+	static char mem_file[PATH_MAX + 8], old_mem_file[PATH_MAX + 16];
+	snprintf(mem_file, sizeof(mem_file), "%s.mem", argv[optind]);
+	/* FILE.mem.old: the memory file of FILE when a writer died between its two renames (snapshots.md). */
+	snprintf(old_mem_file, sizeof(old_mem_file), "%s.mem.old", argv[optind]);
+	struct vmm_inputs in = {
+	    .files = {argv[optind], mem_file, old_mem_file}, .nfiles = 3, .io_file = mem_file};
+	in.guest_mem = snapshot_guest_mem(mem_file);
 	vargv[n++] = vmm;
 	vargv[n++] = "--restore";
 	vargv[n++] = argv[optind];
@@ -80,17 +111,61 @@ static int snapshot_restore(int argc, char **argv)
 	if (mote_find_beside_self("mote-kernel", kernel, sizeof(kernel)) == 0) {
 		vargv[n++] = "--kernel";
 		vargv[n++] = kernel;
+		in.files[in.nfiles++] = kernel;
 	}
 	vmm_flags_append(&flags, vargv, &n);
 	vargv[n] = NULL;
-	vmm_exec(vmm, vargv);
+	vmm_exec(vmm, vargv, &flags, &in);
+}
+
+/* A field of /proc/PID/status ("PPid", "NSpid") into buf; returns 0 or -1. */
+static int status_field(pid_t pid, const char *key, char *buf, size_t size)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	size_t kl = strlen(key);
+	int r = -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			snprintf(buf, size, "%s", line + kl + 1);
+			r = 0;
+			break;
+		}
+	fclose(f);
+	return r;
 }
 
 /*
- * The snapshot path a running mote-vmm was given (--snapshot FILE), made
- * absolute against its working directory. Returns 0 or -1 with *err.
+ * The supervisor (`mote run` or `mote snapshot restore`) of a jailed
+ * mote-vmm: the parent of its jail's init. 0 when `pid` is not jailed
+ * (its pid namespace is the caller's).
  */
-static int snapshot_path_of(pid_t pid, char *out, size_t size, struct mote_err *err)
+static pid_t jail_supervisor_of(pid_t pid)
+{
+	char ns[256], pp[64];
+	if (status_field(pid, "NSpid", ns, sizeof(ns)) < 0)
+		return 0;
+	char *end;
+	strtol(ns, &end, 10);
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (*end == '\n' || !*end)
+		return 0; /* one pid: not in a pid namespace of its own */
+	pid_t init = status_field(pid, "PPid", pp, sizeof(pp)) == 0 ? (pid_t)atoi(pp) : 0;
+	return init > 0 && status_field(init, "PPid", pp, sizeof(pp)) == 0 ? (pid_t)atoi(pp) : 0;
+}
+
+/*
+ * The snapshot path the VM in process `pid` was given (--snapshot FILE),
+ * made absolute against that process's working directory, and the process
+ * to ask (*target): mote-vmm itself, or for a jailed VM its supervisor
+ * (`mote run` / `mote snapshot restore`; given its pid or mote-vmm's host
+ * pid). Returns 0 or -1 with *err.
+ */
+static int snapshot_path_of(pid_t pid, char *out, size_t size, pid_t *target, struct mote_err *err)
 {
 	char path[64], cmdline[16384];
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
@@ -102,9 +177,20 @@ static int snapshot_path_of(pid_t pid, char *out, size_t size, struct mote_err *
 	fclose(f);
 	cmdline[len] = 0;
 	const char *prog = strrchr(cmdline, '/') ? strrchr(cmdline, '/') + 1 : cmdline;
-	if (strcmp(prog, "mote-vmm") != 0)
+	size_t first = strlen(cmdline) + 1; /* argv[1] */
+	int supervisor =
+	    !strcmp(prog, "mote") && first < len &&
+	    (!strcmp(cmdline + first, "run") || (!strcmp(cmdline + first, "snapshot") && first + 9 < len &&
+						 !strcmp(cmdline + first + 9, "restore")));
+	if (!strcmp(prog, "mote-vmm")) {
+		pid_t sup = jail_supervisor_of(pid);
+		if (sup > 0)
+			return snapshot_path_of(sup, out, size, target, err);
+	} else if (!supervisor) {
 		return mote_errf(err, MOTE_STATUS_USAGE, "process %d is not a mote VM (it runs %s)", (int)pid,
 				 cmdline);
+	}
+	*target = pid;
 	const char *file = NULL;
 	for (size_t off = 0; off < len; off += strlen(cmdline + off) + 1) {
 		if (!strcmp(cmdline + off, "--"))
@@ -169,8 +255,10 @@ static int snapshot_take(int argc, char **argv)
 		mote_err_exit("mote", &err);
 	}
 	char file[PATH_MAX + 64];
-	if (snapshot_path_of((pid_t)pid, file, sizeof(file), &err) < 0)
+	pid_t asked = (pid_t)pid;
+	if (snapshot_path_of((pid_t)pid, file, sizeof(file), &asked, &err) < 0)
 		mote_err_exit("mote", &err);
+	pid = asked;
 
 	/* Ask with a queued SIGUSR1; mote-vmm queues back SIGUSR1 (in place) or SIGUSR2 (failed). */
 	sigset_t answers;

@@ -203,7 +203,7 @@ static void on_build_exit(h2o_socket_t *sock, const char *err)
 {
 	struct base *b = sock->data;
 	int status;
-	if (waitpid(b->proc.pid, &status, WNOHANG) == 0)
+	if (spawn_wait(&b->proc, &status, WNOHANG) == 0)
 		return;
 	if (b->out_sock)
 		drain_build_output(b);
@@ -412,7 +412,7 @@ void base_kill_builds(void)
 	for (struct base *b = bases; b; b = b->next)
 		if (b->building) {
 			pidfd_send_signal(b->proc.pidfd, SIGKILL, NULL, 0);
-			waitpid(b->proc.pid, NULL, 0);
+			spawn_wait(&b->proc, NULL, 0);
 			if (b->tmpdir[0])
 				remove_tree(b->tmpdir);
 		}

@@ -160,7 +160,7 @@ static void on_exit_ready(h2o_socket_t *sock, const char *err)
 {
 	struct vm *vm = sock->data;
 	int status;
-	pid_t r = waitpid(vm->proc.pid, &status, WNOHANG);
+	pid_t r = spawn_wait(&vm->proc, &status, WNOHANG);
 	if (r == 0)
 		return; /* not yet */
 	if (vm->out)
@@ -477,5 +477,5 @@ void vm_kill_all(void)
 	for (struct vm *vm = all_vms; vm; vm = vm->next)
 		pidfd_send_signal(vm->proc.pidfd, SIGKILL, NULL, 0);
 	for (struct vm *vm = all_vms; vm; vm = vm->next)
-		waitpid(vm->proc.pid, NULL, 0);
+		spawn_wait(&vm->proc, NULL, 0);
 }

@@ -1,20 +1,31 @@
-/* Starting mote-vmm processes: the one place the gateway creates a VM process (the jail will wrap it here).
- */
+/* Starting mote-vmm processes: the one place the gateway creates a VM process, jailed (lib/jail.h). */
 #ifndef MOTE_GATEWAY_VMM_SPAWN_H
 #define MOTE_GATEWAY_VMM_SPAWN_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "err.h"
 
-/* A started process: its pid and a pidfd (readable once it has exited; the caller reaps it). */
+struct mote_jail;
+
+/*
+ * A started process: its pid and a pidfd (readable once it has exited; the
+ * caller reaps it with spawn_wait). Jailed, `pid` is the jail's init (the
+ * gateway's child) and `vmm_pid` mote-vmm's host pid; unjailed both are
+ * mote-vmm.
+ */
 struct spawned {
 	pid_t pid;
 	int pidfd;
+	pid_t vmm_pid;
+	struct mote_jail *jail; /* NULL when unjailed */
 };
 
 /*
- * Start `argv` (argv[0] the mote-vmm binary, NULL-terminated) with stdin
+ * Start `argv` (argv[0] the mote-vmm binary, NULL-terminated) in its jail
+ * when the gateway runs as root (as `mote serve` must on a shared host;
+ * unjailed otherwise), with stdin
  * /dev/null, stdout and stderr `out_fd`, and `ctl_fd` as fd 3 (or no fd 3
  * when ctl_fd is -1); no other fd is inherited, the signal mask is empty
  * and every signal's disposition default, and the process gets a process
@@ -24,5 +35,13 @@ struct spawned {
  * (MOTE_STATUS_HOST).
  */
 int spawn_vmm(const char *const *argv, int ctl_fd, int out_fd, struct spawned *out, struct mote_err *err);
+
+/*
+ * Reap `s` like waitpid(s->pid, status, options) (options 0 or WNOHANG):
+ * returns the pid, 0 when it has not ended (WNOHANG), or -1. Jailed, the
+ * status is mote-vmm's own (its exit code or signal), and the jail's
+ * cgroup is removed. `status` may be NULL.
+ */
+pid_t spawn_wait(struct spawned *s, int *status, int options);
 
 #endif /* MOTE_GATEWAY_VMM_SPAWN_H */

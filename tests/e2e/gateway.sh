@@ -316,11 +316,11 @@ http cold-again /fn/q/x
 [ "$HTTP_CODE" = 200 ] && pass cold-start-after-idle || fail cold-start-after-idle "status $HTTP_CODE"
 
 # ---- --idle 0: a VM serves one request (every request a cold start); by default VMs are reused ----
-pids_of() { # TAG-PREFIX: the distinct x-pid values of 3 sequential requests
+pids_of() { # TAG-PREFIX: the distinct VMs (x-vm: x-pid is 2 in every jail) of 3 sequential requests
 	local i
 	for i in 1 2 3; do
 		http "$1.$i" /fn/q/x
-		head_value "$1.$i" x-pid
+		head_value "$1.$i" x-vm
 	done | sort -u | wc -l
 }
 [ "$(pids_of reuse)" = 1 ] && pass warm-vm-reused || fail warm-vm-reused "3 requests did not share one VM"

@@ -187,11 +187,12 @@ mkdir -p "$W/cache4"
 	export XDG_CACHE_HOME=$W/cache4 MOTE_TEST_SECRET=hunter2
 	exec "$MOTE" run --timeout 20 "$TESTBIN/spin.musl" >&- 2>"$W/fd.err" </dev/null
 ) &
-vm=$!
-BG="$BG $vm"
+sup=$!
+BG="$BG $sup"
 up=0
 for _ in $(seq 1 500); do
-	ls -l "/proc/$vm/fd" 2>/dev/null | grep -q 'kvm-vcpu' && up=1 && break
+	vm=$(monitor_of "$sup")
+	[ -n "$vm" ] && ls -l "/proc/$vm/fd" 2>/dev/null | grep -q 'kvm-vcpu' && up=1 && break
 	sleep 0.02
 done
 if [ "$up" = 0 ]; then
@@ -210,8 +211,8 @@ else
 		fail fault4-host-environment-not-passed "mote-vmm's environment holds MOTE_TEST_SECRET"
 	fi
 fi
-kill -9 "$vm" 2>/dev/null
-wait "$vm" 2>/dev/null
+kill -9 "$sup" 2>/dev/null
+wait "$sup" 2>/dev/null
 # --keep-fd keeps a descriptor on purpose (mote-vmm started directly, on the image the run above packed).
 image=$(find "$W/cache4" -name '*.cpio' | head -n 1)
 (

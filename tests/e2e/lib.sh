@@ -192,6 +192,22 @@ diff_summary() {
 	echo "${c:-identical} (sizes $(wc -c <"$1") vs $(wc -c <"$2"))"
 }
 
+# monitor_of PID: print the pid of the mote-vmm that `mote run`/`mote snapshot restore` process PID runs: PID
+# itself when it became mote-vmm (unjailed), else the jailed mote-vmm under its jail's init (docs/jail.md).
+# Prints nothing while there is none yet.
+monitor_of() {
+	local init vmm
+	if tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q 'mote-vmm'; then
+		echo "$1"
+		return 0
+	fi
+	init=$(pgrep -P "$1" 2>/dev/null | head -n 1)
+	vmm=${init:+$(pgrep -P "$init" 2>/dev/null | head -n 1)}
+	if [ -n "$vmm" ] && tr '\0' ' ' <"/proc/$vmm/cmdline" 2>/dev/null | grep -q 'mote-vmm'; then
+		echo "$vmm"
+	fi
+}
+
 # e2e_finish: end the script with status 0 (the FAIL lines carry the failures).
 e2e_finish() {
 	echo "# $E2E_NAME: $E2E_PASSED passed, $E2E_FAILED failed"

@@ -45,8 +45,9 @@
  *       /file?name=F  answers the bundle file F's bytes (404 when absent)
  *       /status?code=N  answers status N
  *       anything else echoes the request: status 200, headers x-method, x-path, x-query,
- *                     x-nheaders, x-pid (the VM's) and x-echo-NAME for every request header, the body
- *     A hang-up of the control socket ends it (status 72), as it ends mote-vmm.
+ *                     x-nheaders, x-pid (the VM's: 2 in every jail's pid namespace), x-vm (an id
+ *                     of this process, distinct per VM, jailed or not) and x-echo-NAME for every request
+ * header, the body A hang-up of the control socket ends it (status 72), as it ends mote-vmm.
  */
 
 static int ctl = 3;
@@ -313,6 +314,13 @@ static uint64_t answer(const struct mote_msg_request *r, uint64_t seq)
 	mote_msg_response_header(&b, "x-nheaders", 10, num, (uint32_t)n);
 	n = snprintf(num, sizeof(num), "%d", (int)getpid());
 	mote_msg_response_header(&b, "x-pid", 5, num, (uint32_t)n);
+	static char vm_id[32];
+	if (!vm_id[0]) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		snprintf(vm_id, sizeof(vm_id), "%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
+	}
+	mote_msg_response_header(&b, "x-vm", 4, vm_id, (uint32_t)strlen(vm_id));
 	uint64_t cursor = 0;
 	struct mote_msg_header h;
 	while (mote_msg_next_header(r->headers, r->headers_len, &cursor, &h)) {
