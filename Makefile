@@ -9,7 +9,8 @@ MUSL_CC ?= musl-gcc
 
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PACKAGES := gcc make musl-tools busybox-static libssl-dev clang libclang-rt-14-dev \
-	binutils coreutils curl bsdutils libh2o-evloop-dev libsqlite3-dev libjansson-dev wrk runc liblua5.4-dev pkg-config
+	binutils coreutils curl bsdutils libh2o-evloop-dev libsqlite3-dev libjansson-dev wrk runc liblua5.4-dev pkg-config \
+	libseccomp-dev
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	-Wshadow -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wimplicit-fallthrough \
@@ -99,11 +100,28 @@ MUSL_HOST_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -Ilib $(WARN) \
 $(BUILD)/musl/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(MUSL_CC) $(MUSL_HOST_CFLAGS) -c $< -o $@
-$(BUILD)/mote-vmm: $(VMM_SRC:%.c=$(BUILD)/musl/obj/%.o) $(VMM_LIB_OBJ:$(BUILD)/obj/%=$(BUILD)/musl/obj/%)
+# mote-vmm's seccomp allowlist (docs/seccomp.md) is compiled at build time by a host program linked with
+# libseccomp (a glibc library), which prints the BPF program as C: mote-vmm installs it with seccomp(2) and
+# links no libseccomp. The ASan build gets the slightly wider policy its sanitizer runtime needs.
+SECCOMP_GEN := $(BUILD)/gen/seccomp_policy
+$(SECCOMP_GEN): vmm/gen/seccomp_policy.c vmm/seccomp_filter.h | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -Ivmm -o $@ $< -lseccomp
+$(BUILD)/gen/seccomp_policy_%.c: $(SECCOMP_GEN)
+	$(SECCOMP_GEN) $* >$@
+$(BUILD)/musl/obj/gen/seccomp_policy_plain.o: $(BUILD)/gen/seccomp_policy_plain.c vmm/seccomp_filter.h
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(MUSL_HOST_CFLAGS) -Ivmm -c $< -o $@
+$(BUILD)/asan/obj/gen/seccomp_policy_asan.o: $(BUILD)/gen/seccomp_policy_asan.c vmm/seccomp_filter.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -Ivmm -c $< -o $@
+$(BUILD)/mote-vmm: $(VMM_SRC:%.c=$(BUILD)/musl/obj/%.o) $(VMM_LIB_OBJ:$(BUILD)/obj/%=$(BUILD)/musl/obj/%) \
+		$(BUILD)/musl/obj/gen/seccomp_policy_plain.o
 	$(MUSL_CC) -static -o $@ $^
 $(BUILD)/mote: $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_OBJ)
 	$(CC) $(HOST_CFLAGS) -static -o $@ $^ -lcrypto -ljansson
-$(BUILD)/asan/mote-vmm: $(VMM_SRC:%.c=$(BUILD)/asan/obj/%.o) $(VMM_LIB_OBJ:$(BUILD)/obj/%=$(BUILD)/asan/obj/%)
+$(BUILD)/asan/mote-vmm: $(VMM_SRC:%.c=$(BUILD)/asan/obj/%.o) $(VMM_LIB_OBJ:$(BUILD)/obj/%=$(BUILD)/asan/obj/%) \
+		$(BUILD)/asan/obj/gen/seccomp_policy_asan.o
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^
 $(BUILD)/asan/mote: $(CLI_SRC:%.c=$(BUILD)/asan/obj/%.o) $(LIB_OBJ_SAN)
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(HOST_LIBS) -Wl,-Bstatic -ljansson -Wl,-Bdynamic
@@ -333,7 +351,7 @@ install: all
 	install -m 755 $(BUILD)/mote-gateway $(DESTDIR)$(PREFIX)/lib/mote/
 
 format:
-	clang-format -i $(wildcard include/mote/*.h lib/*.[ch] vmm/*.[ch] cli/*.[ch] gateway/*.[ch] guest/*.[ch] tests/*/*.[ch] bench/*.[ch] \
+	clang-format -i $(wildcard include/mote/*.h lib/*.[ch] vmm/*.[ch] vmm/gen/*.c cli/*.[ch] gateway/*.[ch] guest/*.[ch] tests/*/*.[ch] bench/*.[ch] \
 		runtimes/*/*.[ch] examples/*/*.c)
 
 clean:

@@ -466,6 +466,8 @@ enum {
 	L_LINES_GLIBC_NATIVE,
 	M_LINES_MUSL,
 	N_LINES_MUSL_NATIVE,
+	E0_RESTORE_NO_SECCOMP,
+	M0_LINES_MUSL_NO_SECCOMP,
 	NVAR
 };
 
@@ -550,7 +552,7 @@ int main(int argc, char **argv)
 	static char opt_kernel[] = "--kernel", opt_rootfs[] = "--rootfs", opt_end[] = "--", cmd_run[] = "run",
 		    opt_restore[] = "--restore", opt_mem[] = "--mem", mem_64m[] = "64M",
 		    opt_snapshot[] = "--snapshot", opt_exit_after[] = "--exit-after-snapshot",
-		    opt_debug[] = "--debug";
+		    opt_debug[] = "--debug", opt_no_seccomp[] = "--no-seccomp";
 	char *const argv_a[] = {floor_bin, NULL};
 	char *const argv_b[] = {vmm, opt_kernel, kernel, opt_rootfs, image, opt_end, first, NULL};
 	static char opt_no_jail[] = "--no-jail"; /* the jailed start is measured by jail_bench */
@@ -570,6 +572,10 @@ int main(int argc, char **argv)
 	char *const argv_m[] = {vmm,	 opt_kernel,	  kernel,      opt_rootfs, lines_image,
 				opt_end, path_lines_musl, lines_count, NULL};
 	char *const argv_n[] = {lines_musl, lines_count, NULL};
+	/* The cost of the seccomp filter (docs/seccomp.md): (e) and (m) without it. */
+	char *const argv_e0[] = {vmm, opt_no_seccomp, opt_restore, restore_first, NULL};
+	char *const argv_m0[] = {vmm,	      opt_no_seccomp, opt_kernel,      kernel,	    opt_rootfs,
+				 lines_image, opt_end,	      path_lines_musl, lines_count, NULL};
 	char *const argv_idle[] = {vmm, opt_restore, idle_snap, NULL};
 	char *const argv_native[] = {idle_native, NULL};
 	/* Labels: the arrow (3 bytes) and micro sign (2 bytes) take one column each. */
@@ -604,6 +610,10 @@ int main(int argc, char **argv)
 				     .label_extra = 2,
 				     .kind = PIPE_OUT,
 				     .argv = argv_n},
+	    [E0_RESTORE_NO_SECCOMP] = {.label = "(e0) (e) with --no-seccomp", .argv = argv_e0},
+	    [M0_LINES_MUSL_NO_SECCOMP] = {.label = "(m0) (m) with --no-seccomp",
+					  .kind = PIPE_OUT,
+					  .argv = argv_m0},
 	};
 	/*
 	 * (h) writes its snapshot where none exists, as a first snapshot does: the
@@ -645,6 +655,7 @@ int main(int argc, char **argv)
 	/* Each mote run of a lines program wrote what its native run wrote. */
 	if (v[K_LINES_GLIBC].out_bytes != v[L_LINES_GLIBC_NATIVE].out_bytes ||
 	    v[M_LINES_MUSL].out_bytes != v[N_LINES_MUSL_NATIVE].out_bytes ||
+	    v[M0_LINES_MUSL_NO_SECCOMP].out_bytes != v[N_LINES_MUSL_NATIVE].out_bytes ||
 	    !v[L_LINES_GLIBC_NATIVE].out_bytes) {
 		fprintf(stderr,
 			"runner: the lines programs wrote %llu (glibc) and %llu (musl) bytes in mote, %llu "
@@ -668,7 +679,9 @@ int main(int argc, char **argv)
 	       e_over_a = v[E_RESTORE].median / v[A_FLOOR].median,
 	       f_over_g = v[F_RESTORE_HELLO].median / v[G_BOOT_HELLO].median,
 	       k_over_l = v[K_LINES_GLIBC].median / v[L_LINES_GLIBC_NATIVE].median,
-	       m_over_n = v[M_LINES_MUSL].median / v[N_LINES_MUSL_NATIVE].median;
+	       m_over_n = v[M_LINES_MUSL].median / v[N_LINES_MUSL_NATIVE].median,
+	       e_over_e0 = v[E_RESTORE].median / v[E0_RESTORE_NO_SECCOMP].median,
+	       m_over_m0 = v[M_LINES_MUSL].median / v[M0_LINES_MUSL_NO_SECCOMP].median;
 	printf(
 	    "%d runs each, interleaved round-robin after %d warm-up rounds; (a)-(g): fork+exec to waitpid, "
 	    "CLOCK_MONOTONIC;\n(h): mote-vmm's own time (--debug) the guest is paused while its snapshot is "
@@ -694,6 +707,10 @@ int main(int argc, char **argv)
 			snprintf(ratio, sizeof(ratio), "k/l = %.2fx", k_over_l);
 		else if (i == M_LINES_MUSL)
 			snprintf(ratio, sizeof(ratio), "m/n = %.2fx", m_over_n);
+		else if (i == E0_RESTORE_NO_SECCOMP)
+			snprintf(ratio, sizeof(ratio), "e/e0 = %.3fx", e_over_e0);
+		else if (i == M0_LINES_MUSL_NO_SECCOMP)
+			snprintf(ratio, sizeof(ratio), "m/m0 = %.3fx", m_over_m0);
 		printf("%-*s %9.0f %9.0f %9.0f %9.0f   %s\n", 34 + v[i].label_extra, v[i].label, v[i].median,
 		       v[i].p90, v[i].p99, v[i].min, ratio);
 		if (i == H_SNAPSHOT)

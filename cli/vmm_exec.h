@@ -44,6 +44,7 @@ enum {
 	    {"io-limit", required_argument, NULL, VMM_OPT_IO_LIMIT},                                         \
 	    {"pids", required_argument, NULL, VMM_OPT_PIDS},                                                 \
 	    {"uid-range", required_argument, NULL, VMM_OPT_UID_RANGE},                                       \
+	    {"debug-try", required_argument, NULL, VMM_OPT_DEBUG_TRY},                                       \
 	{                                                                                                    \
 		"allow-unlimited", no_argument, NULL, VMM_OPT_ALLOW_UNLIMITED                                \
 	}

@@ -16,9 +16,11 @@
 
 #include "attach.h"
 #include "console.h"
+#include "debug_try.h"
 #include "fds.h"
 #include "file.h"
 #include "guest.h"
+#include "seccomp_filter.h"
 #include "size.h"
 #include "status.h"
 
@@ -83,7 +85,8 @@ static void usage(FILE *out)
 		"       mote-vmm --restore FILE [--kernel FILE] [--timeout SECONDS] [--debug]\n"
 		"                [--snapshot FILE [--exit-after-snapshot]] [--log-fd N] [--keep-fd N]...\n"
 		"                [--control FD]\n"
-		"       (both forms also take --die-with-parent)\n"
+		"       (both forms also take --die-with-parent, and for debugging only\n"
+		"       --no-seccomp and --debug-try ACTION)\n"
 		"Boots the mote guest kernel in a KVM microVM and runs PROGRAM (a path inside\n"
 		"the rootfs image, a cpio newc archive) with ARGS, or resumes a clone of a\n"
 		"snapshot; exits with the program's status. With --snapshot, a write to the\n"
@@ -93,7 +96,11 @@ static void usage(FILE *out)
 		"lines to descriptor N instead of stderr, which then carries only the guest's\n"
 		"stderr. Inherited descriptors other than 0-2, --log-fd and --keep-fd are closed\n"
 		"(docs/run.md). With --control FD (a SOCK_SEQPACKET socket, kept), a\n"
-		"supervisor attaches a function to the restored VM (docs/hypercalls.md).\n");
+		"supervisor attaches a function to the restored VM (docs/hypercalls.md).\n"
+		"Before the guest's first instruction a seccomp allowlist confines mote-vmm\n"
+		"(docs/seccomp.md); --no-seccomp leaves it out, --debug-try ACTION (open:PATH,\n"
+		"connect:IP:PORT, fork, syscall:NAME) attempts ACTION under it and says what\n"
+		"happened.\n");
 }
 
 /* A descriptor number given on the command line (--log-fd, --keep-fd): open, or a usage error. */
@@ -392,6 +399,8 @@ int main(int argc, char **argv)
 	    {"die-with-parent", no_argument, NULL, 'p'},
 	    {"log-fd", required_argument, NULL, 'l'},
 	    {"keep-fd", required_argument, NULL, 'K'},
+	    {"no-seccomp", no_argument, NULL, 'S'},
+	    {"debug-try", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0},
 	};
 	/* Before anything is opened: a closed 0-2 must not become /dev/kvm or a snapshot file. */
@@ -405,7 +414,8 @@ int main(int argc, char **argv)
 				   .stderr_fd = STDERR_FILENO,
 				   .control_fd = -1};
 	struct mote_err err = {0};
-	int keep[VMM_KEEP_FDS_MAX], nkeep = 0, log_fd = -1;
+	int keep[VMM_KEEP_FDS_MAX], nkeep = 0, log_fd = -1, no_seccomp = 0;
+	const char *debug_try = NULL;
 	static char **envp; /* static: stays reachable until exit */
 	envp = calloc((size_t)argc + 1, sizeof(char *));
 	if (!envp)
@@ -462,6 +472,14 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'p': cfg.die_with_parent = 1; break;
+		case 'S': no_seccomp = 1; break;
+		case 'T':
+			if (debug_try_check(optarg, &err) < 0) {
+				free(envp);
+				mote_err_exit("mote-vmm", &err);
+			}
+			debug_try = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			free(envp);
@@ -555,6 +573,13 @@ int main(int argc, char **argv)
 		guest_snapshot_prepare(&g);
 	if (cfg.timeout_ns && start_timer(cfg.timeout_ns, &err) < 0)
 		mote_err_exit("mote-vmm", &err);
+	/* Setup is over: from here on only the run loop's system calls are allowed (docs/seccomp.md). */
+	if (!no_seccomp && seccomp_filter_install(cfg.debug, &err) < 0)
+		mote_err_exit("mote-vmm", &err);
+	if (no_seccomp && cfg.debug)
+		fprintf(stderr, "mote-vmm: seccomp filter not installed (--no-seccomp)\n");
+	if (debug_try)
+		debug_try_run(debug_try);
 	run_loop(&g);
 	return 0;
 }

@@ -119,11 +119,13 @@ static void *kernel_id_run(void *arg)
 
 void guest_snapshot_prepare(struct guest *g)
 {
+	vm_save_prepare(&g->vm); /* what a snapshot asks KVM only once, asked before the seccomp filter */
 	if (g->has_kernel_id || !g->kernel_image || kernel_id_started)
 		return;
 	/* Signals stay with the vCPU thread: KVM_RUN must see them. */
 	sigset_t all, old;
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS); /* the seccomp report (vmm/seccomp_filter.c) must reach its handler */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	kernel_id_guest = g;
 	kernel_id_started = pthread_create(&kernel_id_thread, NULL, kernel_id_run, g) == 0;
@@ -415,6 +417,8 @@ int guest_snapshot(struct guest *g, int wait, pid_t requester, struct mote_err *
 		/* Signals stay with the vCPU thread: KVM_RUN must see them. */
 		sigset_t all, old;
 		sigfillset(&all);
+		sigdelset(&all,
+			  SIGSYS); /* the seccomp report (vmm/seccomp_filter.c) must reach its handler */
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		int pr = pthread_create(&j->thread, NULL, commit_job_run, j);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);

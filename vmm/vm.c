@@ -16,6 +16,9 @@ int vm_create(struct vm *vm, uint64_t mem_size, int mem_fd, uint64_t mem_offset,
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	/* Opened now: under the seccomp filter no existing file can be opened. Without it, no page is
+	 * known to be unbacked (vm_backed_pages returns NULL). */
+	vm->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
@@ -166,8 +169,10 @@ void vm_destroy(struct vm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
+	if (vm->pagemap_fd >= 0)
+		close(vm->pagemap_fd);
 	memset(vm, 0, sizeof(*vm));
-	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = vm->pagemap_fd = -1;
 }
 
 void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len, int allow_rootfs)
@@ -190,14 +195,10 @@ void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len, int allow_ro
 uint8_t *vm_backed_pages(const struct vm *vm)
 {
 	uint64_t pages = vm->mem_size / 4096ull;
-	uint8_t *backed = malloc(pages);
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (!backed || fd < 0) {
-		free(backed);
-		if (fd >= 0)
-			close(fd);
+	int fd = vm->pagemap_fd;
+	uint8_t *backed = fd >= 0 ? malloc(pages) : NULL;
+	if (!backed)
 		return NULL;
-	}
 	uint64_t buf[4096];
 	uint64_t first = (uintptr_t)vm->mem / 4096ull;
 	for (uint64_t i = 0; i < pages;) {
@@ -205,13 +206,11 @@ uint8_t *vm_backed_pages(const struct vm *vm)
 		ssize_t got = pread(fd, buf, n * 8, (off_t)((first + i) * 8));
 		if (got != (ssize_t)(n * 8)) {
 			free(backed);
-			close(fd);
 			return NULL;
 		}
 		for (uint64_t k = 0; k < n; k++)
 			backed[i + k] = (buf[k] >> 62) != 0;
 		i += n;
 	}
-	close(fd);
 	return backed;
 }

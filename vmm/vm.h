@@ -30,6 +30,7 @@ struct vm {
 	uint64_t tsc_khz;
 	uint64_t hwcap;	     /* CPUID.1:EDX given to the guest */
 	uint32_t xsave_size; /* KVM's XSAVE area size, once asked (0 before) */
+	int pagemap_fd;	     /* /proc/self/pagemap, opened at vm_create (the seccomp filter opens nothing) */
 };
 
 /*
@@ -81,7 +82,7 @@ void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len, int allow_ro
  * page, 1 when /proc/self/pagemap says present (bit 63) or swapped (bit 62).
  * For anonymous RAM, a page with neither was never written and reads as
  * zero. Returns a malloc'ed array (free() it), or NULL when pagemap is
- * unreadable.
+ * unreadable. Reads through the descriptor vm_create opened.
  */
 uint8_t *vm_backed_pages(const struct vm *vm);
 
@@ -115,6 +116,12 @@ struct snap_guest;
  * immediate_exit). Returns 0 or -1 with *err.
  */
 int vm_save_vcpu(struct vm *vm, struct snap_writer *w, struct mote_err *err);
+
+/*
+ * Ask KVM now what vm_save_vcpu needs to know once (the XSAVE area size),
+ * so that a snapshot under the seccomp filter makes only vCPU ioctls.
+ */
+void vm_save_prepare(struct vm *vm);
 
 /*
  * Refuse a snapshot whose vCPU state mote-vmm never saves, or that needs what

@@ -308,6 +308,11 @@ static uint32_t xsave_size(struct vm *vm)
 	return vm->xsave_size;
 }
 
+void vm_save_prepare(struct vm *vm)
+{
+	xsave_size(vm);
+}
+
 static int save_msrs(struct vm *vm, struct snap_writer *w, struct mote_err *err)
 {
 	struct snap_msr out[SNAPCHECK_MSRS];
