@@ -9,7 +9,7 @@ MUSL_CC ?= musl-gcc
 
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PACKAGES := gcc make musl-tools busybox-static libssl-dev clang libclang-rt-14-dev \
-	binutils coreutils curl bsdutils libh2o-evloop-dev libsqlite3-dev libjansson-dev wrk runc liblua5.4-dev pkg-config
+	binutils coreutils curl bsdutils libh2o-evloop-dev libsqlite3-dev libjansson-dev wrk runc liblua5.4-dev pkg-config python3-prometheus-client
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	-Wshadow -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wimplicit-fallthrough \
@@ -110,7 +110,7 @@ $(BUILD)/asan/mote: $(CLI_SRC:%.c=$(BUILD)/asan/obj/%.o) $(LIB_OBJ_SAN)
 
 # mote-gateway (`mote serve` execs it): libh2o-evloop (h2o's own event loop, no libuv), SQLite, jansson.
 # Dynamically linked: h2o has no static library, and a daemon's start-up time does not matter.
-GW_LIBS := -lh2o-evloop -lssl -lcrypto -lsqlite3 -ljansson -lpthread
+GW_LIBS := -lh2o-evloop -lssl -lcrypto -lsqlite3 -ljansson -lpthread -lm
 # Paths inside the state dir are composed with snprintf into PATH_MAX-sized buffers; main.c refuses a state
 # dir path long enough for any of them to be cut, so GCC's guesses about truncation are silenced here.
 $(BUILD)/obj/gateway/%.o $(BUILD)/asan/obj/gateway/%.o: HOST_CFLAGS += -DH2O_USE_LIBUV=0 -Igateway -Wno-format-truncation
