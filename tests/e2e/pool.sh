@@ -132,6 +132,12 @@ ncold=$("$PY" "$PROM" sum mote_requests_total function=cold <"$page")
 warm=$("$PY" "$PROM" sum mote_request_duration_seconds_count path=warm <"$page")
 [ "$n200" = 10 ] && [ "$ncold" = 5 ] && [ "$warm" -ge 10 ] && pass metrics-counters-match-requests ||
 	fail metrics-counters-match-requests "warm 200s $n200 (sent 10), cold $ncold (sent 5), warm path $warm"
+mote_cli top top --once
+expect_status top 0 && out_has '^VMS +[0-9]+ pooled' && out_has 'cold_pool: 5, p50 [0-9.]+ ms' &&
+	out_has '^cold +5 +0 ' && out_has '^warm +10 +0 +1 ' && out_has '^[0-9a-f]{12} +lua +[0-9]+ +3 ' &&
+	pass mote-top-shows-live-figures || fail mote-top-shows-live-figures "$(cat "$OUT")"
+mote_cli top-bad top --count 0
+expect_one_error top-refuses-bad-count 64
 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/functions" | grep -q 404 &&
 	pass metrics-port-serves-only-metrics || fail metrics-port-serves-only-metrics "/functions answered"
 
