@@ -288,6 +288,7 @@ bench: all $(filter-out $(BUILD)/bench/hello $(BUILD)/bench/fn_native,$(BENCH_BI
 	$(BUILD)/tests/guest/lines.glibc $(BUILD)/tests/guest/lines.musl
 	@BUILD=$(BUILD) bash bench/run
 	@BUILD=$(BUILD) bash bench/functions.sh
+	@BUILD=$(BUILD) bash bench/pool.sh
 
 # ---- demo, install, housekeeping ---------------------------------------------
 # The demo: `mote serve` in the foreground with the example functions deployed (gateway/demo.sh); Ctrl-C stops it.
