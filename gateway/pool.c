@@ -12,6 +12,7 @@
 
 #define FAIL_BACKOFF_MS 1000
 #define MEM_MAX_AGE_MS 2000
+#define CHECK_MS 1000 /* full pools look up their bases this often (a new base retires them) */
 
 struct pool;
 
@@ -48,8 +49,8 @@ struct shape {
 
 static struct pool *pools;
 static struct shape *shapes;
-static h2o_timeout_t tick_timeout;
-static h2o_timeout_entry_t tick_entry;
+static h2o_timeout_t tick_timeout, check_timeout;
+static h2o_timeout_entry_t tick_entry, check_entry;
 static unsigned inflight;
 static uint64_t last_spawn_ms;
 static int ready;
@@ -302,6 +303,9 @@ static void tick(h2o_timeout_entry_t *e)
 	}
 	if (more)
 		schedule_tick();
+	else if (shapes && !h2o_timeout_is_linked(&check_entry))
+		h2o_timeout_link(gw.loop, &check_timeout,
+				 &check_entry); /* a base may change on disk: look again */
 }
 
 static void schedule_tick(void)
@@ -316,6 +320,8 @@ void pool_init(void)
 	unsigned interval = gw.pool_rate ? 1000u / gw.pool_rate : 1000u;
 	h2o_timeout_init(gw.loop, &tick_timeout, interval ? interval : 1);
 	tick_entry.cb = tick;
+	h2o_timeout_init(gw.loop, &check_timeout, CHECK_MS);
+	check_entry.cb = tick;
 	ready = 1;
 	schedule_tick();
 }

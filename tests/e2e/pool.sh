@@ -204,6 +204,25 @@ http after-restart '/fn/warm/x'
 	fail restart-serves "status $HTTP_CODE, $(vm_pids "$STATE" | wc -l) VMs (2 pooled + 1)"
 stop_gw "$G3" TERM
 
+# ---- a new base (the runtime changed on disk) retires the old pool and fills a new one ----
+mkdir -p "$E2E_TMP/rt"
+cp "$RUNTIMES/mote-lua" "$RUNTIMES/mote-c-init" "$E2E_TMP/rt/"
+start_gw g4 "$E2E_TMP/s4" --pool lua=2 --runtimes "$E2E_TMP/rt" || e2e_finish
+G4=$GW_PID
+wait_metric 2 30 mote_pool_vms state=paused
+old=$(metrics | sed -n 's/^mote_pool_vms{base="\([0-9a-f]*\)".*state="paused"} 2$/\1/p' | head -1)
+printf 'x' >>"$E2E_TMP/rt/mote-lua" # bytes after the ELF's end: the same program, another base identity
+new=""
+for ((i = 0; i < 300; i++)); do
+	new=$(metrics | sed -n 's/^mote_pool_vms{base="\([0-9a-f]*\)".*state="paused"} 2$/\1/p' | grep -v "^$old\$" | head -1)
+	[ -n "$new" ] && break
+	sleep 0.1
+done
+left=$(metric mote_pool_vms base="$old")
+[ -n "$old" ] && [ -n "$new" ] && [ "$left" = 0 ] && pass new-base-retires-old-pool ||
+	fail new-base-retires-old-pool "old base ${old:-none}, new ${new:-none}, $left VMs left in the old pool"
+stop_gw "$G4" TERM
+
 # ---- global caps: --max-vms and --memory-budget hold; beyond the queue bound, 503 ----
 # caps TAG FLAGS...: a gateway with those caps (no pool), a function allowed 6 VMs, 6 concurrent requests of
 # 1.5 s: 2 run, 2 wait (--queue 2) and get 503 after --queue-wait 1, 2 get 503 at once.
