@@ -10,7 +10,7 @@ MUSL_CC ?= musl-gcc
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PACKAGES := gcc make musl-tools busybox-static libssl-dev clang libclang-rt-14-dev \
 	binutils coreutils curl bsdutils libh2o-evloop-dev libsqlite3-dev libjansson-dev wrk runc liblua5.4-dev pkg-config \
-	libseccomp-dev
+	libseccomp-dev python3-prometheus-client
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	-Wshadow -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wimplicit-fallthrough \
@@ -128,7 +128,7 @@ $(BUILD)/asan/mote: $(CLI_SRC:%.c=$(BUILD)/asan/obj/%.o) $(LIB_OBJ_SAN)
 
 # mote-gateway (`mote serve` execs it): libh2o-evloop (h2o's own event loop, no libuv), SQLite, jansson.
 # Dynamically linked: h2o has no static library, and a daemon's start-up time does not matter.
-GW_LIBS := -lh2o-evloop -lssl -lcrypto -lsqlite3 -ljansson -lpthread
+GW_LIBS := -lh2o-evloop -lssl -lcrypto -lsqlite3 -ljansson -lpthread -lm
 # Paths inside the state dir are composed with snprintf into PATH_MAX-sized buffers; main.c refuses a state
 # dir path long enough for any of them to be cut, so GCC's guesses about truncation are silenced here.
 $(BUILD)/obj/gateway/%.o $(BUILD)/asan/obj/gateway/%.o: HOST_CFLAGS += -DH2O_USE_LIBUV=0 -Igateway -Wno-format-truncation
@@ -330,6 +330,7 @@ bench: all $(filter-out $(BUILD)/bench/hello $(BUILD)/bench/fn_native,$(BENCH_BI
 	$(BUILD)/tests/guest/lines.glibc $(BUILD)/tests/guest/lines.musl
 	@BUILD=$(BUILD) bash bench/run
 	@BUILD=$(BUILD) bash bench/functions.sh
+	@BUILD=$(BUILD) bash bench/pool.sh
 
 # ---- demo, install, housekeeping ---------------------------------------------
 # The demo: `mote serve` in the foreground with the example functions deployed (gateway/demo.sh); Ctrl-C stops it.

@@ -3,7 +3,7 @@
 # 1 keep-alive client and 16, side by side in one run, measured with wrk over loopback:
 #   (a) native   a single-threaded epoll C server answering the same hello (bench/hello_server.c)
 #   (b) warm     mote serve, hello-c with its VMs already attached (default --max-vms 4)
-#   (c) cold     mote serve --idle 0: every request restores a VM from the base, attaches, serves, ends it
+#   (c) cold     mote serve --idle 0 --pool 0: every request restores a VM from the base, attaches, serves, ends it
 #   (b') (c')    the same two for the Lua hello (examples/hello-lua)
 #   (c'')        cold for the same hello-c built with the glibc SDK (mote-fn-glibc.pc) instead of musl
 #   (d) runc     a container cold start per request: bench/spawn_server.c runs `runc run` of a prepared bundle
@@ -85,7 +85,7 @@ MOTE_SERVER=$tmp/warm/admin.sock "$BUILD/mote" deploy hello-lua examples/hello-l
 URL_warmlua="http://127.0.0.1:$PORT/fn/hello-lua/"
 check_url "$URL_warmlua" '^hello from a mote Lua function'
 
-start_server cold "$BUILD/mote" serve --listen 127.0.0.1:0 --state "$tmp/cold" --idle 0
+start_server cold "$BUILD/mote" serve --listen 127.0.0.1:0 --state "$tmp/cold" --idle 0 --pool 0
 URL_cold="http://127.0.0.1:$PORT/fn/hello/"
 MOTE_SERVER=$tmp/cold/admin.sock "$BUILD/mote" deploy hello "$BUILD/examples/hello-c/handler" --max-vms 16 >/dev/null ||
 	exit 1

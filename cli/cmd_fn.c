@@ -54,7 +54,7 @@ static void deploy_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: mote deploy NAME PATH [--runtime c|lua] [--mem SIZE] [--timeout S] [--env K=V]...\n"
-		"                   [--max-vms N] [--server SOCKET]\n"
+		"                   [--max-vms N] [--concurrency N] [--idle-timeout S] [--server SOCKET]\n"
 		"  PATH           a file (handler.lua for lua, a static ELF for c) or a directory holding\n"
 		"                 handler.lua or handler plus any data files\n"
 		"  --runtime R    c or lua (default: from PATH: *.lua or handler.lua is lua, an ELF is c)\n"
@@ -62,6 +62,10 @@ static void deploy_usage(FILE *out)
 		"  --timeout S    per request (default 10 s; beyond it 504 and the VM is killed)\n"
 		"  --env K=V      environment variable for the function (repeatable)\n"
 		"  --max-vms N    most VMs serving it at once (default 4)\n"
+		"  --concurrency N  requests per VM before another VM starts (default 1; a VM serves one\n"
+		"                 request at a time, the others wait for it)\n"
+		"  --idle-timeout S  a warm VM unused this long ends (default: mote serve --idle, 300 s;\n"
+		"                 0: each VM serves one request)\n"
 		"  --server SOCKET  admin socket of mote serve (default $MOTE_SERVER, else the default\n"
 		"                 state dir's admin.sock)\n"
 		"Redeploying a name replaces it atomically. See docs/functions.md.\n");
@@ -117,12 +121,19 @@ static const char *guess_runtime(const char *path)
 int cmd_deploy(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"runtime", required_argument, NULL, 'r'}, {"mem", required_argument, NULL, 'm'},
-	    {"timeout", required_argument, NULL, 't'}, {"env", required_argument, NULL, 'e'},
-	    {"max-vms", required_argument, NULL, 'n'}, {"server", required_argument, NULL, 's'},
-	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
+	    {"runtime", required_argument, NULL, 'r'},
+	    {"mem", required_argument, NULL, 'm'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"env", required_argument, NULL, 'e'},
+	    {"max-vms", required_argument, NULL, 'n'},
+	    {"server", required_argument, NULL, 's'},
+	    {"concurrency", required_argument, NULL, 'c'},
+	    {"idle-timeout", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	const char *runtime = NULL, *mem = NULL, *timeout = NULL, *max_vms = NULL, *server = NULL;
+	const char *runtime = NULL, *mem = NULL, *timeout = NULL, *max_vms = NULL, *server = NULL,
+		   *concurrency = NULL, *idle = NULL;
 	const char *env[ENV_MAX];
 	int nenv = 0, c;
 	optind = 1;
@@ -154,6 +165,22 @@ int cmd_deploy(int argc, char **argv)
 			env[nenv++] = optarg;
 			break;
 		case 'n': max_vms = optarg; break;
+		case 'c': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || !optarg[0] || optarg[0] == '-' || n < 1 || n > 1000)
+				usage_fail("deploy", "--concurrency: '%s' is not a number from 1 to 1000",
+					   optarg);
+			concurrency = optarg;
+			break;
+		}
+		case 'i':
+			if (strcmp(optarg, "0") && (mote_parse_duration(optarg, &v) < 0 || v < 1000000ull))
+				usage_fail("deploy",
+					   "--idle-timeout: '%s' is not 0 or a duration of at least 1ms",
+					   optarg);
+			idle = optarg;
+			break;
 		case 's': server = optarg; break;
 		case 'h': deploy_usage(stdout); return 0;
 		default: usage_fail("deploy", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -218,9 +245,9 @@ int cmd_deploy(int argc, char **argv)
 	tl = (size_t)snprintf(target, cap, "/functions/");
 	url_escape(name, target, cap, &tl);
 	char sep = '?';
-	const char *keys[] = {"runtime", "mem", "timeout", "max_vms"};
-	const char *vals[] = {runtime, mem, timeout, max_vms};
-	for (int i = 0; i < 4; i++) {
+	const char *keys[] = {"runtime", "mem", "timeout", "max_vms", "concurrency", "idle_timeout"};
+	const char *vals[] = {runtime, mem, timeout, max_vms, concurrency, idle};
+	for (int i = 0; i < 6; i++) {
 		if (!vals[i])
 			continue;
 		tl += (size_t)snprintf(target + tl, cap - tl, "%c%s=", sep, keys[i]);

@@ -18,4 +18,7 @@ int cmd_logs(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_invoke(int argc, char **argv);
 
+/* `mote top`: the live figures of mote serve, from its GET /metrics (cli/cmd_top.c). */
+int cmd_top(int argc, char **argv);
+
 #endif /* MOTE_CLI_COMMANDS_H */

@@ -18,6 +18,7 @@ static const struct {
     {"deploy", cmd_deploy, "deploy a function (a Lua handler or a static C ELF) to mote serve"},
     {"invoke", cmd_invoke, "call a deployed function"},
     {"ls", cmd_ls, "list the deployed functions"},
+    {"top", cmd_top, "show the live figures of mote serve: pools, VMs, caps, latency, requests"},
     {"logs", cmd_logs, "show a function's output"},
     {"rm", cmd_rm, "remove a function"},
 };

@@ -14,6 +14,7 @@
 #include "deploy.h"
 #include "fn.h"
 #include "fnlog.h"
+#include "pool.h"
 #include "registry.h"
 #include "size.h"
 
@@ -77,13 +78,21 @@ static json_t *function_json(struct fn *fn)
 	if (!env)
 		env = json_array();
 	const char *state = st.busy ? "busy" : st.idle ? "warm" : st.starting ? "starting" : "cold";
-	return json_pack(
+	json_t *j = json_pack(
 	    "{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:i, s:o, s:s, s:I, s:s, s:{s:i, s:i, s:i}, s:i}", "name",
 	    f->name, "version", (json_int_t)f->version, "runtime", f->runtime, "bundle", f->bundle,
 	    "bundle_size", (json_int_t)f->bundle_size, "mem", (json_int_t)f->mem, "timeout_ms",
 	    (json_int_t)f->timeout_ms, "max_vms", (int)f->max_vms, "env", env, "deployed_at", at,
 	    "deployed_at_ms", (json_int_t)f->deployed_at, "state", state, "vms", "starting", (int)st.starting,
 	    "idle", (int)st.idle, "busy", (int)st.busy, "queued", (int)st.queued);
+	if (j) {
+		/* idle_timeout_ms: the function's own (-1 in the registry: the gateway's --idle). */
+		json_object_set_new(
+		    j, "idle_timeout_ms",
+		    json_integer(f->idle_ms >= 0 ? (json_int_t)f->idle_ms : (json_int_t)gw.idle_ms));
+		json_object_set_new(j, "concurrency", json_integer(f->concurrency ? f->concurrency : 1));
+	}
+	return j;
 }
 
 void admin_send_function(h2o_req_t *req, int status, struct fn *fn)
@@ -230,6 +239,8 @@ static void put_function(h2o_req_t *req, const char *name, const char *query, si
 	cfg.mem = GW_DEFAULT_MEM;
 	cfg.timeout_ms = GW_DEFAULT_TIMEOUT_MS;
 	cfg.max_vms = GW_DEFAULT_MAX_VMS;
+	cfg.idle_ms = -1;
+	cfg.concurrency = 1;
 	const char *env[ENV_MAX];
 	size_t nenv = 0;
 	json_t *env_json = json_array();
@@ -271,6 +282,26 @@ static void put_function(h2o_req_t *req, const char *name, const char *query, si
 				return;
 			}
 			cfg.max_vms = (uint32_t)u;
+		} else if (!strcmp(k, "idle_timeout")) {
+			uint64_t ns;
+			if (strcmp(v, "0") && (mote_parse_duration(v, &ns) < 0 || ns < 1000000ull ||
+					       ns / 1000000ull > 7ull * 86400 * 1000)) {
+				json_decref(env_json);
+				send_errorf(req, 400, "bad_request",
+					    "idle_timeout: '%s' is not 0 or a duration from 1ms to 7 days",
+					    v);
+				return;
+			}
+			cfg.idle_ms = strcmp(v, "0") ? (int64_t)(ns / 1000000ull) : 0;
+		} else if (!strcmp(k, "concurrency")) {
+			if (parse_u64(v, &u) < 0 || u < 1 || u > GW_MAX_CONCURRENCY) {
+				json_decref(env_json);
+				send_errorf(req, 400, "bad_request",
+					    "concurrency: '%s' is not a number from 1 to %u", v,
+					    GW_MAX_CONCURRENCY);
+				return;
+			}
+			cfg.concurrency = (uint32_t)u;
 		} else if (!strcmp(k, "env")) {
 			const char *eq = strchr(v, '=');
 			if (!eq || eq == v || nenv == ENV_MAX) {
@@ -354,6 +385,47 @@ static int method_is(h2o_req_t *req, const char *m)
 	return h2o_memis(req->method.base, req->method.len, m, strlen(m));
 }
 
+void admin_metrics(struct metrics_buf *b)
+{
+	char l[128];
+	fn_metrics(b);
+	pool_metrics(b);
+	metrics_family(b, "mote_vm_limit", "gauge", "The cap on VM processes (--max-vms)");
+	metrics_sample(b, "mote_vm_limit", NULL, gw.cap.max_vms);
+	metrics_family(b, "mote_vms_charged", "gauge",
+		       "VMs counted against --max-vms (pooled, starting, warm, busy)");
+	metrics_sample(b, "mote_vms_charged", NULL, gw.cap.vms);
+	metrics_family(b, "mote_memory_budget_bytes", "gauge", "The memory budget (--memory-budget)");
+	metrics_sample(b, "mote_memory_budget_bytes", NULL, (double)gw.cap.budget);
+	metrics_family(b, "mote_memory_charged_bytes", "gauge",
+		       "Memory charged against the budget: a pooled VM 1 MiB, an attached VM its guest RAM");
+	metrics_sample(b, "mote_memory_charged_bytes", NULL, (double)gw.cap.charged);
+	metrics_family(b, "mote_info", "gauge", "The gateway's settings");
+	char rate[16];
+	snprintf(rate, sizeof(rate), "%u", gw.pool_rate);
+	metrics_sample(b, "mote_info", metrics_labels(l, sizeof(l), "pool_rate", rate, NULL), 1);
+}
+
+/* Answer with the metrics in the Prometheus text format (version 0.0.4). */
+void admin_send_metrics(h2o_req_t *req)
+{
+	struct metrics_buf b = {0};
+	admin_metrics(&b);
+	if (b.failed) {
+		free(b.data);
+		send_errorf(req, 500, "internal", "out of memory");
+		return;
+	}
+	req->res.status = 200;
+	req->res.reason = "OK";
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+		       H2O_STRLIT("text/plain; version=0.0.4; charset=utf-8"));
+	h2o_iovec_t body = h2o_strdup(&req->pool, b.data ? b.data : "", b.len);
+	free(b.data);
+	req->res.content_length = body.len;
+	h2o_send_inline(req, body.base, body.len);
+}
+
 void admin_handle(h2o_req_t *req)
 {
 	const char *path = req->input.path.base;
@@ -380,6 +452,14 @@ void admin_handle(h2o_req_t *req)
 		h2o_iovec_t rest =
 		    slash ? h2o_iovec_init(slash, (size_t)(path + plen - slash)) : h2o_iovec_init("/", 1);
 		fn_invoke(fn, req, rest, h2o_iovec_init(query, qlen));
+		return;
+	}
+	if (plen == 8 && !memcmp(path, "/metrics", 8)) {
+		if (!method_is(req, "GET")) {
+			send_errorf(req, 405, "bad_method", "GET /metrics gives the metrics");
+			return;
+		}
+		admin_send_metrics(req);
 		return;
 	}
 	if (plen == 10 && !memcmp(path, "/functions", 10)) {

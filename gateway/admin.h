@@ -4,6 +4,7 @@
 
 #include "gateway.h"
 #include "apierr.h"
+#include "metrics.h"
 
 struct fn;
 
@@ -15,5 +16,11 @@ void admin_send_error(h2o_req_t *req, const struct api_error *e);
 
 /* Answer req with the function's JSON (as GET /functions/NAME) and `status`. */
 void admin_send_function(h2o_req_t *req, int status, struct fn *fn);
+
+/* The whole metrics page (Prometheus text format) into b. */
+void admin_metrics(struct metrics_buf *b);
+
+/* Answer req with the metrics page (GET /metrics on the admin socket and on --metrics-listen). */
+void admin_send_metrics(h2o_req_t *req);
 
 #endif /* MOTE_GATEWAY_ADMIN_H */

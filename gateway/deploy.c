@@ -13,6 +13,7 @@
 #include "bundle.h"
 #include "fn.h"
 #include "fnlog.h"
+#include "pool.h"
 #include "vm.h"
 
 struct deploy_ref;
@@ -31,6 +32,7 @@ struct deploy {
 	char init_error[512];
 	int replaced; /* the name had a function: 200 instead of 201 */
 	int done;
+	int charged; /* its VM's guest RAM is charged in gw.cap (handed to the function on commit) */
 };
 
 struct deploy_ref {
@@ -130,6 +132,7 @@ static void commit(struct deploy *d)
 		    (unsigned long long)d->bundle_size);
 	struct vm *vm = d->vm;
 	d->vm = NULL;
+	d->charged = 0; /* fn_install takes the VM's charge */
 	int fd = d->bundle_fd;
 	d->bundle_fd = -1;
 	fn_install(&d->cfg, fd, d->bundle_size, vm);
@@ -161,6 +164,11 @@ static void check_exited(struct vm *vm, void *owner, const char *why)
 {
 	struct deploy *d = owner;
 	d->vm = NULL;
+	if (d->charged) {
+		capacity_release(&gw.cap, d->cfg.mem);
+		d->charged = 0;
+		fn_capacity_freed();
+	}
 	if (!d->done)
 		refuse(d, 422, "init_error", "the function's VM ended while loading it: %s", why);
 	else
@@ -198,6 +206,18 @@ static void start_check(struct deploy *d)
 			base_wait(b, &d->base_wait);
 		return;
 	}
+	/* A paused VM of the pool when there is one (its charge grows to the guest's RAM), else a restore. */
+	struct vm *pooled = pool_available(snap) > 0 ? pool_take(snap) : NULL;
+	if (pooled && vm_attach(pooled, d->bundle_fd, d->bundle_size, d->log, &check_events, d) == 0) {
+		d->vm = pooled;
+		capacity_change(&gw.cap, SIZING_POOLED_CHARGE, d->cfg.mem);
+		d->charged = 1;
+		return;
+	}
+	if (pooled) {
+		capacity_release(&gw.cap, SIZING_POOLED_CHARGE);
+		vm_kill(pooled, "killed: cannot pass it the bundle");
+	}
 	struct vm_spec spec = {.vmm = gw.vmm,
 			       .snapshot = snap,
 			       .bundle_fd = d->bundle_fd,
@@ -205,8 +225,13 @@ static void start_check(struct deploy *d)
 			       .log = d->log};
 	struct mote_err err = {0};
 	d->vm = vm_start(gw.loop, &spec, &check_events, d, &err);
-	if (!d->vm)
+	if (!d->vm) {
 		refuse(d, 503, "no_vm", "cannot start a VM: %s", err.msg);
+		return;
+	}
+	pool_count_restore(snap, POOL_RESTORE_DEPLOY);
+	capacity_charge(&gw.cap, d->cfg.mem);
+	d->charged = 1;
 }
 
 static void on_base_built(struct base_waiter *w)

@@ -11,6 +11,8 @@
 #include "base.h"
 #include "bundle.h"
 #include "fnlog.h"
+#include "pool.h"
+#include "vlog.h"
 #include "vm.h"
 
 /*
@@ -33,7 +35,11 @@ struct slot {
 	enum slot_state state;
 	struct call *call;
 	h2o_linklist_t link;	   /* in ver->slots */
+	h2o_linklist_t idle_link;  /* in idle_lru while idle */
 	h2o_timeout_entry_t timer; /* start deadline, then idle deadline */
+	enum metrics_path origin;  /* how its next request is served: cold_* for the first, then warm */
+	uint64_t charge;	   /* bytes charged in gw.cap (0 once released) */
+	int charged;
 };
 
 struct fnver {
@@ -47,6 +53,9 @@ struct fnver {
 	int retired;
 	struct base_waiter base_wait;
 	struct base *base_waited;
+	h2o_timeout_t *idle_timeout; /* NULL when the idle time is 0 */
+	uint64_t idle_ms;
+	int uses_noted; /* pool_note_use(+1) was called */
 };
 
 struct fn {
@@ -58,6 +67,9 @@ struct fn {
 	unsigned queued;
 	struct fnlog *log;
 	int removed;
+	h2o_linklist_t cap_link; /* in cap_waiters while it needs a VM the caps do not allow */
+	struct metrics_statuses statuses;
+	uint64_t evicted; /* its idle VMs ended to make room for others */
 };
 
 struct call {
@@ -68,11 +80,28 @@ struct call {
 	h2o_timeout_entry_t timer; /* queue wait, then the function timeout */
 	struct slot *slot;
 	uint64_t id;
+	uint64_t t_start; /* CLOCK_MONOTONIC ns at arrival */
+	enum metrics_path served_by;
+	int dispatched;
 };
 
 static struct fn *fns;
-static h2o_timeout_t queue_timeout, idle_timeout, start_timeout;
+static h2o_timeout_t queue_timeout, start_timeout, wake_timeout;
+static h2o_timeout_entry_t wake_entry;
 static uint64_t call_ids;
+/* Idle slots, least recently used first (the ones ended first when the caps are reached). */
+static h2o_linklist_t idle_lru;
+/* Functions waiting for room under the caps, first come first served. */
+static h2o_linklist_t cap_waiters;
+static struct metrics_histogram latency[METRICS_PATHS];
+static uint64_t evictions_idle, evictions_pooled, inflight_calls;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* h2o timeouts by duration, never disposed (a timeout may not go while h2o runs the list of them). */
 static struct timeout_by_ms {
@@ -94,14 +123,37 @@ static h2o_timeout_t *timeout_for(uint64_t ms)
 	return &t->t;
 }
 
+static void pump(struct fn *fn);
+
+static void on_wake(h2o_timeout_entry_t *e)
+{
+	/* Room was freed under the caps: the waiting functions try again, in the order they came. */
+	h2o_linklist_t todo;
+	h2o_linklist_init_anchor(&todo);
+	h2o_linklist_insert_list(&todo, &cap_waiters);
+	while (!h2o_linklist_is_empty(&todo)) {
+		struct fn *fn = H2O_STRUCT_FROM_MEMBER(struct fn, cap_link, todo.next);
+		h2o_linklist_unlink(&fn->cap_link);
+		pump(fn);
+	}
+}
+
+void fn_capacity_freed(void)
+{
+	if (!h2o_linklist_is_empty(&cap_waiters) && !h2o_timeout_is_linked(&wake_entry))
+		h2o_timeout_link(gw.loop, &wake_timeout, &wake_entry);
+}
+
 void fn_init(void)
 {
 	h2o_timeout_init(gw.loop, &queue_timeout, gw.queue_wait_ms);
-	h2o_timeout_init(gw.loop, &idle_timeout, gw.idle_ms);
 	h2o_timeout_init(gw.loop, &start_timeout, gw.start_ms);
+	h2o_timeout_init(gw.loop, &wake_timeout, 0);
+	wake_entry.cb = on_wake;
+	h2o_linklist_init_anchor(&idle_lru);
+	h2o_linklist_init_anchor(&cap_waiters);
 }
 
-static void pump(struct fn *fn);
 static void maybe_free_fn(struct fn *fn);
 
 /* ---- answering ---------------------------------------------------------------------------------- */
@@ -171,6 +223,16 @@ static void call_detach(struct call *c)
 
 static void call_fail(struct call *c, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The call is answered with `status` (or dropped: status 0): count it. */
+static void call_done(struct call *c, int status)
+{
+	inflight_calls--;
+	if (status)
+		metrics_count_status(&c->fn->statuses, status);
+	if (c->dispatched && status)
+		metrics_observe(&latency[c->served_by], (double)(mono_ns() - c->t_start) / 1e9);
+}
+
 static void call_fail(struct call *c, int status, const char *code, const char *fmt, ...)
 {
 	call_detach(c);
@@ -178,6 +240,7 @@ static void call_fail(struct call *c, int status, const char *code, const char *
 	c->req = NULL;
 	if (!req)
 		return;
+	call_done(c, status);
 	char text[512];
 	va_list ap;
 	va_start(ap, fmt);
@@ -205,6 +268,7 @@ static void call_respond(struct call *c, const struct mote_msg_response *res)
 	c->req = NULL;
 	if (!req)
 		return;
+	call_done(c, (int)res->status);
 	req->res.status = (int)res->status;
 	req->res.reason = reason_phrase((int)res->status);
 	uint64_t cursor = 0;
@@ -230,6 +294,7 @@ static void call_dispose(void *p)
 	if (c->req) {
 		c->req = NULL;
 		call_detach(c);
+		call_done(c, 0);
 	}
 }
 
@@ -262,10 +327,29 @@ static unsigned live_slots(const struct fnver *v, unsigned *starting)
 	return n;
 }
 
+static void slot_release(struct slot *s)
+{
+	if (s->charged) {
+		capacity_release(&gw.cap, s->charge);
+		s->charged = 0;
+		fn_capacity_freed();
+	}
+}
+
+static void slot_not_idle(struct slot *s)
+{
+	if (h2o_linklist_is_linked(&s->idle_link))
+		h2o_linklist_unlink(&s->idle_link);
+}
+
 static void slot_kill(struct slot *s, const char *why)
 {
 	h2o_timeout_unlink(&s->timer);
+	slot_not_idle(s);
+	if (s->state != SLOT_DYING)
+		vlogf("vm %d retired (%s): %s", (int)vm_pid(s->vm), s->ver->fn->name, why);
 	s->state = SLOT_DYING;
+	slot_release(s);
 	vm_kill(s->vm, why);
 }
 
@@ -291,15 +375,19 @@ static void slot_became_idle(struct slot *s)
 		slot_kill(s, "ended: its version was replaced or removed");
 		return;
 	}
-	s->timer.cb = on_idle_timeout;
-	h2o_timeout_link(gw.loop, &idle_timeout, &s->timer);
+	slot_not_idle(s);
+	h2o_linklist_insert(&idle_lru, &s->idle_link);
+	if (s->ver->idle_timeout) {
+		s->timer.cb = on_idle_timeout;
+		h2o_timeout_link(gw.loop, s->ver->idle_timeout, &s->timer);
+	}
 }
 
-/* After pump(): with --idle 0 a new VM that found no waiting request ends now. */
+/* After pump(): with an idle time of 0 a new VM that found no waiting request ends now. */
 static void end_if_not_kept(struct slot *s)
 {
-	if (gw.idle_ms == 0 && s->state == SLOT_IDLE)
-		slot_kill(s, "ended: --idle 0 keeps no VM warm");
+	if (s->ver->idle_ms == 0 && s->state == SLOT_IDLE)
+		slot_kill(s, "ended: an idle time of 0 keeps no VM warm");
 }
 
 static struct slot *slot_new(struct fnver *v, struct vm *vm, enum slot_state state)
@@ -310,6 +398,7 @@ static struct slot *slot_new(struct fnver *v, struct vm *vm, enum slot_state sta
 	s->vm = vm;
 	s->ver = v;
 	s->state = state;
+	s->origin = METRICS_PATH_WARM;
 	h2o_linklist_insert(&v->slots, &s->link);
 	return s;
 }
@@ -317,6 +406,8 @@ static struct slot *slot_new(struct fnver *v, struct vm *vm, enum slot_state sta
 static void slot_ready(struct vm *vm, void *owner, const char *text, size_t len)
 {
 	struct slot *s = owner;
+	vlogf("vm %d idle (%s version %lld loaded)", (int)vm_pid(vm), s->ver->fn->name,
+	      (long long)s->ver->cfg.version);
 	slot_became_idle(s);
 	pump(s->ver->fn);
 	end_if_not_kept(s);
@@ -335,9 +426,9 @@ static void slot_response(struct vm *vm, void *owner, const struct mote_msg_resp
 	struct call *c = s->call;
 	if (c)
 		call_respond(c, res);
-	if (gw.idle_ms == 0) {
-		/* --idle 0: a VM serves one request, so that every request is a cold start. */
-		slot_kill(s, "ended: --idle 0 keeps no VM warm");
+	if (s->ver->idle_ms == 0) {
+		/* An idle time of 0: a VM serves one request, so that every request is a cold start. */
+		slot_kill(s, "ended: an idle time of 0 keeps no VM warm");
 		pump(s->ver->fn);
 		return;
 	}
@@ -348,6 +439,10 @@ static void slot_response(struct vm *vm, void *owner, const struct mote_msg_resp
 static void free_version(struct fnver *v)
 {
 	base_unwait(&v->base_wait);
+	if (v->uses_noted) {
+		pool_note_use(v->cfg.runtime, v->cfg.mem, -1);
+		v->uses_noted = 0;
+	}
 	if (h2o_linklist_is_linked(&v->link))
 		h2o_linklist_unlink(&v->link);
 	if (v->bundle_fd >= 0)
@@ -363,6 +458,9 @@ static void slot_exited(struct vm *vm, void *owner, const char *why)
 	enum slot_state was = s->state;
 	h2o_timeout_unlink(&s->timer);
 	h2o_linklist_unlink(&s->link);
+	slot_not_idle(s);
+	slot_release(s);
+	vlogf("vm %d exited (%s): %s", (int)vm_pid(vm), fn->name, why);
 	if (s->call) {
 		fnlog_notef(fn->log, "VM pid %d died during request %llu: %s", (int)vm_pid(vm),
 			    (unsigned long long)s->call->id, why);
@@ -399,7 +497,46 @@ static void on_base_ready(struct base_waiter *w)
 	pump(v->fn);
 }
 
-/* Start one more VM for version v. Returns 0, or -1 when none can start now (queued calls were failed). */
+/* End the least recently used idle VM of another function to make room. Returns 1 if one was ended. */
+static int evict_idle(const struct fn *keep)
+{
+	for (h2o_linklist_t *l = idle_lru.next; l != &idle_lru; l = l->next) {
+		struct slot *s = H2O_STRUCT_FROM_MEMBER(struct slot, idle_link, l);
+		if (s->ver->fn == keep)
+			continue;
+		s->ver->fn->evicted++;
+		evictions_idle++;
+		slot_kill(s, "ended: its room is needed by another function");
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Make room under the caps for a VM of `bytes` (converted from a pooled VM when `from_pool`): end pooled
+ * VMs of other bases, then idle VMs of other functions, least recently used first. Returns 1 if it fits.
+ */
+static int make_room(const struct fn *fn, const char *snapshot, uint64_t bytes, int from_pool)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (from_pool ? capacity_fits_change(&gw.cap, SIZING_POOLED_CHARGE, bytes)
+			      : capacity_fits(&gw.cap, bytes))
+			return 1;
+		if (pool_evict(snapshot)) {
+			evictions_pooled++;
+			continue;
+		}
+		if (!evict_idle(fn))
+			return 0;
+	}
+	return 0;
+}
+
+/*
+ * Start one more VM for version v: a paused clone from its base's pool when one is ready, else a restore.
+ * Returns 0, -1 when none can start now (queued calls were failed, or it waits for its base), or -2 when
+ * the caps leave no room (the function waits in cap_waiters).
+ */
 static int start_vm(struct fnver *v)
 {
 	struct fn *fn = v->fn;
@@ -428,25 +565,60 @@ static int start_vm(struct fnver *v)
 		}
 		return -1;
 	}
-	struct vm_spec spec = {.vmm = gw.vmm,
-			       .snapshot = snap,
-			       .bundle_fd = v->bundle_fd,
-			       .bundle_size = v->bundle_size,
-			       .log = fn->log};
+	int from_pool = pool_available(snap) > 0;
+	if (!make_room(fn, snap, v->cfg.mem, from_pool)) {
+		if (!h2o_linklist_is_linked(&fn->cap_link))
+			h2o_linklist_insert(&cap_waiters, &fn->cap_link);
+		return -2;
+	}
 	struct slot *s = slot_new(v, NULL, SLOT_STARTING);
 	if (!s)
 		return -1;
 	struct mote_err err = {0};
-	s->vm = vm_start(gw.loop, &spec, &slot_events, s, &err);
-	if (!s->vm) {
-		h2o_linklist_unlink(&s->link);
-		free(s);
-		fnlog_notef(fn->log, "cannot start a VM: %s", err.msg);
-		while (!h2o_linklist_is_empty(&fn->queue))
-			call_fail(H2O_STRUCT_FROM_MEMBER(struct call, qlink, fn->queue.next), 503, "no_vm",
-				  "mote: cannot start a VM for '%s': %s", fn->name, err.msg);
-		return -1;
+	struct vm *pooled = from_pool ? pool_take(snap) : NULL;
+	if (pooled) {
+		if (vm_attach(pooled, v->bundle_fd, v->bundle_size, fn->log, &slot_events, s) < 0) {
+			capacity_release(&gw.cap, SIZING_POOLED_CHARGE);
+			vm_kill(pooled, "killed: cannot pass it the bundle");
+			pooled = NULL;
+		} else {
+			s->vm = pooled;
+			s->origin = METRICS_PATH_COLD_POOL;
+			capacity_change(&gw.cap, SIZING_POOLED_CHARGE, v->cfg.mem);
+			char id[65];
+			pool_base_id(snap, id);
+			vlogf("vm %d attached to %s version %lld (from the pool of base %.12s)",
+			      (int)vm_pid(pooled), fn->name, (long long)v->cfg.version, id);
+		}
 	}
+	if (!s->vm) {
+		if (!from_pool)
+			pool_take(snap); /* counts the miss */
+		struct vm_spec spec = {.vmm = gw.vmm,
+				       .snapshot = snap,
+				       .bundle_fd = v->bundle_fd,
+				       .bundle_size = v->bundle_size,
+				       .log = fn->log};
+		s->vm = vm_start(gw.loop, &spec, &slot_events, s, &err);
+		if (!s->vm) {
+			h2o_linklist_unlink(&s->link);
+			free(s);
+			fnlog_notef(fn->log, "cannot start a VM: %s", err.msg);
+			while (!h2o_linklist_is_empty(&fn->queue))
+				call_fail(H2O_STRUCT_FROM_MEMBER(struct call, qlink, fn->queue.next), 503,
+					  "no_vm", "mote: cannot start a VM for '%s': %s", fn->name, err.msg);
+			return -1;
+		}
+		capacity_charge(&gw.cap, v->cfg.mem);
+		s->origin = METRICS_PATH_COLD_RESTORE;
+		pool_count_restore(snap, POOL_RESTORE_REQUEST);
+		char id[65];
+		pool_base_id(snap, id);
+		vlogf("vm %d spawned for %s version %lld (restored from base %.12s, no pooled VM)",
+		      (int)vm_pid(s->vm), fn->name, (long long)v->cfg.version, id);
+	}
+	s->charge = v->cfg.mem;
+	s->charged = 1;
 	s->timer.cb = on_start_timeout;
 	h2o_timeout_link(gw.loop, &start_timeout, &s->timer);
 	return 0;
@@ -531,16 +703,19 @@ static void dispatch(struct slot *s, struct call *c)
 		return;
 	}
 	h2o_timeout_unlink(&s->timer);
+	slot_not_idle(s);
 	s->state = SLOT_BUSY;
 	s->call = c;
 	c->slot = s;
+	c->dispatched = 1;
+	c->served_by = s->origin;
+	s->origin = METRICS_PATH_WARM;
 	c->timer.cb = on_call_timeout;
 	h2o_timeout_link(gw.loop, s->ver->timeout, &c->timer);
 }
 
 static struct slot *idle_slot(struct fnver *v)
 {
-	/* The most recently used idle VM first: its memory is warm, and the others can age out. */
 	for (h2o_linklist_t *l = v->slots.next; l != &v->slots; l = l->next) {
 		struct slot *s = H2O_STRUCT_FROM_MEMBER(struct slot, link, l);
 		if (s->state == SLOT_IDLE)
@@ -560,9 +735,14 @@ static void pump(struct fn *fn)
 			break;
 		dispatch(s, H2O_STRUCT_FROM_MEMBER(struct call, qlink, fn->queue.next));
 	}
-	unsigned starting;
+	unsigned starting, busy = 0;
 	unsigned live = live_slots(v, &starting);
-	while (fn->queued > starting && live < v->cfg.max_vms) {
+	for (h2o_linklist_t *l = v->slots.next; l != &v->slots; l = l->next)
+		if (H2O_STRUCT_FROM_MEMBER(struct slot, link, l)->state == SLOT_BUSY)
+			busy++;
+	/* Concurrency-based scaling: enough VMs for the requests running and waiting, `concurrency` each. */
+	while (fn->queued > 0 && live < sizing_desired_vms(busy, fn->queued, v->cfg.concurrency) &&
+	       live < v->cfg.max_vms) {
 		if (start_vm(v) < 0)
 			break;
 		starting++;
@@ -573,11 +753,13 @@ static void pump(struct fn *fn)
 void fn_invoke(struct fn *fn, h2o_req_t *req, h2o_iovec_t path, h2o_iovec_t query)
 {
 	if (req->entity.base && req->entity.len > gw.body_max) {
+		metrics_count_status(&fn->statuses, 413);
 		fn_send_error(req, 413, "too_large", "mote: request body larger than %llu bytes",
 			      (unsigned long long)gw.body_max);
 		return;
 	}
 	if (fn->queued >= gw.queue_max) {
+		metrics_count_status(&fn->statuses, 503);
 		fn_send_error(req, 503, "busy", "mote: function '%s' is busy: %u requests are waiting",
 			      fn->name, fn->queued);
 		return;
@@ -589,6 +771,8 @@ void fn_invoke(struct fn *fn, h2o_req_t *req, h2o_iovec_t path, h2o_iovec_t quer
 	c->path = path;
 	c->query = query;
 	c->id = ++call_ids;
+	c->t_start = mono_ns();
+	inflight_calls++;
 	h2o_linklist_insert(&fn->queue, &c->qlink);
 	fn->queued++;
 	c->timer.cb = on_queue_timeout;
@@ -603,6 +787,7 @@ static struct fn *fn_new(const char *name)
 		return NULL;
 	snprintf(fn->name, sizeof(fn->name), "%s", name);
 	h2o_linklist_init_anchor(&fn->queue);
+	h2o_linklist_init_anchor(&fn->cap_link);
 	h2o_linklist_init_anchor(&fn->retired);
 	fn->log = fnlog_open(gw.logs_dir, name);
 	fn->next = fns;
@@ -664,6 +849,10 @@ static void retire(struct fnver *v)
 {
 	struct fn *fn = v->fn;
 	v->retired = 1;
+	if (v->uses_noted) {
+		pool_note_use(v->cfg.runtime, v->cfg.mem, -1);
+		v->uses_noted = 0;
+	}
 	base_unwait(&v->base_wait);
 	v->base_waited = NULL;
 	for (h2o_linklist_t *l = v->slots.next; l != &v->slots;) {
@@ -682,6 +871,8 @@ static void maybe_free_fn(struct fn *fn)
 {
 	if (!fn->removed || fn->cur || !h2o_linklist_is_empty(&fn->retired))
 		return;
+	if (h2o_linklist_is_linked(&fn->cap_link))
+		h2o_linklist_unlink(&fn->cap_link);
 	for (struct fn **p = &fns; *p; p = &(*p)->next)
 		if (*p == fn) {
 			*p = fn->next;
@@ -702,7 +893,13 @@ static struct fnver *version_new(struct fn *fn, const struct reg_function *f, in
 	v->bundle_fd = bundle_fd;
 	v->bundle_size = bundle_size;
 	v->timeout = timeout_for(f->timeout_ms);
+	if (!v->cfg.concurrency)
+		v->cfg.concurrency = 1;
+	v->idle_ms = f->idle_ms >= 0 ? (uint64_t)f->idle_ms : gw.idle_ms;
+	v->idle_timeout = v->idle_ms ? timeout_for(v->idle_ms) : NULL;
 	h2o_linklist_init_anchor(&v->slots);
+	pool_note_use(v->cfg.runtime, v->cfg.mem, +1);
+	v->uses_noted = 1;
 	return v;
 }
 
@@ -728,9 +925,14 @@ void fn_install(const struct reg_function *f, int bundle_fd, uint64_t bundle_siz
 		retire(old);
 	struct slot *s = warm ? slot_new(v, warm, SLOT_IDLE) : NULL;
 	if (s) {
+		s->charge = f->mem; /* charged by the deploy */
+		s->charged = 1;
+		vlogf("vm %d attached to %s version %lld (the deploy's check)", (int)vm_pid(warm), f->name,
+		      (long long)f->version);
 		vm_set_owner(warm, &slot_events, s, fn->log);
 		slot_became_idle(s);
 	} else if (warm) {
+		capacity_release(&gw.cap, f->mem);
 		vm_kill(warm, "killed: out of memory");
 	}
 	pump(fn);
@@ -766,4 +968,121 @@ static int load_one(const struct reg_function *f, void *arg)
 int fn_load_all(struct mote_err *err)
 {
 	return registry_each_function(gw.reg, load_one, NULL, err);
+}
+
+uint64_t fn_inflight(void)
+{
+	return inflight_calls;
+}
+
+static void metrics_of_fn(struct fn *fn, void *arg)
+{
+	struct metrics_buf *b = arg;
+	char l[512], st[8];
+	for (unsigned i = 0; i < fn->statuses.n; i++) {
+		snprintf(st, sizeof(st), "%u", fn->statuses.s[i].status);
+		metrics_sample(b, "mote_requests_total",
+			       metrics_labels(l, sizeof(l), "function", fn->name, "status", st, NULL),
+			       (double)fn->statuses.s[i].count);
+	}
+}
+
+static void vms_of_fn(struct fn *fn, void *arg)
+{
+	struct metrics_buf *b = arg;
+	struct fn_stats st;
+	fn_stats(fn, &st);
+	char l[512];
+	metrics_sample(b, "mote_vms",
+		       metrics_labels(l, sizeof(l), "function", fn->name, "state", "starting", NULL),
+		       st.starting);
+	metrics_sample(b, "mote_vms",
+		       metrics_labels(l, sizeof(l), "function", fn->name, "state", "idle", NULL), st.idle);
+	metrics_sample(b, "mote_vms",
+		       metrics_labels(l, sizeof(l), "function", fn->name, "state", "busy", NULL), st.busy);
+}
+
+static void queued_of_fn(struct fn *fn, void *arg)
+{
+	char l[512];
+	metrics_sample(arg, "mote_queued_requests", metrics_labels(l, sizeof(l), "function", fn->name, NULL),
+		       fn->queued);
+}
+
+static void memory_of_fn(struct fn *fn, void *arg)
+{
+	uint64_t priv = 0, shared = 0;
+	unsigned n = 0;
+	for (h2o_linklist_t *l = fn->cur->slots.next; l != &fn->cur->slots; l = l->next) {
+		struct slot *s = H2O_STRUCT_FROM_MEMBER(struct slot, link, l);
+		struct vm_memory m;
+		if (s->state != SLOT_DYING && vm_memory(s->vm, 2000, &m) == 0) {
+			priv += m.private_bytes;
+			shared += m.shared_bytes;
+			n++;
+		}
+	}
+	if (!n)
+		return;
+	char l[512];
+	metrics_sample(arg, "mote_function_vm_memory_bytes",
+		       metrics_labels(l, sizeof(l), "function", fn->name, "kind", "private", NULL),
+		       (double)priv);
+	metrics_sample(arg, "mote_function_vm_memory_bytes",
+		       metrics_labels(l, sizeof(l), "function", fn->name, "kind", "shared", NULL),
+		       (double)shared);
+}
+
+static void totals_of_fn(struct fn *fn, void *arg)
+{
+	struct fn_stats st, *sum = arg;
+	fn_stats(fn, &st);
+	sum->starting += st.starting;
+	sum->idle += st.idle;
+	sum->busy += st.busy;
+	sum->queued += st.queued;
+}
+
+void fn_metrics(struct metrics_buf *b)
+{
+	char l[128];
+	metrics_family(b, "mote_requests_total", "counter", "Requests answered, by function and HTTP status");
+	fn_each(metrics_of_fn, b);
+	metrics_family(
+	    b, "mote_request_duration_seconds", "histogram",
+	    "Time from a request's arrival to its response, by how its VM came to serve it (path)");
+	for (int p = 0; p < METRICS_PATHS; p++)
+		metrics_histogram_render(b, "mote_request_duration_seconds",
+					 metrics_labels(l, sizeof(l), "path", metrics_path_name(p), NULL),
+					 &latency[p]);
+	metrics_family(b, "mote_vms", "gauge", "A function's VMs by state (starting, idle = warm, busy)");
+	fn_each(vms_of_fn, b);
+	metrics_family(b, "mote_queued_requests", "gauge", "Requests waiting for a VM, by function");
+	fn_each(queued_of_fn, b);
+	metrics_family(b, "mote_function_vm_memory_bytes", "gauge",
+		       "Memory of a function's VMs' mote-vmm processes (smaps_rollup), summed by kind");
+	fn_each(memory_of_fn, b);
+	struct fn_stats sum = {0};
+	fn_each(totals_of_fn, &sum);
+	unsigned paused, restoring;
+	pool_counts(&paused, &restoring);
+	metrics_family(b, "mote_vms_total", "gauge", "Every VM of the gateway by state");
+	static const char *const states[] = {"pooled", "restoring", "starting", "idle", "busy"};
+	unsigned vals[] = {paused, restoring, sum.starting, sum.idle, sum.busy};
+	for (int i = 0; i < 5; i++)
+		metrics_sample(b, "mote_vms_total", metrics_labels(l, sizeof(l), "state", states[i], NULL),
+			       vals[i]);
+	metrics_family(b, "mote_evictions_total", "counter",
+		       "VMs ended to make room under the caps, by what they were (pooled, idle)");
+	metrics_sample(b, "mote_evictions_total", metrics_labels(l, sizeof(l), "vm", "pooled", NULL),
+		       (double)evictions_pooled);
+	metrics_sample(b, "mote_evictions_total", metrics_labels(l, sizeof(l), "vm", "idle", NULL),
+		       (double)evictions_idle);
+	metrics_family(b, "mote_inflight_requests", "gauge", "Requests waiting or running");
+	metrics_sample(b, "mote_inflight_requests", NULL, (double)inflight_calls);
+}
+
+void fn_latency(enum metrics_path p, struct metrics_histogram *out)
+{
+	*out = latency[p];
 }

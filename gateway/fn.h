@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "gateway.h"
+#include "metrics.h"
 #include "registry.h"
 
 struct fn;
@@ -71,5 +72,17 @@ void fn_send_error(h2o_req_t *req, int status, const char *code, const char *fmt
 
 /* Set up the shared timers (after gw.loop exists). */
 void fn_init(void);
+
+/* Room was freed under the caps (gw.cap): functions waiting for it try again (from the loop, soon). */
+void fn_capacity_freed(void);
+
+/* Requests waiting or running now (SIGTERM drains them). */
+uint64_t fn_inflight(void);
+
+/* Append the functions' metrics (mote_requests_total, mote_request_duration_seconds, mote_vms, ...) to b. */
+void fn_metrics(struct metrics_buf *b);
+
+/* A copy of the latency histogram of one path (for mote top). */
+void fn_latency(enum metrics_path p, struct metrics_histogram *out);
 
 #endif /* MOTE_GATEWAY_FN_H */

@@ -7,6 +7,8 @@
 
 #include <h2o.h> /* built with -DH2O_USE_LIBUV=0: h2o's own event loop */
 
+#include "sizing.h"
+
 struct registry;
 
 /* Defaults of `mote serve` (docs/functions.md). */
@@ -19,9 +21,15 @@ struct registry;
 #define GW_MAX_VMS_LIMIT 64u
 #define GW_DEFAULT_QUEUE 64u
 #define GW_DEFAULT_QUEUE_WAIT_MS 10000u
-#define GW_DEFAULT_IDLE_MS 60000u
+#define GW_DEFAULT_IDLE_MS 300000u
 #define GW_DEFAULT_START_MS 10000u
 #define GW_MAX_TIMEOUT_MS (15u * 60u * 1000u)
+#define GW_DEFAULT_TOTAL_VMS 512u /* --max-vms: every VM process of the gateway */
+#define GW_TOTAL_VMS_LIMIT 20000u
+#define GW_DEFAULT_POOL_RATE 200u  /* --pool-rate: pool restores per second */
+#define GW_POOL_INFLIGHT 2u	   /* pool restores under way at once */
+#define GW_DEFAULT_DRAIN_MS 30000u /* --drain-timeout */
+#define GW_MAX_CONCURRENCY 1000u   /* mote deploy --concurrency */
 
 struct gateway {
 	h2o_loop_t *loop;
@@ -40,8 +48,14 @@ struct gateway {
 	uint64_t bundle_max; /* bundle image, bytes */
 	uint32_t queue_max;  /* waiting requests per function (503 beyond) */
 	uint64_t queue_wait_ms;
-	uint64_t idle_ms;  /* a warm VM unused this long is ended; 0: right after each request */
+	uint64_t idle_ms;  /* default idle timeout: a warm VM unused this long is ended; 0: right after each
+			      request */
 	uint64_t start_ms; /* a VM must load its function within this */
+	uint64_t drain_ms; /* SIGTERM: how long in-flight requests may take to finish */
+	/* Pools and caps. */
+	struct pool_config pools;
+	unsigned pool_rate; /* pool restores per second */
+	struct capacity cap;
 };
 
 /* The one gateway of this process. */

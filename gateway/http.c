@@ -19,10 +19,10 @@
 #include "registry.h"
 #include "status.h"
 
-static h2o_globalconf_t public_conf, admin_conf;
-static h2o_context_t public_ctx, admin_ctx;
-static h2o_accept_ctx_t public_accept, admin_accept;
-static h2o_socket_t *public_listener, *admin_listener;
+static h2o_globalconf_t public_conf, admin_conf, metrics_conf;
+static h2o_context_t public_ctx, admin_ctx, metrics_ctx;
+static h2o_accept_ctx_t public_accept, admin_accept, metrics_accept;
+static h2o_socket_t *public_listener, *admin_listener, *metrics_listener;
 
 /* ANY /fn/NAME[/REST][?QUERY] */
 static int on_public(h2o_handler_t *self, h2o_req_t *req)
@@ -63,6 +63,18 @@ static int on_admin(h2o_handler_t *self, h2o_req_t *req)
 	return 0;
 }
 
+/* --metrics-listen: GET /metrics only. */
+static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
+{
+	size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->input.path.len;
+	if (plen == 8 && !memcmp(req->input.path.base, "/metrics", 8) &&
+	    h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")))
+		admin_send_metrics(req);
+	else
+		fn_send_error(req, 404, "not_found", "mote: only GET /metrics here");
+	return 0;
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
 	if (err)
@@ -92,12 +104,13 @@ static void setup_conf(h2o_globalconf_t *conf, h2o_context_t *ctx, h2o_accept_ct
 	actx->hosts = conf->hosts;
 }
 
-static int listen_tcp(const char *addr, char *bound, size_t bound_size, struct mote_err *err)
+static int listen_tcp(const char *flag, const char *addr, char *bound, size_t bound_size,
+		      struct mote_err *err)
 {
 	char host[256];
 	const char *colon = strrchr(addr, ':');
 	if (!colon || colon == addr || !colon[1] || (size_t)(colon - addr) >= sizeof(host))
-		return mote_errf(err, MOTE_STATUS_USAGE, "--listen: '%s' is not ADDR:PORT", addr);
+		return mote_errf(err, MOTE_STATUS_USAGE, "%s: '%s' is not ADDR:PORT", flag, addr);
 	memcpy(host, addr, (size_t)(colon - addr));
 	host[colon - addr] = 0;
 	char *h = host;
@@ -108,15 +121,15 @@ static int listen_tcp(const char *addr, char *bound, size_t bound_size, struct m
 	char *end;
 	unsigned long port = strtoul(colon + 1, &end, 10);
 	if (*end || port > 65535 || colon[1] < '0' || colon[1] > '9')
-		return mote_errf(err, MOTE_STATUS_USAGE,
-				 "--listen: '%s': the port is not a number from 0 to 65535", addr);
+		return mote_errf(err, MOTE_STATUS_USAGE, "%s: '%s': the port is not a number from 0 to 65535",
+				 flag, addr);
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
 				 .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
 			*res;
 	int gai = getaddrinfo(h, colon + 1, &hints, &res);
 	if (gai)
-		return mote_errf(err, MOTE_STATUS_USAGE, "--listen: '%s': %s", addr, gai_strerror(gai));
+		return mote_errf(err, MOTE_STATUS_USAGE, "%s: '%s': %s", flag, addr, gai_strerror(gai));
 	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
 	if (fd < 0) {
 		freeaddrinfo(res);
@@ -170,7 +183,7 @@ static int listen_unix(const char *path, struct mote_err *err)
 
 int http_start(const char *listen_addr, char *bound, size_t bound_size, struct mote_err *err)
 {
-	int tcp = listen_tcp(listen_addr, bound, bound_size, err);
+	int tcp = listen_tcp("--listen", listen_addr, bound, bound_size, err);
 	if (tcp < 0)
 		return -1;
 	int ux = listen_unix(gw.admin_socket, err);
@@ -189,12 +202,26 @@ int http_start(const char *listen_addr, char *bound, size_t bound_size, struct m
 	return 0;
 }
 
+int http_start_metrics(const char *addr, char *bound, size_t bound_size, struct mote_err *err)
+{
+	int tcp = listen_tcp("--metrics-listen", addr, bound, bound_size, err);
+	if (tcp < 0)
+		return -1;
+	setup_conf(&metrics_conf, &metrics_ctx, &metrics_accept, 4096, on_metrics);
+	metrics_listener = h2o_evloop_socket_create(gw.loop, tcp, H2O_SOCKET_FLAG_DONT_READ);
+	metrics_listener->data = &metrics_accept;
+	h2o_socket_read_start(metrics_listener, on_accept);
+	return 0;
+}
+
 void http_stop(void)
 {
 	if (public_listener)
 		h2o_socket_close(public_listener);
 	if (admin_listener)
 		h2o_socket_close(admin_listener);
-	public_listener = admin_listener = NULL;
+	if (metrics_listener)
+		h2o_socket_close(metrics_listener);
+	public_listener = admin_listener = metrics_listener = NULL;
 	unlink(gw.admin_socket);
 }

@@ -18,7 +18,13 @@
  */
 int http_start(const char *listen_addr, char *bound, size_t bound_size, struct mote_err *err);
 
-/* Stop accepting connections and remove the admin socket. */
+/*
+ * Listen on `addr` (as --listen) for GET /metrics only (--metrics-listen).
+ * Returns 0 or -1 with *err.
+ */
+int http_start_metrics(const char *addr, char *bound, size_t bound_size, struct mote_err *err);
+
+/* Stop accepting connections (every listener) and remove the admin socket; open connections go on. */
 void http_stop(void);
 
 #endif /* MOTE_GATEWAY_HTTP_H */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,10 +24,12 @@
 #include "fn.h"
 #include "gateway.h"
 #include "http.h"
+#include "pool.h"
 #include "registry.h"
 #include "size.h"
 #include "statedir.h"
 #include "status.h"
+#include "vlog.h"
 #include "vm.h"
 
 struct gateway gw;
@@ -37,7 +40,9 @@ static void usage(FILE *out)
 	    out,
 	    "usage: mote serve [--listen ADDR:PORT] [--state DIR] [--admin SOCKET]\n"
 	    "                  [--body-max SIZE] [--bundle-max SIZE] [--queue N] [--queue-wait S]\n"
-	    "                  [--idle S] [--start-timeout S] [--vmm PATH] [--kernel PATH] [--runtimes DIR]\n"
+	    "                  [--idle S] [--start-timeout S] [--pool SPEC] [--pool-rate N] [--max-vms N]\n"
+	    "                  [--memory-budget SIZE] [--metrics-listen ADDR:PORT] [--drain-timeout S]\n"
+	    "                  [--verbose] [--vmm PATH] [--kernel PATH] [--runtimes DIR]\n"
 	    "  --listen ADDR:PORT  public endpoint, ANY /fn/NAME[/REST] (default %s; port 0: any free port)\n"
 	    "  --state DIR         registry, bundles, bases and logs (default /var/lib/mote for root,\n"
 	    "                      else $XDG_STATE_HOME/mote or ~/.local/state/mote)\n"
@@ -47,12 +52,24 @@ static void usage(FILE *out)
 	    "  --queue N           requests that may wait per function (default %u; beyond: 503)\n"
 	    "  --queue-wait S      how long a request may wait for a VM (default %u s; then 503)\n"
 	    "  --idle S            a warm VM unused this long is ended (default %u s; 0: a VM serves one\n"
-	    "                      request and ends, so that every request is a cold start)\n"
+	    "                      request and ends, so that every request is a cold start); the default\n"
+	    "                      of mote deploy --idle-timeout\n"
 	    "  --start-timeout S   a VM must load its function within this (default %u s)\n"
+	    "  --pool SPEC         paused VMs kept restored per base: RUNTIME=N, RUNTIME:MEM=N (kept full\n"
+	    "                      from the start) and N (any other base a function uses; default %u),\n"
+	    "                      comma-separated, e.g. lua=8,c=4; 0: no pools\n"
+	    "  --pool-rate N       pool restores per second at most (default %u)\n"
+	    "  --max-vms N         VM processes at most, pooled ones included (default %u)\n"
+	    "  --memory-budget SIZE  memory charged at most: 1M per pooled VM, the guest RAM per attached\n"
+	    "                      one (default half the host's memory)\n"
+	    "  --metrics-listen ADDR:PORT  also serve GET /metrics on this TCP address\n"
+	    "  --drain-timeout S   on SIGTERM, how long in-flight requests may take (default %u s)\n"
+	    "  --verbose           one line on stderr per VM lifecycle event\n"
 	    "  --vmm, --kernel, --runtimes  mote-vmm, the guest kernel and the runtimes directory\n"
 	    "                      (default: found beside this program)\n",
 	    GW_DEFAULT_LISTEN, GW_DEFAULT_QUEUE, GW_DEFAULT_QUEUE_WAIT_MS / 1000, GW_DEFAULT_IDLE_MS / 1000,
-	    GW_DEFAULT_START_MS / 1000);
+	    GW_DEFAULT_START_MS / 1000, SIZING_DEFAULT_POOL, GW_DEFAULT_POOL_RATE, GW_DEFAULT_TOTAL_VMS,
+	    GW_DEFAULT_DRAIN_MS / 1000);
 }
 
 static void __attribute__((noreturn)) die(const struct mote_err *err)
@@ -212,14 +229,49 @@ static void recover(void)
 	closedir(d);
 }
 
-static int stopping;
+static int stopping, signals;
 
 static void on_signal(h2o_socket_t *sock, const char *err)
 {
 	struct signalfd_siginfo si;
 	while (read(h2o_socket_get_fd(sock), &si, sizeof(si)) == sizeof(si))
-		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP)
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) {
 			stopping = (int)si.ssi_signo;
+			signals++;
+		}
+}
+
+static unsigned parse_count_flag(const char *flag, const char *v, unsigned lo, unsigned hi)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(v, &end, 10);
+	if (*end || !v[0] || v[0] == '-' || errno || n < lo || n > hi)
+		usage_error("%s: '%s' is not a number from %u to %u", flag, v, lo, hi);
+	return (unsigned)n;
+}
+
+/* MemTotal of this host, bytes (0 if unknown). */
+static uint64_t host_memory(void)
+{
+	char buf[4096];
+	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return sizing_parse_meminfo(buf);
+}
+
+/* Each VM holds a few fds in the gateway (control socket, output pipe, pidfd, doorbells, invoke memfd). */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 int main(int argc, char **argv)
@@ -235,6 +287,13 @@ int main(int argc, char **argv)
 	    {"queue-wait", required_argument, NULL, 'w'},
 	    {"idle", required_argument, NULL, 'i'},
 	    {"start-timeout", required_argument, NULL, 't'},
+	    {"pool", required_argument, NULL, 'P'},
+	    {"pool-rate", required_argument, NULL, 'r'},
+	    {"max-vms", required_argument, NULL, 'm'},
+	    {"memory-budget", required_argument, NULL, 'M'},
+	    {"metrics-listen", required_argument, NULL, 'L'},
+	    {"drain-timeout", required_argument, NULL, 'd'},
+	    {"verbose", no_argument, NULL, 'v'},
 	    {"vmm", required_argument, NULL, 'V'},
 	    {"kernel", required_argument, NULL, 'K'},
 	    {"runtimes", required_argument, NULL, 'R'},
@@ -242,13 +301,19 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *listen_addr = GW_DEFAULT_LISTEN, *state = NULL, *admin = NULL, *vmm = NULL,
-		   *kernel = NULL, *runtimes = NULL;
+		   *kernel = NULL, *runtimes = NULL, *metrics_addr = NULL;
+	char why[300];
 	gw.body_max = GW_DEFAULT_BODY_MAX;
 	gw.bundle_max = GW_DEFAULT_BUNDLE_MAX;
 	gw.queue_max = GW_DEFAULT_QUEUE;
 	gw.queue_wait_ms = GW_DEFAULT_QUEUE_WAIT_MS;
 	gw.idle_ms = GW_DEFAULT_IDLE_MS;
 	gw.start_ms = GW_DEFAULT_START_MS;
+	gw.drain_ms = GW_DEFAULT_DRAIN_MS;
+	gw.pool_rate = GW_DEFAULT_POOL_RATE;
+	gw.cap.max_vms = GW_DEFAULT_TOTAL_VMS;
+	gw.cap.budget = 0;
+	gw.pools.default_size = SIZING_DEFAULT_POOL;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -269,6 +334,22 @@ int main(int argc, char **argv)
 		case 'w': gw.queue_wait_ms = parse_ms_flag("--queue-wait", optarg); break;
 		case 'i': gw.idle_ms = strcmp(optarg, "0") ? parse_ms_flag("--idle", optarg) : 0; break;
 		case 't': gw.start_ms = parse_ms_flag("--start-timeout", optarg); break;
+		case 'P':
+			if (sizing_parse_pool(optarg, &gw.pools, why, sizeof(why)) < 0)
+				usage_error("%s", why);
+			break;
+		case 'r': gw.pool_rate = parse_count_flag("--pool-rate", optarg, 1, 100000); break;
+		case 'm':
+			gw.cap.max_vms = parse_count_flag("--max-vms", optarg, 1, GW_TOTAL_VMS_LIMIT);
+			break;
+		case 'M':
+			gw.cap.budget = parse_size_flag("--memory-budget", optarg);
+			if (gw.cap.budget < (16ull << 20))
+				usage_error("--memory-budget: '%s' is less than 16M", optarg);
+			break;
+		case 'L': metrics_addr = optarg; break;
+		case 'd': gw.drain_ms = parse_ms_flag("--drain-timeout", optarg); break;
+		case 'v': vlog_enabled = 1; break;
 		case 'V': vmm = optarg; break;
 		case 'K': kernel = optarg; break;
 		case 'R': runtimes = optarg; break;
@@ -282,6 +363,8 @@ int main(int argc, char **argv)
 		usage_error("unexpected argument '%s' (see mote serve --help)", argv[optind]);
 	if (gw.body_max > VM_REQ_CAP - (1u << 20))
 		usage_error("--body-max: at most 7M (a request must fit a VM's request area)");
+	if (!gw.cap.budget)
+		gw.cap.budget = sizing_default_budget(host_memory());
 
 	struct mote_err err = {0};
 	if (state)
@@ -332,6 +415,7 @@ int main(int argc, char **argv)
 		die(&err);
 	recover();
 
+	raise_fd_limit();
 	gw.loop = h2o_evloop_create();
 	fn_init();
 	if (fn_load_all(&err) < 0)
@@ -339,23 +423,51 @@ int main(int argc, char **argv)
 	char bound[128];
 	if (http_start(listen_addr, bound, sizeof(bound), &err) < 0)
 		die(&err);
+	char metrics_bound[128] = "";
+	if (metrics_addr &&
+	    http_start_metrics(metrics_addr, metrics_bound, sizeof(metrics_bound), &err) < 0) {
+		http_stop();
+		die(&err);
+	}
+	pool_init();
 	h2o_socket_t *sig_sock = h2o_evloop_socket_create(gw.loop, sfd, H2O_SOCKET_FLAG_DONT_READ);
 	h2o_socket_read_start(sig_sock, on_signal);
+	if (metrics_bound[0])
+		fprintf(stderr, "mote: metrics on http://%s/metrics\n", metrics_bound);
 	fprintf(stderr, "mote: serving functions on http://%s/fn/NAME (admin socket %s, state %s)\n", bound,
 		gw.admin_socket, gw.state_dir);
 
+	int failed = 0;
 	while (!stopping)
 		if (h2o_evloop_run(gw.loop, INT32_MAX) != 0 && errno != EINTR) {
 			fprintf(stderr, "mote: event loop failed: %s\n", strerror(errno));
+			failed = 1;
 			break;
 		}
 
+	/* Stop accepting; let the requests in flight finish (a second signal or --drain-timeout cuts it
+	 * short). */
 	http_stop();
+	if (!failed && fn_inflight() > 0) {
+		fprintf(stderr, "mote: stopping: draining %llu requests in flight\n",
+			(unsigned long long)fn_inflight());
+		uint64_t deadline = h2o_now(gw.loop) + gw.drain_ms;
+		int seen = signals;
+		while (fn_inflight() > 0 && signals == seen && h2o_now(gw.loop) < deadline)
+			if (h2o_evloop_run(gw.loop, 100) != 0 && errno != EINTR)
+				break;
+		if (fn_inflight() > 0)
+			fprintf(stderr, "mote: stopping with %llu requests unfinished\n",
+				(unsigned long long)fn_inflight());
+		/* The last responses are on their way out: give h2o a moment to write them. */
+		for (int i = 0; i < 5; i++)
+			h2o_evloop_run(gw.loop, 10);
+	}
 	h2o_socket_close(sig_sock);
 	h2o_evloop_run(gw.loop, 0); /* let h2o free what was closed */
 	vm_kill_all();
 	base_kill_builds();
 	registry_close(gw.reg);
 	fprintf(stderr, "mote: stopped (%s)\n", stopping ? strsignal(stopping) : "event loop failure");
-	return stopping ? 0 : MOTE_STATUS_HOST;
+	return stopping && !failed ? 0 : MOTE_STATUS_HOST;
 }

@@ -54,6 +54,28 @@ static int64_t now_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* Columns added after the first schema: added to an older database in place (its rows get the defaults). */
+static const char *const added_columns[][2] = {
+    {"idle_ms", "ALTER TABLE functions ADD COLUMN idle_ms INTEGER NOT NULL DEFAULT -1"},
+    {"concurrency", "ALTER TABLE functions ADD COLUMN concurrency INTEGER NOT NULL DEFAULT 1"},
+};
+
+static int add_columns(struct registry *reg, char **msg)
+{
+	for (size_t i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]); i++) {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(reg->db, "SELECT 1 FROM pragma_table_info('functions') WHERE name = ?",
+				       -1, &st, NULL) != SQLITE_OK)
+			return -1;
+		sqlite3_bind_text(st, 1, added_columns[i][0], -1, SQLITE_STATIC);
+		int have = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+		if (!have && sqlite3_exec(reg->db, added_columns[i][1], NULL, NULL, msg) != SQLITE_OK)
+			return -1;
+	}
+	return 0;
+}
+
 struct registry *registry_open(const char *path, struct mote_err *err)
 {
 	struct registry *reg = calloc(1, sizeof(*reg));
@@ -72,7 +94,7 @@ struct registry *registry_open(const char *path, struct mote_err *err)
 	if (sqlite3_exec(reg->db,
 			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;", NULL,
 			 NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(reg->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+	    sqlite3_exec(reg->db, schema, NULL, NULL, &msg) != SQLITE_OK || add_columns(reg, &msg) < 0) {
 		mote_errf(err, MOTE_STATUS_HOST, "registry %s: %s", path, msg ? msg : "cannot set up");
 		sqlite3_free(msg);
 		registry_close(reg);
@@ -114,7 +136,8 @@ int registry_put_function(struct registry *reg, struct reg_function *f, struct m
 	if (sqlite3_prepare_v2(
 		reg->db,
 		"INSERT OR REPLACE INTO functions (name, version, runtime, bundle, bundle_size, mem,"
-		" timeout_ms, max_vms, env, deployed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		" timeout_ms, max_vms, env, deployed_at, idle_ms, concurrency)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		-1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(st, 1, f->name, -1, SQLITE_STATIC);
@@ -127,6 +150,8 @@ int registry_put_function(struct registry *reg, struct reg_function *f, struct m
 	sqlite3_bind_int64(st, 8, f->max_vms);
 	sqlite3_bind_text(st, 9, f->env, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, at);
+	sqlite3_bind_int64(st, 11, f->idle_ms);
+	sqlite3_bind_int64(st, 12, f->concurrency ? f->concurrency : 1);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(st);
@@ -184,7 +209,7 @@ int registry_each_function(struct registry *reg, int (*cb)(const struct reg_func
 	if (sqlite3_prepare_v2(
 		reg->db,
 		"SELECT name, version, runtime, bundle, bundle_size, mem, timeout_ms, max_vms, env,"
-		" deployed_at FROM functions ORDER BY name",
+		" deployed_at, idle_ms, concurrency FROM functions ORDER BY name",
 		-1, &st, NULL) != SQLITE_OK)
 		return db_error(reg, err, "cannot list functions");
 	int rc;
@@ -201,6 +226,10 @@ int registry_each_function(struct registry *reg, int (*cb)(const struct reg_func
 		f.max_vms = (uint32_t)sqlite3_column_int64(st, 7);
 		copy_text(f.env, sizeof(f.env), st, 8);
 		f.deployed_at = sqlite3_column_int64(st, 9);
+		f.idle_ms = sqlite3_column_int64(st, 10);
+		f.concurrency = (uint32_t)sqlite3_column_int64(st, 11);
+		if (!f.concurrency)
+			f.concurrency = 1;
 		if (cb(&f, arg)) {
 			rc = SQLITE_DONE;
 			break;

@@ -25,6 +25,9 @@ struct reg_function {
 	uint32_t max_vms;
 	char env[4096];	     /* JSON array of "K=V" strings */
 	int64_t deployed_at; /* Unix time, milliseconds */
+	int64_t
+	    idle_ms; /* a warm VM unused this long ends; 0: after each request; -1: the gateway's --idle */
+	uint32_t concurrency; /* target requests per VM before the scaler adds a VM (1: one VM per request) */
 };
 
 /*

@@ -27,6 +27,7 @@
 
 enum vm_state {
 	VM_SPAWNED,   /* waiting for mote-vmm's READY */
+	VM_PAUSED,    /* READY seen, no attach asked yet: restored, vCPU stopped (a pooled VM) */
 	VM_ATTACHING, /* ATTACH sent, waiting for RUNNING */
 	VM_STARTING,  /* running, waiting for the runtime's first message */
 	VM_IDLE,      /* waiting in MOTE_HC_INVOKE for a request */
@@ -46,9 +47,12 @@ struct vm {
 	uint64_t bundle_size;
 	volatile struct mote_invoke_region *region;
 	uint64_t seq;
-	int attached; /* RUNNING seen (or implied by the first message) */
-	/* When it was spawned, restored (READY) and attached (RUNNING): CLOCK_MONOTONIC ns. */
-	uint64_t t_spawn, t_restored, t_attached;
+	int attached;	      /* RUNNING seen (or implied by the first message) */
+	int attach_asked;     /* vm_attach called (or vm_start): ATTACH goes out at READY */
+	struct vm_memory mem; /* last measurement, at t_mem */
+	uint64_t t_mem;
+	/* When it was spawned, restored (READY), asked to attach, attached (RUNNING): CLOCK_MONOTONIC ns. */
+	uint64_t t_spawn, t_restored, t_attach_asked, t_attached;
 	char why[512];	/* the reason it was killed, once it was */
 	char line[512]; /* the output line being assembled */
 	size_t line_len;
@@ -58,6 +62,13 @@ struct vm {
 };
 
 static struct vm *all_vms;
+
+static void orphan_exited(struct vm *vm, void *owner, const char *why)
+{
+}
+
+/* The events of a VM nobody owns any more (it is dying). */
+static const struct vm_events vm_orphan_events = {.exited = orphan_exited};
 
 static uint64_t now_ns(void)
 {
@@ -254,6 +265,12 @@ static void on_control(h2o_socket_t *sock, const char *err)
 	}
 	if (m.type == MOTE_CTL_READY && vm->state == VM_SPAWNED) {
 		vm->t_restored = now_ns();
+		if (!vm->attach_asked) {
+			vm->state = VM_PAUSED;
+			if (vm->ev->restored)
+				vm->ev->restored(vm, vm->owner);
+			return;
+		}
 		if (send_attach(vm) < 0) {
 			protocol_error(vm, "cannot send ATTACH");
 			return;
@@ -328,7 +345,19 @@ static void on_doorbell(h2o_socket_t *sock, const char *err)
 			protocol_error(vm, "first message is neither READY nor INIT_ERROR");
 		} else if (type == MOTE_MSG_READY) {
 			uint64_t t = now_ns();
-			fnlog_notef(vm->log,
+			if (vm->t_attach_asked > vm->t_restored)
+				fnlog_notef(
+				    vm->log,
+				    "VM pid %d ready in %.1f ms from the pool (attach %.1f, load %.1f; "
+				    "restored %.1f ms earlier): %.*s",
+				    (int)vm->proc.pid, ms_between(vm->t_attach_asked, t),
+				    ms_between(vm->t_attach_asked, vm->t_attached),
+				    ms_between(vm->t_attached, t),
+				    ms_between(vm->t_restored, vm->t_attach_asked),
+				    (int)(tlen < 100 ? tlen : 100), text);
+			else
+				fnlog_notef(
+				    vm->log,
 				    "VM pid %d ready in %.1f ms (restore %.1f, attach %.1f, load %.1f): %.*s",
 				    (int)vm->proc.pid, ms_between(vm->t_spawn, t),
 				    ms_between(vm->t_spawn, vm->t_restored),
@@ -366,8 +395,8 @@ static h2o_socket_t *watch(struct vm *vm, int fd, h2o_socket_cb cb)
 	return s;
 }
 
-struct vm *vm_start(h2o_loop_t *loop, const struct vm_spec *spec, const struct vm_events *ev, void *owner,
-		    struct mote_err *err)
+struct vm *vm_spawn(h2o_loop_t *loop, const char *vmm, const char *snapshot, const struct vm_events *ev,
+		    void *owner, struct fnlog *log, struct mote_err *err)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	if (!vm) {
@@ -377,17 +406,15 @@ struct vm *vm_start(h2o_loop_t *loop, const struct vm_spec *spec, const struct v
 	vm->loop = loop;
 	vm->ev = ev;
 	vm->owner = owner;
-	vm->log = spec->log;
+	vm->log = log;
 	vm->ctl_fd = vm->doorbell_guest = vm->doorbell_host_fd = vm->memfd = vm->bundle_fd = -1;
 	vm->proc.pidfd = -1;
-	vm->bundle_size = spec->bundle_size;
 	int sv[2] = {-1, -1}, pipefd[2] = {-1, -1};
 
-	vm->bundle_fd = fcntl(spec->bundle_fd, F_DUPFD_CLOEXEC, 3);
 	vm->memfd = memfd_create("mote-invoke", MFD_CLOEXEC);
 	vm->doorbell_guest = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->doorbell_host_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->bundle_fd < 0 || vm->memfd < 0 || vm->doorbell_guest < 0 || vm->doorbell_host_fd < 0 ||
+	if (vm->memfd < 0 || vm->doorbell_guest < 0 || vm->doorbell_host_fd < 0 ||
 	    ftruncate(vm->memfd, (off_t)REGION_SIZE) < 0) {
 		mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot set up a VM's invoke channel");
 		goto fail;
@@ -410,8 +437,7 @@ struct vm *vm_start(h2o_loop_t *loop, const struct vm_spec *spec, const struct v
 		mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot create a VM's control channel");
 		goto fail;
 	}
-	const char *argv[] = {spec->vmm,	   "--restore", spec->snapshot, "--control", "3",
-			      "--die-with-parent", NULL};
+	const char *argv[] = {vmm, "--restore", snapshot, "--control", "3", "--die-with-parent", NULL};
 	vm->t_spawn = now_ns();
 	if (spawn_vmm(argv, sv[1], pipefd[1], &vm->proc, err) < 0)
 		goto fail;
@@ -438,6 +464,105 @@ fail:
 	}
 	vm_free(vm);
 	return NULL;
+}
+
+struct vm *vm_start(h2o_loop_t *loop, const struct vm_spec *spec, const struct vm_events *ev, void *owner,
+		    struct mote_err *err)
+{
+	struct vm *vm = vm_spawn(loop, spec->vmm, spec->snapshot, ev, owner, spec->log, err);
+	if (!vm)
+		return NULL;
+	if (vm_attach(vm, spec->bundle_fd, spec->bundle_size, spec->log, ev, owner) < 0) {
+		mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot pass the bundle to a VM");
+		vm_kill(vm, "killed: cannot pass it the bundle");
+		/* Its exit is reported to ev/owner like any other; the caller gets NULL and must not wait for
+		 * it. */
+		vm->ev = &vm_orphan_events;
+		vm->owner = NULL;
+		return NULL;
+	}
+	return vm;
+}
+
+int vm_attach(struct vm *vm, int bundle_fd, uint64_t bundle_size, struct fnlog *log,
+	      const struct vm_events *ev, void *owner)
+{
+	if (vm->attach_asked || (vm->state != VM_SPAWNED && vm->state != VM_PAUSED))
+		return -1;
+	int fd = fcntl(bundle_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -1;
+	vm->bundle_fd = fd;
+	vm->bundle_size = bundle_size;
+	vm->ev = ev;
+	vm->owner = owner;
+	vm->log = log;
+	vm->attach_asked = 1;
+	vm->t_attach_asked = now_ns();
+	if (vm->state == VM_PAUSED) {
+		if (send_attach(vm) < 0) {
+			protocol_error(vm, "cannot send ATTACH");
+			return 0; /* exited follows */
+		}
+		vm->state = VM_ATTACHING;
+	}
+	return 0;
+}
+
+int vm_is_paused(const struct vm *vm)
+{
+	return vm->state == VM_PAUSED;
+}
+
+double vm_restore_ms(const struct vm *vm)
+{
+	return ms_between(vm->t_spawn, vm->t_restored);
+}
+
+int vm_parse_smaps_rollup(const char *text, struct vm_memory *out)
+{
+	memset(out, 0, sizeof(*out));
+	int seen = 0;
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		unsigned long long kb;
+		char key[64];
+		if (sscanf(line, "%63[^:]: %llu kB", key, &kb) == 2) {
+			if (!strcmp(key, "Private_Clean") || !strcmp(key, "Private_Dirty")) {
+				out->private_bytes += kb * 1024;
+				seen |= 1;
+			} else if (!strcmp(key, "Shared_Clean") || !strcmp(key, "Shared_Dirty")) {
+				out->shared_bytes += kb * 1024;
+				seen |= 2;
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return seen == 3 ? 0 : -1;
+}
+
+int vm_memory(struct vm *vm, uint64_t max_age_ms, struct vm_memory *out)
+{
+	uint64_t t = now_ns();
+	if (vm->t_mem && t - vm->t_mem < max_age_ms * 1000000ull) {
+		*out = vm->mem;
+		return 0;
+	}
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)vm->proc.pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (vm_parse_smaps_rollup(buf, &vm->mem) < 0)
+		return -1;
+	vm->t_mem = t;
+	*out = vm->mem;
+	return 0;
 }
 
 void vm_set_owner(struct vm *vm, const struct vm_events *ev, void *owner, struct fnlog *log)

@@ -28,6 +28,9 @@ struct vm;
  * `exited` returns, the vm is freed: no call on it may follow.
  */
 struct vm_events {
+	/* Restored (mote-vmm's READY) and waiting, vCPU stopped, for vm_attach (only a VM started with
+	 * vm_spawn and not yet attached; may be NULL otherwise). */
+	void (*restored)(struct vm *vm, void *owner);
 	/* The runtime loaded the function (READY, text: the runtime's identity); the VM is idle. */
 	void (*ready)(struct vm *vm, void *owner, const char *text, size_t len);
 	/* The runtime could not load it (INIT_ERROR, text: why); the VM is being killed, `exited` follows. */
@@ -53,10 +56,50 @@ struct vm_spec {
  * Start a VM: mote-vmm --restore SNAPSHOT --control 3 --die-with-parent
  * (through spawn_vmm), then, driven by the loop, ATTACH the bundle and a
  * fresh invoke region, and wait for the runtime's first message (ready or
- * init_error). Returns the vm or NULL with *err.
+ * init_error). Returns the vm or NULL with *err. (vm_spawn + vm_attach.)
  */
 struct vm *vm_start(h2o_loop_t *loop, const struct vm_spec *spec, const struct vm_events *ev, void *owner,
 		    struct mote_err *err);
+
+/*
+ * Start a VM without a function: mote-vmm restores `snapshot` and waits at
+ * READY (vCPU stopped); `restored` is called then, and the VM stays paused
+ * until vm_attach (a pool's VM). Its invoke region and doorbells are made
+ * here, so that an attach costs one control message. `log` gets its output
+ * (may be NULL). Returns the vm or NULL with *err.
+ */
+struct vm *vm_spawn(h2o_loop_t *loop, const char *vmm, const char *snapshot, const struct vm_events *ev,
+		    void *owner, struct fnlog *log, struct mote_err *err);
+
+/*
+ * Attach a function to a VM from vm_spawn that has not been attached yet:
+ * ATTACH goes out now if the VM is restored, else as soon as it is. From
+ * then on its events go to ev/owner and its output to `log`. bundle_fd is
+ * duplicated (the caller keeps its own). Returns 0, or -1 (the VM is dead
+ * or already attached; nothing changed).
+ */
+int vm_attach(struct vm *vm, int bundle_fd, uint64_t bundle_size, struct fnlog *log,
+	      const struct vm_events *ev, void *owner);
+
+/* Is the VM restored and waiting for vm_attach (READY seen, no ATTACH sent)? */
+int vm_is_paused(const struct vm *vm);
+
+/* Memory of the VM's mote-vmm process, from /proc/PID/smaps_rollup: private and shared bytes (Rss split). */
+struct vm_memory {
+	uint64_t private_bytes, shared_bytes;
+};
+
+/*
+ * Measure the VM's memory, at most once per `max_age_ms` (else the last
+ * figures). Returns 0, or -1 when the process cannot be read (it is gone).
+ */
+int vm_memory(struct vm *vm, uint64_t max_age_ms, struct vm_memory *out);
+
+/* Parse the text of a smaps_rollup file into *out (Private_* and Shared_* lines). Returns 0 or -1. */
+int vm_parse_smaps_rollup(const char *text, struct vm_memory *out);
+
+/* Milliseconds the VM took from spawn to READY (0 before READY). */
+double vm_restore_ms(const struct vm *vm);
 
 /* Give the VM to another owner (and log), e.g. a deploy's checked VM to its function's pool. */
 void vm_set_owner(struct vm *vm, const struct vm_events *ev, void *owner, struct fnlog *log);

@@ -1,7 +1,10 @@
 # Helpers shared by tests/e2e/gateway.sh and functions.sh (sourced after lib.sh; not a test itself): start and stop `mote serve`
 # by pid, call its public endpoint with curl and its admin API with the CLI, count its VMs.
-# GW_FLAGS (an array, may be empty) holds extra flags for every `mote serve` started.
+# GW_FLAGS (an array, may be empty) holds extra flags for every `mote serve` started. GW_POOL_FLAGS comes
+# before them: the scripts that count a function's VMs run without pools of paused VMs (--pool 0);
+# tests/e2e/pool.sh empties it and tests the pools.
 GW_FLAGS=()
+GW_POOL_FLAGS=(--pool 0)
 # ---- gateways: started here, stopped by pid ----
 GW_PIDS=""
 # start_gw TAG STATE [FLAGS...]: start `mote serve` on a free port; sets GW_PID, PORT, SOCK, GW_ERR.
@@ -9,7 +12,7 @@ start_gw() {
 	local tag=$1 state=$2 i
 	shift 2
 	GW_ERR=$E2E_TMP/$tag.gw.err
-	"$MOTE" serve --listen 127.0.0.1:0 --state "$state" "${GW_FLAGS[@]}" "$@" >"$E2E_TMP/$tag.gw.out" \
+	"$MOTE" serve --listen 127.0.0.1:0 --state "$state" "${GW_POOL_FLAGS[@]}" "${GW_FLAGS[@]}" "$@" >"$E2E_TMP/$tag.gw.out" \
 		2>"$GW_ERR" </dev/null &
 	GW_PID=$!
 	GW_PIDS="$GW_PIDS $GW_PID"

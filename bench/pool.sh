@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# bench/pool.sh: pools of paused VMs (`make bench`, after bench/functions.sh). Two parts, side by side in one run:
+#  1. Latency of one request from a fresh connection, the same client for every variant (curl's time_total,
+#     sequential, BENCH_POOL_REQS requests each, default 200; 40 for runc), hello-c:
+#       native        bench/hello_server.c (a process that is already running)
+#       warm          mote serve, the function's VM attached and idle
+#       cold_pool     mote serve --pool c=4, --idle-timeout 0: each request takes a paused VM from the pool
+#                     and attaches the function (the client waits until the pool is refilled between requests,
+#                     and the gateway's metrics confirm every request was a pool hit)
+#       cold_restore  mote serve --pool 0, --idle-timeout 0: each request restores a VM from the base
+#       runc          `runc run` of the same handler per request (bench/spawn_server.c), when runc is there
+#  2. Idle memory: BENCH_POOL_VMS (default "100 1000") pooled VMs of the Lua base vs as many sleeping static
+#     native processes (busybox sleep): private KiB per process from /proc/PID/smaps_rollup (median, p90,
+#     p99), and what the host's MemAvailable dropped by per process (includes KVM's kernel memory).
+# Environment: BUILD (default build). Skips (exit 0) without /dev/kvm.
+set -uo pipefail
+BUILD=${BUILD:-build}
+REQS=${BENCH_POOL_REQS:-200}
+VMS=${BENCH_POOL_VMS:-100 1000}
+
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	echo "bench/pool: /dev/kvm is not usable; pool benchmarks skipped"
+	exit 0
+fi
+for f in mote mote-gateway mote-vmm mote-kernel runtimes/mote-c-init runtimes/mote-lua examples/hello-c/handler \
+	bench/hello_server bench/spawn_server bench/hello_fn_native; do
+	if [ ! -e "$BUILD/$f" ]; then
+		echo "bench/pool: $BUILD/$f is missing; run 'make bench'" >&2
+		exit 1
+	fi
+done
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mote-poolbench.XXXXXX")
+PIDS=""
+cleanup() {
+	local p
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do { wait "$p"; } 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_server() { # NAME CMD...: sets PORT and SPID
+	local name=$1 i
+	shift
+	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
+	SPID=$!
+	PIDS="$PIDS $SPID"
+	PORT=
+	for ((i = 0; i < 400; i++)); do
+		PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/$name.out" 2>/dev/null)
+		[ -z "$PORT" ] && PORT=$(sed -n 's|^mote: serving functions on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tmp/$name.err" 2>/dev/null)
+		[ -n "$PORT" ] && return 0
+		sleep 0.05
+	done
+	echo "bench/pool: $name did not start: $(head -c 300 "$tmp/$name.err")" >&2
+	exit 1
+}
+stop_server() { # PID
+	kill "$1" 2>/dev/null
+	{ wait "$1"; } 2>/dev/null
+	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+metric() { # SOCK NAME [LABEL=VALUE...]
+	local sock=$1
+	shift
+	curl -s --max-time 10 --unix-socket "$sock" http://mote/metrics | "$PY" "$(dirname "$0")/../tests/e2e/helpers/prom.py" sum "$@"
+}
+# wait_paused SOCK N SECONDS: until the pools hold N paused VMs.
+wait_paused() {
+	local i
+	for ((i = 0; i < $3 * 20; i++)); do
+		[ "$(metric "$1" mote_pool_vms state=paused)" -ge "$2" ] 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+# Every variant with a warm VM is served warm: check (the cold ones are cold by --idle-timeout 0).
+# measure NAME URL N [SOCK]: N sequential requests, each from a new connection; microseconds to $tmp/lat.NAME.
+# With SOCK, waits before each request until that gateway's pools are full again (8 paused VMs).
+measure() {
+	local name=$1 url=$2 n=$3 sock=${4:-} i t code
+	: >"$tmp/lat.$name"
+	for ((i = 0; i < n; i++)); do
+		[ -n "$sock" ] && wait_paused "$sock" 8 10
+		read -r code t < <(curl -s -o /dev/null --max-time 20 -w '%{http_code} %{time_total}\n' "$url")
+		if [ "$code" != 200 ]; then
+			echo "bench/pool: $name: $url answered $code" >&2
+			exit 1
+		fi
+		awk -v t="$t" 'BEGIN { printf "%.0f\n", t * 1e6 }' >>"$tmp/lat.$name"
+	done
+}
+pct() { # P FILE: the P-th percentile (nearest rank)
+	sort -g "$2" | awk -v p="$1" '{ a[NR] = $1 } END { i = int((p / 100) * NR + 0.999); if (i < 1) i = 1; print a[i] }'
+}
+
+# ---- 1. latency ----
+start_server native "$BUILD/bench/hello_server" 0
+URL_native="http://127.0.0.1:$PORT/"
+
+start_server warm "$BUILD/mote" serve --listen 127.0.0.1:0 --state "$tmp/warm" --pool 0
+W_SOCK=$tmp/warm/admin.sock
+MOTE_SERVER=$W_SOCK "$BUILD/mote" deploy hello "$BUILD/examples/hello-c/handler" >/dev/null || exit 1
+URL_warm="http://127.0.0.1:$PORT/fn/hello/"
+
+start_server pool "$BUILD/mote" serve --listen 127.0.0.1:0 --state "$tmp/pool" --pool c=4,lua=4
+P_SOCK=$tmp/pool/admin.sock
+MOTE_SERVER=$P_SOCK "$BUILD/mote" deploy hello "$BUILD/examples/hello-c/handler" --idle-timeout 0 >/dev/null || exit 1
+MOTE_SERVER=$P_SOCK "$BUILD/mote" deploy hello-lua examples/hello-lua/handler.lua --idle-timeout 0 >/dev/null || exit 1
+MOTE_SERVER=$P_SOCK "$BUILD/mote" deploy warm-lua examples/hello-lua/handler.lua >/dev/null || exit 1
+URL_cold_pool="http://127.0.0.1:$PORT/fn/hello/"
+URL_cold_pool_lua="http://127.0.0.1:$PORT/fn/hello-lua/"
+URL_warm_lua="http://127.0.0.1:$PORT/fn/warm-lua/"
+
+start_server restore "$BUILD/mote" serve --listen 127.0.0.1:0 --state "$tmp/restore" --pool 0
+R_SOCK=$tmp/restore/admin.sock
+MOTE_SERVER=$R_SOCK "$BUILD/mote" deploy hello "$BUILD/examples/hello-c/handler" --idle-timeout 0 >/dev/null || exit 1
+URL_cold_restore="http://127.0.0.1:$PORT/fn/hello/"
+
+variants="native warm cold_pool cold_restore warm_lua cold_pool_lua"
+if command -v runc >/dev/null && [ "$(id -u)" = 0 ]; then
+	mkdir -p "$tmp/bundle/rootfs"
+	cp "$BUILD/bench/hello_fn_native" "$tmp/bundle/rootfs/hello"
+	(cd "$tmp/bundle" && runc spec) || exit 1
+	"$PY" - "$tmp/bundle/config.json" <<'EOF' || exit 1
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/hello"]
+c["root"]["readonly"] = True
+json.dump(c, open(p, "w"), indent=1)
+EOF
+	start_server runc "$BUILD/bench/spawn_server" 0 "$(command -v runc)" --root "$tmp/runc-state" run \
+		--bundle "$tmp/bundle" '{}'
+	URL_runc="http://127.0.0.1:$PORT/"
+	variants="$variants runc"
+fi
+
+wait_paused "$P_SOCK" 8 30 || {
+	echo "bench/pool: the pool did not fill" >&2
+	exit 1
+}
+for v in $variants; do # warm-up, not counted
+	url=URL_$v
+	case $v in cold_pool*) measure warmup "${!url}" 5 "$P_SOCK" ;; *) measure warmup "${!url}" 5 ;; esac
+done
+hits0=$(metric "$P_SOCK" mote_pool_hits_total)
+miss0=$(metric "$P_SOCK" mote_pool_misses_total)
+for v in $variants; do
+	url=URL_$v
+	n=$REQS
+	[ "$v" = runc ] && n=$((REQS < 40 ? REQS : 40))
+	case $v in cold_pool*) measure "$v" "${!url}" "$n" "$P_SOCK" ;; *) measure "$v" "${!url}" "$n" ;; esac
+done
+hits=$(($(metric "$P_SOCK" mote_pool_hits_total) - hits0))
+misses=$(($(metric "$P_SOCK" mote_pool_misses_total) - miss0))
+restores=$(metric "$R_SOCK" mote_restores_total for=request)
+
+label() {
+	case $1 in
+	native) echo "native C server (running)" ;;
+	warm) echo "mote warm" ;;
+	cold_pool) echo "mote cold from the pool" ;;
+	cold_restore) echo "mote cold, base restore" ;;
+	runc) echo "runc run per request" ;;
+	warm_lua) echo "mote warm, Lua hello" ;;
+	cold_pool_lua) echo "mote cold from the pool, Lua" ;;
+	esac
+}
+echo
+echo "pool benchmarks, part 1: hello-c (and hello-lua), one request per new connection, curl time_total, sequential"
+printf '%-28s %5s %10s %10s %10s %12s %12s\n' variant n "p50 us" "p90 us" "p99 us" "vs warm" "vs native"
+declare -A P50
+for v in $variants; do
+	P50[$v]=$(pct 50 "$tmp/lat.$v")
+done
+for v in $variants; do
+	printf '%-28s %5s %10s %10s %10s %12s %12s\n' "$(label "$v")" "$(wc -l <"$tmp/lat.$v")" "${P50[$v]}" \
+		"$(pct 90 "$tmp/lat.$v")" "$(pct 99 "$tmp/lat.$v")" \
+		"$(awk -v a="${P50[warm]}" -v b="${P50[$v]}" 'BEGIN { printf "%.2fx", b / a }')" \
+		"$(awk -v a="${P50[native]}" -v b="${P50[$v]}" 'BEGIN { printf "%.2fx", b / a }')"
+done
+echo "cold from the pool: $hits pool hits, $misses misses; cold restore: $restores restores on the request path"
+target() {
+	if awk "BEGIN { exit !($2) }"; then echo "target met:     $1"; else echo "target NOT met: $1"; fi
+}
+target "cold from the pool p50 <= 1 ms (${P50[cold_pool]} us C, ${P50[cold_pool_lua]} us Lua)" "${P50[cold_pool]} <= 1000"
+target "cold from the pool p50 <= 1.5x warm ($(awk -v a="${P50[warm]}" -v b="${P50[cold_pool]}" 'BEGIN { printf "%.2fx", b / a }'))" \
+	"${P50[cold_pool]} <= 1.5 * ${P50[warm]}"
+for p in $PIDS; do stop_server "$p"; done
+
+# ---- 2. idle memory of many pooled VMs vs sleeping native processes ----
+avail() { awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo; }
+private_kib() { # PID: Private_Clean + Private_Dirty of smaps_rollup
+	awk '$1 == "Private_Clean:" || $1 == "Private_Dirty:" { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null
+}
+stats() { # FILE: "median p90 p99"
+	echo "$(pct 50 "$1") $(pct 90 "$1") $(pct 99 "$1")"
+}
+echo
+declare -A VM_MEDIAN
+echo "pool benchmarks, part 2: idle memory per process (private KiB from smaps_rollup; host MemAvailable drop)"
+printf '%-34s %6s %9s %9s %9s %16s %8s\n' what n "p50 KiB" "p90 KiB" "p99 KiB" "host drop KiB/p" "seconds"
+for n in $VMS; do
+	sync
+	a0=$(avail)
+	t0=$(date +%s%N)
+	start_server many "$BUILD/mote" serve --listen 127.0.0.1:0 --state "$tmp/many" --pool "lua=$n" \
+		--pool-rate 1000 --max-vms $((n + 16))
+	gw=$SPID
+	if ! wait_paused "$tmp/many/admin.sock" "$n" 300; then
+		echo "bench/pool: $n pooled VMs did not fill in 300 s ($(metric "$tmp/many/admin.sock" mote_pool_vms state=paused) did)" >&2
+		stop_server "$gw"
+		break
+	fi
+	t1=$(date +%s%N)
+	sleep 1
+	a1=$(avail)
+	: >"$tmp/vm.kib"
+	for p in $(pgrep -f -- "--restore $tmp/many/bases/"); do private_kib "$p" >>"$tmp/vm.kib"; done
+	read -r m p90 p99 < <(stats "$tmp/vm.kib")
+	printf '%-34s %6s %9s %9s %9s %16s %8s\n' "mote pooled VMs (Lua base, 64M)" "$(wc -l <"$tmp/vm.kib")" "$m" "$p90" "$p99" \
+		"$(((a0 - a1) / n))" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')"
+	VM_MEDIAN[$n]=$m
+	stop_server "$gw"
+	rm -rf "$tmp/many"
+	sync
+	a0=$(avail)
+	SLEEPERS=""
+	for ((i = 0; i < n; i++)); do
+		/bin/busybox sleep 600 &
+		SLEEPERS="$SLEEPERS $!"
+	done
+	sleep 1
+	a1=$(avail)
+	: >"$tmp/native.kib"
+	for p in $SLEEPERS; do private_kib "$p" >>"$tmp/native.kib"; done
+	read -r m p90 p99 < <(stats "$tmp/native.kib")
+	printf '%-34s %6s %9s %9s %9s %16s %8s\n' "native static sleep (busybox)" "$n" "$m" "$p90" "$p99" "$(((a0 - a1) / n))" "-"
+	# shellcheck disable=SC2086
+	kill $SLEEPERS 2>/dev/null
+	# shellcheck disable=SC2086
+	wait $SLEEPERS 2>/dev/null
+	target "$n pooled VMs <= 512 KiB private each (median ${VM_MEDIAN[$n]} KiB)" "${VM_MEDIAN[$n]} <= 512"
+done
