@@ -91,7 +91,7 @@ $(BUILD)/asan/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 
 # mote-vmm links no shared library but libc: it starts once per VM, so start-up time counts.
 VMM_LIB_OBJ := $(BUILD)/obj/lib/elf.o $(BUILD)/obj/lib/err.o $(BUILD)/obj/lib/file.o $(BUILD)/obj/lib/sha256.o \
-	$(BUILD)/obj/lib/size.o $(BUILD)/obj/lib/snapfile.o $(BUILD)/obj/lib/invoke_region.o
+	$(BUILD)/obj/lib/size.o $(BUILD)/obj/lib/snapfile.o $(BUILD)/obj/lib/layerfile.o $(BUILD)/obj/lib/invoke_region.o
 # The plain mote-vmm is linked statically with musl and mote statically with glibc: on these
 # machines glibc's start-up (CPUID probing traps under PVM) plus dynamic loading cost ~1 ms per
 # process, and `mote run` starts two. The ASan builds below stay dynamic glibc.
@@ -309,6 +309,11 @@ $(BUILD)/bench/invoketool: tests/tools/invoketool.c $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(LIB_OBJ) $(HOST_LIBS)
 
+# The layer benchmark's supervisor: tests/tools/fnhost.c built without sanitizers.
+$(BUILD)/bench/fnhost: tests/tools/fnhost.c $(LIB_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(LIB_OBJ) $(HOST_LIBS)
+
 # The function benchmarks' container baseline: the example C function linked as a plain program
 # (bench/fn_native.c implements <mote/fn.h> for one request taken from the environment), static musl like
 # the SDK's default.
@@ -326,11 +331,12 @@ $(BUILD)/bench/hello-c-glibc: examples/hello-c/handler.c include/mote/fn.h $(BUI
 # The line printer of (k)-(n) is the test program tests/guest/lines.c.
 bench: all $(filter-out $(BUILD)/bench/hello $(BUILD)/bench/fn_native,$(BENCH_BIN)) $(BUILD)/bench/hello.musl \
 	$(BUILD)/bench/first $(BUILD)/bench/snapfirst $(BUILD)/bench/hello_fn_native $(BUILD)/bench/hello-c-glibc \
-	$(BUILD)/bench/invoketool $(BUILD)/tests/guest/invoke_echo.musl \
+	$(BUILD)/bench/invoketool $(BUILD)/bench/fnhost $(TEST_FN_BIN) $(BUILD)/tests/guest/invoke_echo.musl \
 	$(BUILD)/tests/guest/lines.glibc $(BUILD)/tests/guest/lines.musl
 	@BUILD=$(BUILD) bash bench/run
 	@BUILD=$(BUILD) bash bench/functions.sh
 	@BUILD=$(BUILD) bash bench/pool.sh
+	@BUILD=$(BUILD) bash bench/layers.sh
 
 # ---- demo, install, housekeeping ---------------------------------------------
 # The demo: `mote serve` in the foreground with the example functions deployed (gateway/demo.sh); Ctrl-C stops it.

@@ -27,7 +27,8 @@ enum mote_status {
 	MOTE_STATUS_SNAP_FOREIGN = 76,	 /* snapshot of another format or hypercall ABI version */
 	MOTE_STATUS_SNAP_INCOMPATIBLE =
 	    77,			     /* needs CPU features this host lacks; memory file does not match */
-	MOTE_STATUS_SNAP_WRITE = 78, /* a snapshot could not be written */
+	MOTE_STATUS_SNAP_WRITE = 78, /* a snapshot (or layer) could not be written */
+	MOTE_STATUS_LAYER_BASE = 79, /* a layer (--layer) lies on another base snapshot than --restore's */
 	/* The function platform's CLI commands (deploy, invoke, ls, logs, rm; docs/functions.md). */
 	MOTE_STATUS_NO_SERVER = 80,	 /* nothing answers at the admin socket (`mote serve` not running) */
 	MOTE_STATUS_NO_FUNCTION = 81,	 /* no function of that name is deployed */
@@ -39,6 +40,8 @@ enum mote_status {
 	MOTE_STATUS_ATTACH_BUNDLE = 91, /* bundle fd not a regular file, shorter than bundle_size, too big */
 	MOTE_STATUS_ATTACH_INVOKE = 92, /* invoke fd not a writable memfd, too small, or a bad header */
 	MOTE_STATUS_ATTACH_DOORBELL = 93, /* a doorbell fd is not an eventfd, or both are the same */
+	MOTE_STATUS_ATTACH_LAYER = 94,	  /* the layer fd is not a writable regular file, or no layer can be
+					     taken of this VM (it was restored from one) */
 };
 
 /* Signals that end mote-vmm for failures after the guest started. */

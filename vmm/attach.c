@@ -15,6 +15,7 @@
 #include <mote/control.h>
 
 #include "invoke_region.h"
+#include "layer.h"
 #include "layout.h"
 #include "status.h"
 
@@ -28,12 +29,13 @@
 #define F_SEAL_FUTURE_WRITE 0x0010
 #endif
 
+_Static_assert(sizeof(struct mote_ctl_msg) == 288, "control messages keep their size");
 _Static_assert(MOTE_CTL_BUNDLE_MAX == LAYOUT_BUNDLE_WINDOW,
 	       "control.h and layout.h agree on the bundle window");
 _Static_assert(MOTE_CTL_INVOKE_MAX == LAYOUT_INVOKE_WINDOW,
 	       "control.h and layout.h agree on the invoke window");
 
-#define ATTACH_FDS_MAX 4
+#define ATTACH_FDS_MAX 5
 #define PTE_P 0x1ull
 
 int attach_check_control(int fd, struct mote_err *err)
@@ -67,21 +69,35 @@ static int check_windows(struct guest *g, struct mote_err *err)
 	return 0;
 }
 
-static int send_msg(int fd, uint32_t type, int32_t status, const char *text)
+static int send_full(int fd, const struct mote_ctl_msg *m)
 {
-	struct mote_ctl_msg m;
-	memset(&m, 0, sizeof(m));
-	m.magic = MOTE_CTL_MAGIC;
-	m.version = MOTE_CTL_VERSION;
-	m.type = type;
-	m.status = status;
-	if (text)
-		snprintf(m.text, sizeof(m.text), "%s", text);
 	ssize_t n;
 	do
-		n = send(fd, &m, sizeof(m), MSG_NOSIGNAL);
+		n = send(fd, m, sizeof(*m), MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(m) ? 0 : -1;
+	return n == (ssize_t)sizeof(*m) ? 0 : -1;
+}
+
+static void init_msg(struct mote_ctl_msg *m, uint32_t type, int32_t status, uint32_t flags, const char *text)
+{
+	memset(m, 0, sizeof(*m));
+	m->magic = MOTE_CTL_MAGIC;
+	m->version = MOTE_CTL_VERSION;
+	m->type = type;
+	m->status = status;
+	m->flags = flags;
+	if (text) {
+		/* One line, cut to fit (the last byte stays NUL). */
+		size_t n = strnlen(text, sizeof(m->text) - 1);
+		memcpy(m->text, text, n);
+	}
+}
+
+static int send_msg(int fd, uint32_t type, int32_t status, uint32_t flags, const char *text)
+{
+	struct mote_ctl_msg m;
+	init_msg(&m, type, status, flags, text);
+	return send_full(fd, &m);
 }
 
 /* True if the peer of the control socket is gone (checked without waiting). */
@@ -156,6 +172,9 @@ static int receive_attach(int fd, struct mote_ctl_msg *msg, int *fds, int *nfds,
 		return mote_errf(err, MOTE_STATUS_CTL_PROTOCOL,
 				 "control: message type %u, expected ATTACH (%u)", msg->type,
 				 MOTE_CTL_ATTACH);
+	if (msg->flags & ~(uint32_t)MOTE_CTL_F_TAKE_LAYER)
+		return mote_errf(err, MOTE_STATUS_CTL_PROTOCOL, "control: ATTACH has unknown flags %#x",
+				 msg->flags & ~(uint32_t)MOTE_CTL_F_TAKE_LAYER);
 	return 0;
 }
 
@@ -233,17 +252,50 @@ static int check_doorbells(int to_guest, int to_host, struct mote_err *err)
 	return 0;
 }
 
+/* The file a layer is to be written to: a regular file open for writing, not appending. */
+static int check_layer_fd(struct guest *g, int fd, struct mote_err *err)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+	if (g->layer.active)
+		return mote_errf(err, MOTE_STATUS_ATTACH_LAYER,
+				 "ATTACH: no layer can be taken of a VM restored from a layer");
+	if (g->base_mem_fd < 0)
+		return mote_errf(err, MOTE_STATUS_ATTACH_LAYER,
+				 "ATTACH: the base's memory file is not open to take a layer against");
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fl < 0)
+		return mote_errf(err, MOTE_STATUS_ATTACH_LAYER, "ATTACH: the layer fd is not a regular file");
+	if ((fl & O_ACCMODE) == O_RDONLY || (fl & O_APPEND))
+		return mote_errf(err, MOTE_STATUS_ATTACH_LAYER, "ATTACH: the layer fd is %s",
+				 (fl & O_APPEND) ? "opened O_APPEND" : "read-only");
+	return 0;
+}
+
+/* A layered restore: the bundle must be the one the layer was taken with (its files are in the layer). */
+static int check_layer_bundle(struct guest *g, struct mote_err *err)
+{
+	uint64_t size = g->vm.bundle ? g->vm.bundle_size : 0;
+	if (size != g->layer.bundle_size || layer_bundle_crc(&g->vm) != g->layer.bundle_crc32c)
+		return mote_errf(err, MOTE_STATUS_ATTACH_BUNDLE,
+				 "ATTACH: the bundle (%llu bytes) is not the one the layer %s was taken with "
+				 "(%llu bytes, CRC-32C %08x)",
+				 (unsigned long long)size, g->cfg->layer_path,
+				 (unsigned long long)g->layer.bundle_size, g->layer.bundle_crc32c);
+	return 0;
+}
+
 /* Check and take the ATTACH: sizes, fds, memory slots, the boot info's attach block. Kept fds become -1. */
 static int accept_attach(struct guest *g, const struct mote_ctl_msg *msg, int *fds, int nfds,
 			 struct mote_err *err)
 {
 	uint64_t bsize = msg->bundle_size, isize = msg->invoke_size;
-	int want = bsize ? 4 : 3;
+	int take_layer = (msg->flags & MOTE_CTL_F_TAKE_LAYER) != 0;
+	int want = (bsize ? 4 : 3) + take_layer;
 	if (nfds != want)
 		return mote_errf(
 		    err, MOTE_STATUS_CTL_PROTOCOL,
-		    "control: ATTACH carries %d file descriptors, expected %d (bundle_size %llu)", nfds, want,
-		    (unsigned long long)bsize);
+		    "control: ATTACH carries %d file descriptors, expected %d (bundle_size %llu%s)", nfds,
+		    want, (unsigned long long)bsize, take_layer ? ", a layer asked for" : "");
 	if (bsize > MOTE_CTL_BUNDLE_MAX)
 		return mote_errf(err, MOTE_STATUS_ATTACH_BUNDLE,
 				 "ATTACH: bundle_size %llu exceeds the %llu-byte bundle window",
@@ -255,11 +307,15 @@ static int accept_attach(struct guest *g, const struct mote_ctl_msg *msg, int *f
 	int k = 0;
 	int bundle_fd = bsize ? fds[k++] : -1;
 	int invoke_fd = fds[k++], to_guest = fds[k++], to_host = fds[k++];
+	int layer_fd = take_layer ? fds[k] : -1;
 	if ((bundle_fd >= 0 && check_bundle(bundle_fd, bsize, err) < 0) ||
-	    check_invoke(invoke_fd, isize, err) < 0 || check_doorbells(to_guest, to_host, err) < 0)
+	    check_invoke(invoke_fd, isize, err) < 0 || check_doorbells(to_guest, to_host, err) < 0 ||
+	    (take_layer && check_layer_fd(g, layer_fd, err) < 0))
 		return -1;
 	if ((bundle_fd >= 0 && vm_map_bundle(&g->vm, bundle_fd, bsize, err) < 0) ||
 	    vm_map_invoke(&g->vm, invoke_fd, isize, err) < 0)
+		return -1;
+	if (g->layer.active && check_layer_bundle(g, err) < 0)
 		return -1;
 	struct mote_boot_info *bi = g->boot_info;
 	bi->attach = (struct mote_attach){
@@ -273,6 +329,11 @@ static int accept_attach(struct guest *g, const struct mote_ctl_msg *msg, int *f
 	g->chan.doorbell_host = to_host;
 	g->chan.attached = 1;
 	fds[k - 2] = fds[k - 1] = -1;
+	if (take_layer) {
+		g->chan.take_layer = 1;
+		g->chan.layer_fd = layer_fd;
+		fds[k] = -1;
+	}
 	return 0;
 }
 
@@ -282,7 +343,9 @@ int attach_run(struct guest *g, struct mote_err *err)
 	ch->control_fd = g->cfg->control_fd;
 	if (check_windows(g, err) < 0)
 		return -1;
-	if (send_msg(ch->control_fd, MOTE_CTL_READY, 0, NULL) < 0)
+	ch->layer_fd = -1;
+	uint32_t from_layer = g->layer.active ? MOTE_CTL_F_FROM_LAYER : 0;
+	if (send_msg(ch->control_fd, MOTE_CTL_READY, 0, MOTE_CTL_F_LAYERS | from_layer, NULL) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "control channel: cannot send READY");
 	struct mote_ctl_msg msg;
 	memset(&msg, 0, sizeof(msg));
@@ -296,17 +359,41 @@ int attach_run(struct guest *g, struct mote_err *err)
 	if (r == -2)
 		return -1;
 	if (r < 0) {
-		send_msg(ch->control_fd, MOTE_CTL_RUNNING, err->status, err->msg);
+		send_msg(ch->control_fd, MOTE_CTL_RUNNING, err->status, 0, err->msg);
 		return -1;
 	}
-	if (send_msg(ch->control_fd, MOTE_CTL_RUNNING, 0, NULL) < 0)
+	if (send_msg(ch->control_fd, MOTE_CTL_RUNNING, 0, from_layer, NULL) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "control channel: cannot send RUNNING");
 	if (g->cfg->debug)
-		fprintf(stderr,
-			"mote-vmm: attached: bundle %llu bytes, invoke region %llu bytes, generation %llu\n",
-			(unsigned long long)msg.bundle_size, (unsigned long long)msg.invoke_size,
-			(unsigned long long)g->boot_info->attach.generation);
+		fprintf(
+		    stderr,
+		    "mote-vmm: attached: bundle %llu bytes, invoke region %llu bytes, generation %llu%s%s\n",
+		    (unsigned long long)msg.bundle_size, (unsigned long long)msg.invoke_size,
+		    (unsigned long long)g->boot_info->attach.generation,
+		    from_layer ? ", function loaded from the layer" : "",
+		    ch->take_layer ? ", a layer to be taken at READY" : "");
 	return 0;
+}
+
+void attach_take_layer(struct guest *g)
+{
+	struct guest_channel *ch = &g->chan;
+	struct mote_err err = {0};
+	uint64_t bytes = 0, pages = 0;
+	struct mote_ctl_msg m;
+	if (layer_take(g, &bytes, &pages, &err) == 0) {
+		init_msg(&m, MOTE_CTL_LAYER, 0, 0, NULL);
+		m.layer_bytes = bytes;
+		m.layer_pages = pages;
+	} else {
+		fprintf(stderr, "mote-vmm: %s; the VM goes on\n", err.msg);
+		init_msg(&m, MOTE_CTL_LAYER, err.status, 0, err.msg);
+	}
+	if (send_full(ch->control_fd, &m) < 0 && g->cfg->debug)
+		fprintf(stderr, "mote-vmm: control channel: cannot send LAYER: %s\n", strerror(errno));
+	close(ch->layer_fd);
+	ch->layer_fd = -1;
+	ch->take_layer = 0;
 }
 
 /* A readable control socket after ATTACH: the supervisor closed it (1), or sent something ignored (0). */

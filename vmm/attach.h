@@ -28,6 +28,15 @@ int attach_check_control(int fd, struct mote_err *err);
  */
 int attach_run(struct guest *g, struct mote_err *err);
 
+/*
+ * The guest handed over its first message (GUEST_LAYER) and the ATTACH asked
+ * for a layer: write it (layer_take), answer LAYER on the control channel
+ * (status 0 with its size, or the failure's status and line, also printed:
+ * the VM goes on) and close the layer fd. The caller rings the host
+ * doorbell after.
+ */
+void attach_take_layer(struct guest *g);
+
 /* What attach_wait_request() saw. */
 enum attach_wait {
 	ATTACH_WAIT_AGAIN = 0,	 /* interrupted by a signal, or nothing yet: look at the flags, call again */

@@ -11,6 +11,7 @@
 
 #include "elf.h"
 #include "err.h"
+#include "snapfile.h"
 #include "vm.h"
 
 struct guest_config {
@@ -30,6 +31,8 @@ struct guest_config {
 	int envc;
 	char **envp;
 	int control_fd;		  /* --control: the supervisor's socket (restored guests only), or -1 */
+	const char *layer_path;	  /* --layer: restore this layer over restore_path, or NULL */
+	int layer_copy;		  /* --layer-apply=copy: pread the layer's pages instead of mapping them */
 	int die_with_parent;	  /* --die-with-parent */
 	int stdout_fd, stderr_fd; /* where the guest's stdout and stderr streams go (--log-fd moves
 				     mote-vmm's own lines off stderr, never the guest's) */
@@ -41,8 +44,18 @@ struct guest_channel {
 	int attached;	    /* an ATTACH was accepted: the fields below are valid */
 	int doorbell_guest; /* eventfd the supervisor rings when a request is ready */
 	int doorbell_host;  /* eventfd mote-vmm rings when the guest handed over a message */
-	void *waiting; /* the guest's MOTE_HC_INVOKE waiting for a request (host pointer, any alignment), or
-			  NULL */
+	void *waiting;	/* the guest's MOTE_HC_INVOKE waiting for a request (host pointer, any alignment), or
+			   NULL */
+	int take_layer; /* ATTACH asked for a layer (MOTE_CTL_F_TAKE_LAYER): written into layer_fd at the
+			   guest's first MOTE_HC_INVOKE, which is then closed */
+	int layer_fd;
+};
+
+/* What a restore from a layer (--layer) brought, checked again at ATTACH (vmm/layer.c). */
+struct guest_layer_origin {
+	int active;		/* restored from a layer */
+	uint64_t bundle_size;	/* the bundle the layer was taken with (0: none) */
+	uint32_t bundle_crc32c; /* and its CRC-32C */
 };
 
 struct guest {
@@ -61,6 +74,10 @@ struct guest {
 	uint8_t kernel_id[32]; /* SHA-256 of the kernel ELF file the guest booted (SNAP_SEC_KERNEL_ID) */
 	int has_kernel_id;     /* kernel_id is known (restored, or computed for the first snapshot) */
 	void *snapshot_call;   /* the guest's pending snapshot request: host pointer, any alignment */
+	uint8_t snap_id[16];   /* restored guests: the id of the snapshot restored (a layer's base id) */
+	int base_mem_fd;       /* restored with --control and no layer: the base's memory file, kept to
+				  compare pages with when a layer is taken; or -1 */
+	struct guest_layer_origin layer; /* restored from a layer: what it was taken with */
 };
 
 /*
@@ -75,6 +92,8 @@ enum guest_next {
 	GUEST_EXITED = 1,   /* the guest asked to end: guest_exit_state says how */
 	GUEST_SNAPSHOT = 2, /* the guest asked for a snapshot (its result is already written) */
 	GUEST_INVOKE = 3,   /* the guest handed over a message and waits for a request (chan.waiting) */
+	GUEST_LAYER = 4,    /* as GUEST_INVOKE, but a layer is to be taken first and the host doorbell is
+			       not rung yet (guest_ring_host) */
 };
 
 /*
@@ -86,6 +105,9 @@ enum guest_next guest_hypercall(struct guest *g, uint16_t port, uint32_t arg);
 
 /* The longest one sleep hypercall blocks the monitor; the guest kernel sleeps again for the rest. */
 #define GUEST_SLEEP_MAX_NS 1000000000ull
+
+/* Ring the supervisor's doorbell (the guest handed over a message). */
+void guest_ring_host(struct guest *g);
 
 /* The snapshot the guest asked for (GUEST_SNAPSHOT) could not be written: its call returns -EIO. */
 void guest_snapshot_failed(struct guest *g);
@@ -129,6 +151,20 @@ void guest_snapshot_answer(pid_t requester, int ok);
  * with *err when it could not be written (nothing was left behind).
  */
 int guest_snapshot_finish(int block, struct mote_err *err);
+
+/*
+ * Finish the exit in flight (the `out` of a hypercall) without running the
+ * guest on, so that the saved rip points past it. Returns 0 or -1 with *err
+ * (MOTE_STATUS_SNAP_WRITE).
+ */
+int guest_complete_exit(struct guest *g, struct mote_err *err);
+
+/*
+ * Build a snapshot state file of the stopped guest (guest_complete_exit
+ * first) with id `id` into `w` (snap_begin is called here; the caller frees
+ * it with snap_writer_free also on failure). Returns 0 or -1 with *err.
+ */
+int guest_build_state(struct guest *g, const uint8_t id[16], struct snap_writer *w, struct mote_err *err);
 
 /*
  * Restore the snapshot cfg->restore_path into a new VM, ready to resume:

@@ -143,11 +143,18 @@ static enum guest_next hc_invoke(struct guest *g, void *p)
 		PUT_RET(p, struct mote_hc_invoke, -MOTE_ENODEV);
 		return GUEST_RESUME;
 	}
+	g->chan.waiting = p;
+	if (g->chan.take_layer)
+		return GUEST_LAYER; /* the run loop takes the layer, then rings */
+	guest_ring_host(g);
+	return GUEST_INVOKE;
+}
+
+void guest_ring_host(struct guest *g)
+{
 	uint64_t one = 1;
 	if (write(g->chan.doorbell_host, &one, sizeof(one)) != (ssize_t)sizeof(one) && g->cfg->debug)
 		fprintf(stderr, "mote-vmm: cannot ring the host doorbell: %s\n", strerror(errno));
-	g->chan.waiting = p;
-	return GUEST_INVOKE;
 }
 
 void guest_snapshot_failed(struct guest *g)

@@ -84,7 +84,7 @@ static void usage(FILE *out)
 		"                [--log-fd N] [--keep-fd N]... -- PROGRAM [ARGS...]\n"
 		"       mote-vmm --restore FILE [--kernel FILE] [--timeout SECONDS] [--debug]\n"
 		"                [--snapshot FILE [--exit-after-snapshot]] [--log-fd N] [--keep-fd N]...\n"
-		"                [--control FD]\n"
+		"                [--control FD] [--layer FILE [--layer-apply map|copy]]\n"
 		"       (both forms also take --die-with-parent, and for debugging only\n"
 		"       --no-seccomp and --debug-try ACTION)\n"
 		"Boots the mote guest kernel in a KVM microVM and runs PROGRAM (a path inside\n"
@@ -96,7 +96,10 @@ static void usage(FILE *out)
 		"lines to descriptor N instead of stderr, which then carries only the guest's\n"
 		"stderr. Inherited descriptors other than 0-2, --log-fd and --keep-fd are closed\n"
 		"(docs/run.md). With --control FD (a SOCK_SEQPACKET socket, kept), a\n"
-		"supervisor attaches a function to the restored VM (docs/hypercalls.md).\n"
+		"supervisor attaches a function to the restored VM (docs/hypercalls.md); it may\n"
+		"ask for a layer (the function loaded and initialised, as the pages that differ\n"
+		"from the base), which --layer FILE restores over --restore's base\n"
+		"(docs/snapshots.md, \"Layers\").\n"
 		"Before the guest's first instruction a seccomp allowlist confines mote-vmm\n"
 		"(docs/seccomp.md); --no-seccomp leaves it out, --debug-try ACTION (open:PATH,\n"
 		"connect:IP:PORT, fork, syscall:NAME) attempts ACTION under it and says what\n"
@@ -350,6 +353,11 @@ static void run_loop(struct guest *g)
 				case GUEST_EXITED: finish(g);
 				case GUEST_SNAPSHOT: take_snapshot(g, 0); break;
 				case GUEST_INVOKE: invoke_wait(g); break;
+				case GUEST_LAYER:
+					attach_take_layer(g);
+					guest_ring_host(g);
+					invoke_wait(g);
+					break;
 				case GUEST_RESUME: break;
 				}
 				break;
@@ -401,6 +409,8 @@ int main(int argc, char **argv)
 	    {"keep-fd", required_argument, NULL, 'K'},
 	    {"no-seccomp", no_argument, NULL, 'S'},
 	    {"debug-try", required_argument, NULL, 'T'},
+	    {"layer", required_argument, NULL, 'L'},
+	    {"layer-apply", required_argument, NULL, 'A'},
 	    {NULL, 0, NULL, 0},
 	};
 	/* Before anything is opened: a closed 0-2 must not become /dev/kvm or a snapshot file. */
@@ -451,6 +461,15 @@ int main(int argc, char **argv)
 		case 'd': cfg.debug = 1; break;
 		case 's': cfg.snapshot_path = optarg; break;
 		case 'R': cfg.restore_path = optarg; break;
+		case 'L': cfg.layer_path = optarg; break;
+		case 'A':
+			if (strcmp(optarg, "map") != 0 && strcmp(optarg, "copy") != 0) {
+				mote_errf(&err, MOTE_STATUS_USAGE,
+					  "--layer-apply: '%s' is neither map nor copy", optarg);
+				mote_err_exit("mote-vmm", &err);
+			}
+			cfg.layer_copy = strcmp(optarg, "copy") == 0;
+			break;
 		case 'x': cfg.exit_after_snapshot = 1; break;
 		case 'c':
 		case 'l':
@@ -509,6 +528,11 @@ int main(int argc, char **argv)
 			free(envp);
 			mote_err_exit("mote-vmm", &err);
 		}
+	}
+	if (cfg.layer_path && !cfg.restore_path) {
+		mote_errf(&err, MOTE_STATUS_USAGE, "--layer needs --restore BASE (a layer lies on its base)");
+		free(envp);
+		mote_err_exit("mote-vmm", &err);
 	}
 	if (cfg.control_fd >= 0 && !cfg.restore_path) {
 		mote_errf(&err, MOTE_STATUS_USAGE,

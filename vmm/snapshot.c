@@ -15,6 +15,7 @@
 #include "console.h"
 #include "file.h"
 #include "guest.h"
+#include "layer.h"
 #include "layout.h"
 #include "sha256.h"
 #include "snapcheck.h"
@@ -146,7 +147,7 @@ static void kernel_id_wait(void)
 	kernel_id_guest->has_kernel_id = 1;
 }
 
-static int build_state(struct guest *g, const uint8_t id[16], struct snap_writer *w, struct mote_err *err)
+int guest_build_state(struct guest *g, const uint8_t id[16], struct snap_writer *w, struct mote_err *err)
 {
 	struct snap_header h;
 	memset(&h, 0, sizeof(h));
@@ -185,6 +186,18 @@ static int build_state(struct guest *g, const uint8_t id[16], struct snap_writer
 	if (snap_finish(w) < 0)
 		return mote_errf(err, MOTE_STATUS_SNAP_WRITE, "snapshot state does not fit in %u bytes",
 				 SNAP_STATE_MAX);
+	return 0;
+}
+
+int guest_complete_exit(struct guest *g, struct mote_err *err)
+{
+	g->vm.run->immediate_exit = 1;
+	int r = ioctl(g->vm.vcpu_fd, KVM_RUN, 0);
+	int e = errno;
+	g->vm.run->immediate_exit = 0;
+	if (r == 0 || e != EINTR)
+		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, r == 0 ? EIO : e,
+				   "cannot stop the vCPU for a snapshot");
 	return 0;
 }
 
@@ -355,20 +368,15 @@ int guest_snapshot(struct guest *g, int wait, pid_t requester, struct mote_err *
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, EISDIR, "cannot write snapshot %s", path);
 
-	/* Finish the exit in flight (the `out` of a hypercall) so rip points past it. */
-	g->vm.run->immediate_exit = 1;
-	int r = ioctl(g->vm.vcpu_fd, KVM_RUN, 0);
-	int e = errno;
-	g->vm.run->immediate_exit = 0;
-	if (r == 0 || e != EINTR)
-		return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, r == 0 ? EIO : e,
-				   "cannot stop the vCPU for a snapshot");
+	if (guest_complete_exit(g, err) < 0)
+		return -1;
+	int e;
 
 	uint8_t id[16];
 	if (getentropy(id, sizeof(id)) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "getentropy");
 	struct snap_writer w;
-	if (build_state(g, id, &w, err) < 0) {
+	if (guest_build_state(g, id, &w, err) < 0) {
 		snap_writer_free(&w);
 		return -1;
 	}
@@ -578,6 +586,7 @@ int guest_restore(struct guest *g, const struct guest_config *cfg, struct mote_e
 	g->vm.kvm_fd = g->vm.vm_fd = g->vm.vcpu_fd = -1;
 	g->cfg = cfg;
 	g->kernel_fd = -1;
+	g->base_mem_fd = -1;
 	const char *path = cfg->restore_path;
 	/* The kernel ELF only serves crash-report symbols: opened now, read only if a crash needs it. */
 	if (cfg->kernel_path) {
@@ -591,33 +600,50 @@ int guest_restore(struct guest *g, const struct guest_config *cfg, struct mote_e
 	if (read_state(path, &buf, &len, err) < 0)
 		return -1;
 	static struct snap_parsed p;
+	static struct layer_restore lr;
+	lr.fd = -1;
 	char why[256];
 	enum snap_error e = snap_parse(buf, len, MOTE_ABI_VERSION, &p, why, sizeof(why));
 	struct snap_guest sg;
 	int mem_fd = -1, r = -1;
 	uint64_t saved_tsc = 0, tsc = 0;
+	/* With --layer the vCPU comes from the layer, the memory from the base with the layer over it. */
+	const struct snap_parsed *vcpu = cfg->layer_path ? &lr.state : &p;
 	if (e != SNAP_OK)
 		mote_errf(err, snap_status(e), "snapshot %s: %s", path, why);
 	else if (snapcheck_guest(&p, &sg, g->kernel_id, err) == 0 &&
+		 (!cfg->layer_path || layer_open(cfg->layer_path, &p, &sg, g->kernel_id, &lr, err) == 0) &&
 		 open_memory(path, &p, &sg, &mem_fd, err) == 0 &&
 		 vm_create(&g->vm, sg.mem_size, mem_fd, SNAP_MEM_HEADER_SIZE, err) == 0 &&
-		 vm_check_vcpu(&g->vm, &p, &sg, err) == 0 &&
+		 (!cfg->layer_path || layer_apply(&g->vm, &lr, cfg->layer_copy, cfg->layer_path, err) == 0) &&
+		 vm_check_vcpu(&g->vm, vcpu, &sg, err) == 0 &&
 		 (!sg.rootfs_size || vm_map_rootfs(&g->vm, mem_fd, SNAP_MEM_HEADER_SIZE + sg.mem_size,
 						   sg.rootfs_size, err) == 0) &&
-		 vm_restore_vcpu(&g->vm, &p, &saved_tsc, &tsc, err) == 0 &&
+		 vm_restore_vcpu(&g->vm, vcpu, &saved_tsc, &tsc, err) == 0 &&
 		 fix_boot_info(g, saved_tsc, tsc, path, err) == 0)
 		r = 0;
+	if (r == 0 && cfg->control_fd >= 0 && !cfg->layer_path) {
+		/* Kept to compare pages with, should the supervisor ask for a layer of this VM. */
+		g->base_mem_fd = mem_fd;
+		mem_fd = -1;
+	}
 	if (mem_fd >= 0)
 		close(mem_fd);
-	if (r < 0 && err && !strstr(err->msg, path)) {
+	if (r < 0 && err && !strstr(err->msg, path) &&
+	    !(cfg->layer_path && strstr(err->msg, cfg->layer_path))) {
 		/* The checks (snapcheck.c, x86_64.c) do not know the file: name it. */
 		char msg[sizeof(err->msg)];
 		snprintf(msg, sizeof(msg), "%s", err->msg);
-		mote_errf(err, err->status, "snapshot %s: %s", path, msg);
+		if (cfg->layer_path)
+			mote_errf(err, err->status, "snapshot %s with layer %s: %s", path, cfg->layer_path,
+				  msg);
+		else
+			mote_errf(err, err->status, "snapshot %s: %s", path, msg);
 	}
 	if (r == 0 && cfg->debug)
 		fprintf(stderr,
-			"mote-vmm: restored %s: TSC saved %llu, guest reads %llu after restoring it\n", path,
+			"mote-vmm: restored %s%s%s: TSC saved %llu, guest reads %llu after restoring it\n",
+			path, cfg->layer_path ? " with layer " : "", cfg->layer_path ? cfg->layer_path : "",
 			(unsigned long long)saved_tsc, (unsigned long long)tsc);
 	if (r == 0) {
 		g->stack_guard = sg.stack_guard;
@@ -625,7 +651,14 @@ int guest_restore(struct guest *g, const struct guest_config *cfg, struct mote_e
 		g->kernel.lo = sg.kernel_lo;
 		g->kernel.hi = sg.kernel_hi;
 		g->has_kernel_id = 1;
+		memcpy(g->snap_id, p.header.id, 16);
+		if (cfg->layer_path) {
+			g->layer.active = 1;
+			g->layer.bundle_size = lr.header.bundle_size;
+			g->layer.bundle_crc32c = lr.header.bundle_crc32c;
+		}
 	}
+	layer_restore_free(&lr);
 	free(buf);
 	return r;
 }

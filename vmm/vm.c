@@ -192,12 +192,13 @@ void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len, int allow_ro
 	return NULL;
 }
 
-uint8_t *vm_backed_pages(const struct vm *vm)
+/* One byte per page of guest RAM from /proc/self/pagemap: `keep(entry)`; NULL when pagemap is unreadable. */
+static uint8_t *pagemap_scan(const struct vm *vm, int (*keep)(uint64_t entry))
 {
 	uint64_t pages = vm->mem_size / 4096ull;
 	int fd = vm->pagemap_fd;
-	uint8_t *backed = fd >= 0 ? malloc(pages) : NULL;
-	if (!backed)
+	uint8_t *out = fd >= 0 ? malloc(pages) : NULL;
+	if (!out)
 		return NULL;
 	uint64_t buf[4096];
 	uint64_t first = (uintptr_t)vm->mem / 4096ull;
@@ -205,12 +206,37 @@ uint8_t *vm_backed_pages(const struct vm *vm)
 		uint64_t n = pages - i < 4096 ? pages - i : 4096;
 		ssize_t got = pread(fd, buf, n * 8, (off_t)((first + i) * 8));
 		if (got != (ssize_t)(n * 8)) {
-			free(backed);
+			free(out);
 			return NULL;
 		}
 		for (uint64_t k = 0; k < n; k++)
-			backed[i + k] = (buf[k] >> 62) != 0;
+			out[i + k] = (uint8_t)keep(buf[k]);
 		i += n;
 	}
-	return backed;
+	return out;
+}
+
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+#define PM_FILE (1ull << 61) /* a file page or shared anonymous memory */
+
+static int entry_backed(uint64_t e)
+{
+	return (e & (PM_PRESENT | PM_SWAPPED)) != 0;
+}
+
+/* In a MAP_PRIVATE file mapping, a written page became a private anonymous copy; swap holds only those. */
+static int entry_written(uint64_t e)
+{
+	return ((e & PM_PRESENT) && !(e & PM_FILE)) || (e & PM_SWAPPED);
+}
+
+uint8_t *vm_backed_pages(const struct vm *vm)
+{
+	return pagemap_scan(vm, entry_backed);
+}
+
+uint8_t *vm_written_pages(const struct vm *vm)
+{
+	return pagemap_scan(vm, entry_written);
 }

@@ -86,6 +86,14 @@ void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len, int allow_ro
  */
 uint8_t *vm_backed_pages(const struct vm *vm);
 
+/*
+ * For RAM mapped from a memory file (MAP_PRIVATE): which pages were written
+ * since it was mapped, by the guest or the monitor (a private copy now, or
+ * swapped: /proc/self/pagemap says present and not a file page). Every other
+ * page still reads as the file does. Same array and NULL as vm_backed_pages.
+ */
+uint8_t *vm_written_pages(const struct vm *vm);
+
 /* ---- x86-64 specifics (vmm/x86_64.c) ---- */
 
 /*

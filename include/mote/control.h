@@ -34,6 +34,25 @@
  * anything else is refused; after RUNNING mote-vmm reads nothing more but
  * the hang-up. The guest's console output stays on mote-vmm's stdout and
  * stderr. docs/hypercalls.md has the details.
+ *
+ * Layers (docs/snapshots.md, "Layers"). READY carries MOTE_CTL_F_LAYERS when
+ * this mote-vmm can take and restore them (a mote-vmm from before layers
+ * sends 0 there: the field was the unused end of `text`). An ATTACH with
+ * MOTE_CTL_F_TAKE_LAYER carries a fifth fd after the doorbells: a regular
+ * file open for writing (not O_APPEND). When the guest first hands over a
+ * message (the runtime's READY: its function is loaded and initialised),
+ * mote-vmm writes a layer of the VM on its base into that file, sends LAYER
+ * (status 0, layer_bytes, layer_pages; or a MOTE_STATUS_* and a line when it
+ * could not: the VM goes on) and only then rings the host doorbell. The file
+ * is written, not synced: the supervisor syncs and renames it.
+ *
+ * `mote-vmm --restore BASE.snap --layer FUNC.layer --control FD` restores a
+ * layer: READY also has MOTE_CTL_F_FROM_LAYER; the ATTACH is as always (the
+ * same bundle the layer was taken with, else MOTE_STATUS_ATTACH_BUNDLE, and a
+ * fresh invoke region and doorbells; MOTE_CTL_F_TAKE_LAYER is refused with
+ * MOTE_STATUS_ATTACH_LAYER) and RUNNING has MOTE_CTL_F_FROM_LAYER: the
+ * function is loaded already, and its first message on the new channel is
+ * empty (resp_seq 0, resp_len 0) in place of the runtime's READY.
  */
 
 #include <stdint.h>
@@ -45,6 +64,14 @@ enum mote_ctl_type {
 	MOTE_CTL_READY = 1,   /* mote-vmm -> supervisor: restored, waiting for ATTACH */
 	MOTE_CTL_ATTACH = 2,  /* supervisor -> mote-vmm: with the fds above */
 	MOTE_CTL_RUNNING = 3, /* mote-vmm -> supervisor: attached and running (status 0), or refused */
+	MOTE_CTL_LAYER = 4,   /* mote-vmm -> supervisor: the layer asked for is written (status 0), or not */
+};
+
+/* Bits of mote_ctl_msg.flags. Unknown bits in an ATTACH are refused (MOTE_STATUS_CTL_PROTOCOL). */
+enum mote_ctl_flags {
+	MOTE_CTL_F_LAYERS = 1u << 0,	 /* READY: this mote-vmm takes and restores layers */
+	MOTE_CTL_F_TAKE_LAYER = 1u << 1, /* ATTACH: a fifth fd follows; write a layer there at READY */
+	MOTE_CTL_F_FROM_LAYER = 1u << 2, /* READY, RUNNING: restored from a layer, the function is loaded */
 };
 
 /* Largest bundle image and invoke region (the sizes of the attach windows, vmm/layout.h). */
@@ -55,11 +82,16 @@ struct mote_ctl_msg {
 	uint32_t magic;	      /* MOTE_CTL_MAGIC */
 	uint32_t version;     /* MOTE_CTL_VERSION */
 	uint32_t type;	      /* enum mote_ctl_type */
-	int32_t status;	      /* RUNNING: 0, or the MOTE_STATUS_* mote-vmm exits with */
+	int32_t status;	      /* RUNNING, LAYER: 0, or a MOTE_STATUS_* (RUNNING: what mote-vmm exits with) */
 	uint64_t bundle_size; /* ATTACH: bytes of the bundle image (<= its file's size), 0: no bundle */
 	uint64_t
 	    invoke_size; /* ATTACH: bytes of the invoke region, a multiple of 4096, <= its memfd's size */
-	char text[256];	 /* RUNNING with status != 0: one line, NUL-terminated */
+	char text[224];	 /* RUNNING, LAYER with status != 0: one line, NUL-terminated */
+	uint32_t flags;	 /* enum mote_ctl_flags (0 from a peer that predates them) */
+	uint32_t reserved;
+	uint64_t layer_bytes; /* LAYER: size of the layer file written */
+	uint64_t layer_pages; /* LAYER: guest pages it holds */
+	uint64_t reserved2;
 };
 
 #endif /* MOTE_CONTROL_H */

@@ -2,7 +2,8 @@
  * requests. */
 /*
  * usage: fnhost --vmm MOTE-VMM --snapshot BASE.snap --bundle DIR|IMAGE --out DIR
- *               [--req-cap BYTES] [--resp-cap BYTES] [--wait SECONDS] [--log FILE] SCRIPT
+ *               [--req-cap BYTES] [--resp-cap BYTES] [--wait SECONDS] [--log FILE]
+ *               [--take-layer FILE | --layer FILE] [--vmm-arg ARG]... [--cold N] SCRIPT
  *
  * Starts `MOTE-VMM --restore BASE.snap --control 3 --die-with-parent`, waits
  * for READY, attaches the bundle (a directory is packed with lib/rootfs
@@ -19,9 +20,19 @@
  * and writes response k (1, 2, ...) to OUT/k.status, OUT/k.headers ("name: value" lines)
  * and OUT/k.body, checking the response with lib/invoke_msg as a gateway must. A response
  * that does not decode is recorded as status "bad: REASON". At the end it closes the
- * control channel and prints "vm-exit STATUS" (or "vm-signal N"). Exit status: 0 when
- * the script ran to its end, 1 on a usage or setup error, 2 when the VM ended or did not
- * answer within --wait seconds (default 20), after one line on stderr.
+ * control channel and prints "vm-exit STATUS" (or "vm-signal N").
+ *
+ * Layers (docs/snapshots.md): --take-layer FILE asks mote-vmm for a layer at the runtime's
+ * READY (FILE is created or truncated) and records the LAYER answer in OUT/layer and on stdout
+ * ("layer ok BYTES PAGES" or "layer error STATUS TEXT"). --layer FILE restores FILE over the
+ * base (mote-vmm --layer); READY and RUNNING must say "from layer" and the first message must
+ * be empty, recorded as "FROM-LAYER" (an empty first message without --layer, from a clone of a full
+ * snapshot taken while the function waited, is "EMPTY"). --vmm-arg passes ARG on to mote-vmm. --cold N runs
+ * the whole cold start N times instead (spawn, READY, ATTACH, the first message, the script's first request
+ * and its response, hang-up) and prints "cold n=N p50=.. p90=.. p99=.. (us)" and the same for "first-message"
+ * (spawn to the runtime's first message). Exit status: 0 when the script ran to its end, 1 on a usage or
+ * setup error, 2 when the VM ended or did not answer within --wait seconds (default 20), after one line on
+ * stderr.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,7 +117,7 @@ static void ctl_send(int sock, const struct mote_ctl_msg *m, const int *fds, int
 {
 	struct iovec iov = {.iov_base = (void *)m, .iov_len = sizeof(*m)};
 	union {
-		char buf[CMSG_SPACE(4 * sizeof(int))];
+		char buf[CMSG_SPACE(5 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
@@ -156,11 +167,11 @@ static void wait_readable(int fd, int ctl, const char *what)
 
 static void ctl_recv(int sock, struct mote_ctl_msg *m, uint32_t want)
 {
-	wait_readable(sock, sock, want == MOTE_CTL_READY ? "READY" : "RUNNING");
+	const char *what = want == MOTE_CTL_READY ? "READY" : want == MOTE_CTL_LAYER ? "LAYER" : "RUNNING";
+	wait_readable(sock, sock, what);
 	ssize_t n = recv(sock, m, sizeof(*m), 0);
 	if (n == 0)
-		die(2, "the VM closed the control channel before %s",
-		    want == MOTE_CTL_READY ? "READY" : "RUNNING");
+		die(2, "the VM closed the control channel before %s", what);
 	if (n != (ssize_t)sizeof(*m) || m->magic != MOTE_CTL_MAGIC || m->version != MOTE_CTL_VERSION ||
 	    m->type != want)
 		die(2, "unexpected control message (%zd bytes, type %u)", n, n >= 12 ? m->type : 0);
@@ -201,6 +212,15 @@ static void region_create(struct region *r, uint64_t req_cap, uint64_t resp_cap)
 	r->to_host = eventfd(0, EFD_CLOEXEC);
 	if (r->to_guest < 0 || r->to_host < 0)
 		die(1, "eventfd: %s", strerror(errno));
+	r->seq = 0;
+}
+
+static void region_destroy(struct region *r)
+{
+	munmap(r->base, r->size);
+	close(r->fd);
+	close(r->to_guest);
+	close(r->to_host);
 }
 
 /* Wait for the guest's next message; copy it out (the guest may change it meanwhile) into buf. */
@@ -326,10 +346,141 @@ static int compare_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* ---- one VM ---- */
+
+struct options {
+	const char *vmm, *snap, *log_path, *take_layer, *layer;
+	const char *vmm_args[16];
+	int nvmm_args;
+	uint64_t req_cap, resp_cap;
+	int bundle_fd;
+	uint64_t bundle_size;
+};
+
+/* Start mote-vmm on a clone of the base (and the layer), attach, and return the control socket. */
+static int vm_start(const struct options *o, struct region *r)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die(1, "socketpair: %s", strerror(errno));
+	vm_pid = fork();
+	if (vm_pid < 0)
+		die(1, "fork: %s", strerror(errno));
+	if (vm_pid == 0) {
+		if (dup2(sv[1], 3) < 0)
+			_exit(127);
+		if (o->log_path) {
+			int fd = open(o->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+			if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+				_exit(127);
+		}
+		const char *args[32];
+		int n = 0;
+		args[n++] = o->vmm;
+		args[n++] = "--restore";
+		args[n++] = o->snap;
+		args[n++] = "--control";
+		args[n++] = "3";
+		args[n++] = "--die-with-parent";
+		if (o->layer) {
+			args[n++] = "--layer";
+			args[n++] = o->layer;
+		}
+		for (int i = 0; i < o->nvmm_args; i++)
+			args[n++] = o->vmm_args[i];
+		args[n] = NULL;
+		execv(o->vmm, (char *const *)args);
+		fprintf(stderr, "fnhost: exec %s: %s\n", o->vmm, strerror(errno));
+		_exit(127);
+	}
+	close(sv[1]);
+	int ctl = sv[0];
+	struct mote_ctl_msg m;
+	ctl_recv(ctl, &m, MOTE_CTL_READY);
+	if ((o->layer || o->take_layer) && !(m.flags & MOTE_CTL_F_LAYERS))
+		die(2, "READY does not offer layers (flags %#x)", m.flags);
+	if (!!o->layer != !!(m.flags & MOTE_CTL_F_FROM_LAYER))
+		die(2, "READY %s from a layer (flags %#x)", o->layer ? "not" : "unexpectedly", m.flags);
+
+	region_create(r, o->req_cap, o->resp_cap);
+	memset(&m, 0, sizeof(m));
+	m.magic = MOTE_CTL_MAGIC;
+	m.version = MOTE_CTL_VERSION;
+	m.type = MOTE_CTL_ATTACH;
+	m.bundle_size = o->bundle_size;
+	m.invoke_size = r->size;
+	int fds[5] = {o->bundle_fd, r->fd, r->to_guest, r->to_host, -1}, nfds = 4;
+	if (o->take_layer) {
+		fds[nfds] = open(o->take_layer, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fds[nfds] < 0)
+			die(1, "%s: %s", o->take_layer, strerror(errno));
+		nfds++;
+		m.flags = MOTE_CTL_F_TAKE_LAYER;
+	}
+	ctl_send(ctl, &m, fds, nfds);
+	if (o->take_layer)
+		close(fds[4]);
+	ctl_recv(ctl, &m, MOTE_CTL_RUNNING);
+	if (m.status != 0)
+		die(2, "ATTACH refused (status %d): %.*s", m.status, (int)sizeof(m.text), m.text);
+	if (!!o->layer != !!(m.flags & MOTE_CTL_F_FROM_LAYER))
+		die(2, "RUNNING %s from a layer (flags %#x)", o->layer ? "not" : "unexpectedly", m.flags);
+	return ctl;
+}
+
+/* The runtime's first message as text: "READY text", "INIT_ERROR text", "FROM-LAYER", "EMPTY" or "bad ...".
+ */
+static void first_message(const struct options *o, struct region *r, int ctl, uint8_t *resp, char *first,
+			  size_t size)
+{
+	size_t len = region_wait(r, ctl, resp, "the runtime's first message");
+	int type;
+	const char *text;
+	uint32_t tl;
+	if (o->layer) {
+		if (len != 0)
+			snprintf(first, size, "bad: %zu bytes after a layered restore, expected none\n", len);
+		else
+			snprintf(first, size, "FROM-LAYER\n");
+		return;
+	}
+	if (len == 0) {
+		/* A clone of a snapshot taken while the function waited (no layer): its empty first message.
+		 */
+		snprintf(first, size, "EMPTY\n");
+		return;
+	}
+	int d = mote_msg_decode_text(resp, len, &type, &text, &tl);
+	if (d != MOTE_MSG_OK)
+		snprintf(first, size, "bad %s (%zu bytes)\n", mote_msg_strerror(d), len);
+	else
+		snprintf(first, size, "%s %.*s\n", type == MOTE_MSG_READY ? "READY" : "INIT_ERROR", (int)tl,
+			 text);
+}
+
+/* Hang up and reap the VM; its wait status. */
+static int vm_hangup(int ctl)
+{
+	close(ctl);
+	int status;
+	waitpid(vm_pid, &status, 0);
+	vm_pid = -1;
+	return status;
+}
+
+static void print_percentiles(const char *what, int64_t *t, unsigned n)
+{
+	qsort(t, n, sizeof(*t), compare_i64);
+	if (n)
+		printf("%s n=%u p50=%.1f p90=%.1f p99=%.1f (us)\n", what, n, t[n / 2] / 1e3,
+		       t[n * 9 / 10] / 1e3, t[n * 99 / 100] / 1e3);
+}
+
 int main(int argc, char **argv)
 {
-	const char *vmm = NULL, *snap = NULL, *bundle = NULL, *log_path = NULL;
-	uint64_t req_cap = 8u << 20, resp_cap = 8u << 20;
+	struct options o = {.req_cap = 8u << 20, .resp_cap = 8u << 20};
+	const char *bundle = NULL;
+	unsigned cold = 0;
 	static const struct option opts[] = {
 	    {"vmm", required_argument, NULL, 'v'},
 	    {"snapshot", required_argument, NULL, 's'},
@@ -339,27 +490,45 @@ int main(int argc, char **argv)
 	    {"resp-cap", required_argument, NULL, 'r'},
 	    {"wait", required_argument, NULL, 'w'},
 	    {"log", required_argument, NULL, 'l'},
+	    {"take-layer", required_argument, NULL, 'T'},
+	    {"layer", required_argument, NULL, 'L'},
+	    {"vmm-arg", required_argument, NULL, 'A'},
+	    {"cold", required_argument, NULL, 'C'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'v': vmm = optarg; break;
-		case 's': snap = optarg; break;
+		case 'v': o.vmm = optarg; break;
+		case 's': o.snap = optarg; break;
 		case 'b': bundle = optarg; break;
 		case 'o': out_dir = optarg; break;
-		case 'q': req_cap = strtoull(optarg, NULL, 0); break;
-		case 'r': resp_cap = strtoull(optarg, NULL, 0); break;
+		case 'q': o.req_cap = strtoull(optarg, NULL, 0); break;
+		case 'r': o.resp_cap = strtoull(optarg, NULL, 0); break;
 		case 'w': wait_ms = (int)(atof(optarg) * 1000); break;
-		case 'l': log_path = optarg; break;
+		case 'l': o.log_path = optarg; break;
+		case 'T': o.take_layer = optarg; break;
+		case 'L': o.layer = optarg; break;
+		case 'A':
+			if (o.nvmm_args == (int)(sizeof(o.vmm_args) / sizeof(o.vmm_args[0])))
+				die(1, "too many --vmm-arg");
+			o.vmm_args[o.nvmm_args++] = optarg;
+			break;
+		case 'C': cold = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: die(1, "usage: see the comment atop tests/tools/fnhost.c");
 		}
 	}
-	if (!vmm || !snap || !bundle || !out_dir || optind != argc - 1)
+	if (!o.vmm || !o.snap || !bundle || !out_dir || optind != argc - 1 || (cold && o.take_layer))
 		die(1, "usage: fnhost --vmm F --snapshot F --bundle DIR|IMAGE --out DIR [...] SCRIPT");
 	FILE *script = strcmp(argv[optind], "-") ? fopen(argv[optind], "r") : stdin;
 	if (!script)
 		die(1, "%s: %s", argv[optind], strerror(errno));
+	if (o.log_path) {
+		int fd = open(o.log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			die(1, "%s: %s", o.log_path, strerror(errno));
+		close(fd);
+	}
 
 	/* The bundle image: packed from a directory, or used as it is. */
 	struct stat st;
@@ -373,67 +542,78 @@ int main(int argc, char **argv)
 		if (mote_rootfs_pack_dir(bundle, image, &err) < 0)
 			die(1, "packing %s: %s", bundle, err.msg);
 	}
-	int bundle_fd = open(image, O_RDONLY | O_CLOEXEC);
-	if (bundle_fd < 0 || fstat(bundle_fd, &st) < 0)
+	o.bundle_fd = open(image, O_RDONLY | O_CLOEXEC);
+	if (o.bundle_fd < 0 || fstat(o.bundle_fd, &st) < 0)
 		die(1, "%s: %s", image, strerror(errno));
-
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		die(1, "socketpair: %s", strerror(errno));
-	vm_pid = fork();
-	if (vm_pid < 0)
-		die(1, "fork: %s", strerror(errno));
-	if (vm_pid == 0) {
-		if (dup2(sv[1], 3) < 0)
-			_exit(127);
-		if (log_path) {
-			int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-			if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-				_exit(127);
-		}
-		execl(vmm, vmm, "--restore", snap, "--control", "3", "--die-with-parent", (char *)NULL);
-		fprintf(stderr, "fnhost: exec %s: %s\n", vmm, strerror(errno));
-		_exit(127);
-	}
-	close(sv[1]);
-	int ctl = sv[0];
-	struct mote_ctl_msg m;
-	ctl_recv(ctl, &m, MOTE_CTL_READY);
+	o.bundle_size = (uint64_t)st.st_size;
 
 	struct region r = {0};
-	region_create(&r, req_cap, resp_cap);
-	memset(&m, 0, sizeof(m));
-	m.magic = MOTE_CTL_MAGIC;
-	m.version = MOTE_CTL_VERSION;
-	m.type = MOTE_CTL_ATTACH;
-	m.bundle_size = (uint64_t)st.st_size;
-	m.invoke_size = r.size;
-	int fds[4] = {bundle_fd, r.fd, r.to_guest, r.to_host};
-	ctl_send(ctl, &m, fds, 4);
-	ctl_recv(ctl, &m, MOTE_CTL_RUNNING);
-	if (m.status != 0)
-		die(2, "ATTACH refused (status %d): %.*s", m.status, (int)sizeof(m.text), m.text);
-
-	uint8_t *resp = malloc(r.resp_cap);
-	size_t len = region_wait(&r, ctl, resp, "the runtime's first message");
-	int type;
-	const char *text;
-	uint32_t tl;
-	char first[2048];
-	int d = mote_msg_decode_text(resp, len, &type, &text, &tl);
-	if (d != MOTE_MSG_OK)
-		snprintf(first, sizeof(first), "bad %s (%zu bytes)\n", mote_msg_strerror(d), len);
-	else
-		snprintf(first, sizeof(first), "%s %.*s\n", type == MOTE_MSG_READY ? "READY" : "INIT_ERROR",
-			 (int)tl, text);
-	write_out("first", first, strlen(first));
-	printf("first %s", first);
-	fflush(stdout);
-
-	char line[8192];
+	uint8_t *resp = malloc(o.resp_cap + 4096);
+	char line[8192], first[2048];
 	int lineno = 0;
 	struct request q;
 	int have_request = 0;
+
+	if (cold) {
+		/* The first request of the script, served by N cold starts one after the other. */
+		while (!have_request && fgets(line, sizeof(line), script)) {
+			lineno++;
+			if (line[0] == '#' || line[strspn(line, " \t\n")] == 0)
+				continue;
+			parse_request(line, &q, lineno);
+			have_request = 1;
+		}
+		if (!have_request)
+			die(1, "--cold: the script has no request");
+		int64_t *total = malloc(cold * sizeof(*total)), *to_first = malloc(cold * sizeof(*to_first));
+		for (unsigned i = 0; i < cold; i++) {
+			int64_t t0 = now_ns();
+			int ctl = vm_start(&o, &r);
+			first_message(&o, &r, ctl, resp, first, sizeof(first));
+			to_first[i] = now_ns() - t0;
+			if (strncmp(first, "READY", 5) != 0 && strncmp(first, "FROM-LAYER", 10) != 0 &&
+			    strncmp(first, "EMPTY", 5) != 0)
+				die(2, "cold start %u: first message %s", i + 1, first);
+			size_t rl = exchange(&r, ctl, &q, resp);
+			total[i] = now_ns() - t0;
+			struct mote_msg_response s;
+			if (mote_msg_decode_response(resp, rl, &s) != MOTE_MSG_OK || s.status != 200)
+				die(2, "cold start %u: the response does not decode or is not a 200", i + 1);
+			vm_hangup(ctl);
+			region_destroy(&r);
+		}
+		print_percentiles("cold", total, cold);
+		print_percentiles("first-message", to_first, cold);
+		free(total);
+		free(to_first);
+		free(q.body);
+		free(resp);
+		return 0;
+	}
+
+	int ctl = vm_start(&o, &r);
+	char layer_text[512] = "";
+	if (o.take_layer) {
+		/* mote-vmm answers LAYER before it rings for the runtime's first message. */
+		struct mote_ctl_msg m;
+		char text[400];
+		ctl_recv(ctl, &m, MOTE_CTL_LAYER);
+		if (m.status == 0)
+			snprintf(text, sizeof(text), "ok %llu %llu\n", (unsigned long long)m.layer_bytes,
+				 (unsigned long long)m.layer_pages);
+		else
+			snprintf(text, sizeof(text), "error %d %.*s\n", m.status, (int)sizeof(m.text),
+				 m.text);
+		write_out("layer", text, strlen(text));
+		snprintf(layer_text, sizeof(layer_text), "%s", text);
+	}
+	first_message(&o, &r, ctl, resp, first, sizeof(first));
+	write_out("first", first, strlen(first));
+	printf("first %s", first);
+	if (layer_text[0])
+		printf("layer %s", layer_text);
+	fflush(stdout);
+
 	while (fgets(line, sizeof(line), script)) {
 		lineno++;
 		if (line[0] == '#' || line[strspn(line, " \t\n")] == 0)
@@ -451,10 +631,7 @@ int main(int argc, char **argv)
 				if (mote_msg_decode_response(resp, rl, &s) != MOTE_MSG_OK)
 					die(2, "repeat %u: a response that does not decode", i + 1);
 			}
-			qsort(t, n, sizeof(*t), compare_i64);
-			if (n)
-				printf("latency n=%u p50=%.1f p90=%.1f p99=%.1f (us)\n", n, t[n / 2] / 1e3,
-				       t[n * 9 / 10] / 1e3, t[n * 99 / 100] / 1e3);
+			print_percentiles("latency", t, n);
 			free(t);
 			continue;
 		}
@@ -470,14 +647,12 @@ int main(int argc, char **argv)
 		free(q.body);
 
 	/* Hang up: mote-vmm ends the VM at its next wait on the channel (it waits now). */
-	close(ctl);
-	int status;
-	waitpid(vm_pid, &status, 0);
-	vm_pid = -1;
+	int status = vm_hangup(ctl);
 	if (WIFEXITED(status))
 		printf("vm-exit %d\n", WEXITSTATUS(status));
 	else
 		printf("vm-signal %d\n", WTERMSIG(status));
+	region_destroy(&r);
 	free(resp);
 	return 0;
 }
