@@ -18,4 +18,7 @@ int cmd_logs(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_invoke(int argc, char **argv);
 
+/* `mote base build|activate|ls`: the bases of mote serve (cli/cmd_base.c). */
+int cmd_base(int argc, char **argv);
+
 #endif /* MOTE_CLI_COMMANDS_H */

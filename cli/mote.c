@@ -20,6 +20,7 @@ static const struct {
     {"ls", cmd_ls, "list the deployed functions"},
     {"logs", cmd_logs, "show a function's output"},
     {"rm", cmd_rm, "remove a function"},
+    {"base", cmd_base, "build, activate (upgrade, roll back) and list the bases under the functions"},
 };
 
 static void usage(FILE *out)

@@ -291,6 +291,10 @@ static void slot_became_idle(struct slot *s)
 		slot_kill(s, "ended: its version was replaced or removed");
 		return;
 	}
+	if (!base_is_active(vm_base(s->vm))) {
+		slot_kill(s, "ended: its base was replaced");
+		return;
+	}
 	s->timer.cb = on_idle_timeout;
 	h2o_timeout_link(gw.loop, &idle_timeout, &s->timer);
 }
@@ -430,6 +434,7 @@ static int start_vm(struct fnver *v)
 	}
 	struct vm_spec spec = {.vmm = gw.vmm,
 			       .snapshot = snap,
+			       .base = b,
 			       .bundle_fd = v->bundle_fd,
 			       .bundle_size = v->bundle_size,
 			       .log = fn->log};
@@ -543,7 +548,7 @@ static struct slot *idle_slot(struct fnver *v)
 	/* The most recently used idle VM first: its memory is warm, and the others can age out. */
 	for (h2o_linklist_t *l = v->slots.next; l != &v->slots; l = l->next) {
 		struct slot *s = H2O_STRUCT_FROM_MEMBER(struct slot, link, l);
-		if (s->state == SLOT_IDLE)
+		if (s->state == SLOT_IDLE && base_is_active(vm_base(s->vm)))
 			return s;
 	}
 	return NULL;
@@ -766,4 +771,46 @@ static int load_one(const struct reg_function *f, void *arg)
 int fn_load_all(struct mote_err *err)
 {
 	return registry_each_function(gw.reg, load_one, NULL, err);
+}
+
+/* Kill the idle and starting VMs of version v that were restored from a base no longer active. */
+static void retire_stale(struct fnver *v)
+{
+	for (h2o_linklist_t *l = v->slots.next; l != &v->slots;) {
+		struct slot *s = H2O_STRUCT_FROM_MEMBER(struct slot, link, l);
+		l = l->next;
+		if ((s->state == SLOT_IDLE || s->state == SLOT_STARTING) && s->vm &&
+		    !base_is_active(vm_base(s->vm)))
+			slot_kill(s, "ended: its base was replaced");
+	}
+}
+
+void fn_base_switched(const char *runtime, const char *old_id, const char *new_id)
+{
+	for (struct fn *fn = fns; fn; fn = fn->next) {
+		if (fn->cur)
+			retire_stale(fn->cur);
+		for (h2o_linklist_t *l = fn->retired.next; l != &fn->retired; l = l->next)
+			retire_stale(H2O_STRUCT_FROM_MEMBER(struct fnver, link, l));
+		pump(fn);
+	}
+}
+
+static unsigned vms_on(const struct fnver *v, const char *base_id_)
+{
+	unsigned n = 0;
+	for (h2o_linklist_t *l = v->slots.next; l != &v->slots; l = l->next) {
+		struct slot *s = H2O_STRUCT_FROM_MEMBER(struct slot, link, l);
+		if (s->vm && vm_base(s->vm) && !strcmp(base_id(vm_base(s->vm)), base_id_))
+			n++;
+	}
+	return n;
+}
+
+unsigned fn_vms_on_base(const struct fn *fn, const char *id)
+{
+	unsigned n = fn->cur ? vms_on(fn->cur, id) : 0;
+	for (h2o_linklist_t *l = fn->retired.next; l != &fn->retired; l = l->next)
+		n += vms_on(H2O_STRUCT_FROM_MEMBER(struct fnver, link, l), id);
+	return n;
 }

@@ -333,6 +333,9 @@ int main(int argc, char **argv)
 	recover();
 
 	gw.loop = h2o_evloop_create();
+	if (base_load_all(&err) < 0)
+		die(&err);
+	base_on_switch(fn_base_switched);
 	fn_init();
 	if (fn_load_all(&err) < 0)
 		die(&err);

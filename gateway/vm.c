@@ -40,6 +40,7 @@ struct vm {
 	const struct vm_events *ev;
 	void *owner;
 	struct fnlog *log;
+	struct base *base;
 	struct spawned proc;
 	h2o_socket_t *ctl, *out, *pidfd, *doorbell_host;
 	int ctl_fd, doorbell_guest, doorbell_host_fd, memfd, bundle_fd;
@@ -378,6 +379,7 @@ struct vm *vm_start(h2o_loop_t *loop, const struct vm_spec *spec, const struct v
 	vm->ev = ev;
 	vm->owner = owner;
 	vm->log = spec->log;
+	vm->base = spec->base;
 	vm->ctl_fd = vm->doorbell_guest = vm->doorbell_host_fd = vm->memfd = vm->bundle_fd = -1;
 	vm->proc.pidfd = -1;
 	vm->bundle_size = spec->bundle_size;
@@ -465,6 +467,20 @@ int vm_request(struct vm *vm, const struct mote_msg_request_fields *req)
 	}
 	vm->state = VM_BUSY;
 	return 0;
+}
+
+struct base *vm_base(const struct vm *vm)
+{
+	return vm->base;
+}
+
+unsigned vm_count_on_base(const struct base *b)
+{
+	unsigned n = 0;
+	for (struct vm *vm = all_vms; vm; vm = vm->next)
+		if (vm->base == b)
+			n++;
+	return n;
 }
 
 pid_t vm_pid(const struct vm *vm)

@@ -12,6 +12,7 @@
 #include "err.h"
 #include "invoke_msg.h"
 
+struct base;
 struct fnlog;
 struct vm;
 
@@ -44,6 +45,7 @@ struct vm_events {
 struct vm_spec {
 	const char *vmm;      /* the mote-vmm binary */
 	const char *snapshot; /* the base snapshot to restore */
+	struct base *base;    /* the base it belongs to (vm_base, vm_count_on_base); may be NULL */
 	int bundle_fd;	      /* the bundle image (read-only; the VM gets its own reference) */
 	uint64_t bundle_size;
 	struct fnlog *log; /* the VM's stdout and stderr go here (may be NULL) */
@@ -71,6 +73,12 @@ int vm_request(struct vm *vm, const struct mote_msg_request_fields *req);
 
 /* Kill the VM now (SIGKILL); `exited` follows with `why`. Idempotent. */
 void vm_kill(struct vm *vm, const char *why);
+
+/* The base the VM was restored from (vm_spec.base). */
+struct base *vm_base(const struct vm *vm);
+
+/* How many VMs restored from base snapshot b are alive (until their `exited` event). */
+unsigned vm_count_on_base(const struct base *b);
 
 /* The mote-vmm process id. */
 pid_t vm_pid(const struct vm *vm);
