@@ -326,11 +326,9 @@ static long request_sse(int fd)
 #define AVX2_STEP                                                                                            \
 	YADD(0, 1)                                                                                           \
 	YXOR(1, 2)                                                                                           \
-	YADD(2, 3)                                                                                           \
-	YXOR(3, 4)                                                                                           \
-	YADD(4, 5) YXOR(5, 6) YADD(6, 7) YXOR(7, 8) YADD(8, 9) YXOR(9, 10) YADD(10, 11) YXOR(11, 12)         \
-	    YADD(12, 13) YXOR(13, 14) YADD(14, 15) YADD(15, 0) YSHUF(1) YSHUF(6) YSHUF(11) YPERM(4)          \
-		YPERM(13)
+	YADD(2, 3) YXOR(3, 4) YADD(4, 5) YXOR(5, 6) YADD(6, 7) YXOR(7, 8) YADD(8, 9) YXOR(9, 10)             \
+	    YADD(10, 11) YXOR(11, 12) YADD(12, 13) YXOR(13, 14) YADD(14, 15) YADD(15, 0) YSHUF(1) YSHUF(6)   \
+		YSHUF(11) YPERM(4) YPERM(13)
 
 #define XADD(a, b) "paddq %%xmm" #b ", %%xmm" #a "\n\t"
 #define XXOR(a, b) "pxor %%xmm" #b ", %%xmm" #a "\n\t"
@@ -338,11 +336,9 @@ static long request_sse(int fd)
 #define SSE_STEP                                                                                             \
 	XADD(0, 1)                                                                                           \
 	XXOR(1, 2)                                                                                           \
-	XADD(2, 3)                                                                                           \
-	XXOR(3, 4)                                                                                           \
-	XADD(4, 5) XXOR(5, 6) XADD(6, 7) XXOR(7, 8) XADD(8, 9) XXOR(9, 10) XADD(10, 11) XXOR(11, 12)         \
-	    XADD(12, 13) XXOR(13, 14) XADD(14, 15) XADD(15, 0) XSHUF(1) XSHUF(6) XSHUF(11) XSHUF(4)          \
-		XSHUF(13)
+	XADD(2, 3) XXOR(3, 4) XADD(4, 5) XXOR(5, 6) XADD(6, 7) XXOR(7, 8) XADD(8, 9) XXOR(9, 10)             \
+	    XADD(10, 11) XXOR(11, 12) XADD(12, 13) XXOR(13, 14) XADD(14, 15) XADD(15, 0) XSHUF(1) XSHUF(6)   \
+		XSHUF(11) XSHUF(4) XSHUF(13)
 
 static void spin_avx2(uint64_t iters)
 {
