@@ -394,8 +394,6 @@ static json_t *base_json(const struct base_info *i)
 		      "activated_at", b->activated_at ? json_string(activated) : json_null(),
 		      "activated_at_ms", (json_int_t)b->activated_at, "mems", mems, "vms", (int)i->vms,
 		      "functions", a.functions, "serves", a.serves);
-	if (j && i->failure)
-		json_object_set_new(j, "failure", json_string(i->failure));
 	return j;
 }
 

@@ -977,8 +977,9 @@ void base_collect(void)
 void base_each(void (*cb)(const struct base_info *i, void *arg), void *arg)
 {
 	for (struct base_rec *r = recs; r; r = r->next) {
+		if (r->failed)
+			continue; /* nothing of it is kept */
 		struct base_info i = {.reg = &r->reg, .state = rec_state(r), .vms = rec_vms(r)};
-		i.failure = r->failed ? r->failure : NULL;
 		for (struct base *b = r->snaps; b; b = b->next)
 			if (b->ready && i.nmems < sizeof(i.mems) / sizeof(i.mems[0]))
 				i.mems[i.nmems++] = b->mem;

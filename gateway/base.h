@@ -112,16 +112,14 @@ void base_on_switch(void (*cb)(const char *runtime, const char *old_id, const ch
 /* What `mote base ls` shows of one base. */
 struct base_info {
 	const struct reg_base *reg;
-	/* building, ready, active, previous (the rollback target), retiring (deleted once no VM uses it),
-	 * failed (a build that failed, shown for 5 s) */
+	/* building, ready, active, previous (the rollback target), retiring (deleted once no VM uses it) */
 	const char *state;
 	unsigned vms; /* VMs restored from it, alive now */
 	uint64_t mems[16];
 	unsigned nmems; /* memory sizes it has a built snapshot of */
-	const char *failure;
 };
 
-/* Call cb for every base, oldest first. */
+/* Call cb for every base, oldest first (a failed build is not one: nothing of it is kept). */
 void base_each(void (*cb)(const struct base_info *i, void *arg), void *arg);
 
 /*
