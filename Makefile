@@ -293,9 +293,10 @@ $(BUILD)/bench/hello_fn_native: bench/fn_native.c examples/hello-c/handler.c inc
 bench: all $(filter-out $(BUILD)/bench/hello $(BUILD)/bench/fn_native,$(BENCH_BIN)) $(BUILD)/bench/hello.musl \
 	$(BUILD)/bench/first $(BUILD)/bench/snapfirst $(BUILD)/bench/hello_fn_native \
 	$(BUILD)/bench/invoketool $(BUILD)/tests/guest/invoke_echo.musl \
-	$(BUILD)/tests/guest/lines.glibc $(BUILD)/tests/guest/lines.musl
+	$(BUILD)/tests/guest/lines.glibc $(BUILD)/tests/guest/lines.musl $(TEST_RT_BIN)
 	@BUILD=$(BUILD) bash bench/run
 	@BUILD=$(BUILD) bash bench/functions.sh
+	@BUILD=$(BUILD) bash bench/base_switch.sh
 
 # ---- demo, install, housekeeping ---------------------------------------------
 # The demo: `mote serve` in the foreground with the example functions deployed (gateway/demo.sh); Ctrl-C stops it.
