@@ -44,6 +44,8 @@ struct base {
 	int building;
 	struct spawned proc;
 	h2o_socket_t *proc_sock, *out_sock;
+	h2o_timeout_entry_t deadline; /* a build that does not end in time is killed */
+	int timed_out;
 	char build_dir[PATH_MAX + 200]; /* where it is being built (DIR/MEM inside a building base) */
 	char last_line[512];
 	char line[512];
@@ -68,6 +70,8 @@ static struct base_rec *recs;
 static h2o_timeout_t collect_timeout;
 static h2o_timeout_entry_t collect_entry;
 static int collect_ready;
+static h2o_timeout_t build_timeout;
+static int build_timeout_ready;
 static void (*switch_hooks[MAX_HOOKS])(const char *runtime, const char *old_id, const char *new_id);
 
 static const char *runtime_binary(const char *runtime)
@@ -296,7 +300,15 @@ static void close_build(struct base *b)
 	if (b->out_sock)
 		h2o_socket_close(b->out_sock);
 	b->proc_sock = b->out_sock = NULL;
+	h2o_timeout_unlink(&b->deadline);
 	b->building = 0;
+}
+
+static void on_build_timeout(h2o_timeout_entry_t *e)
+{
+	struct base *b = H2O_STRUCT_FROM_MEMBER(struct base, deadline, e);
+	b->timed_out = 1;
+	pidfd_send_signal(b->proc.pidfd, SIGKILL, NULL, 0); /* its exit ends the build */
 }
 
 /* The snapshot's build ended (ok or not): tell whoever waits. */
@@ -363,7 +375,13 @@ static void on_build_exit(h2o_socket_t *sock, const char *err)
 	char snap[PATH_MAX + 220];
 	snprintf(snap, sizeof(snap), "%s/base.snap", b->build_dir);
 	struct stat st;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	if (b->timed_out) {
+		char what[128];
+		snprintf(what, sizeof(what),
+			 "the runtime did not ask for its snapshot within %llu ms (killed)",
+			 (unsigned long long)(gw.start_ms * 3));
+		build_failed(b, what, b->last_line);
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		char what[64];
 		if (WIFSIGNALED(status))
 			snprintf(what, sizeof(what), "mote-vmm ended by signal %d", WTERMSIG(status));
@@ -467,6 +485,14 @@ static void start_build(struct base *b)
 		return;
 	}
 	b->building = 1;
+	b->timed_out = 0;
+	if (!build_timeout_ready) {
+		/* A boot to the snapshot request takes far less than loading a function does. */
+		h2o_timeout_init(gw.loop, &build_timeout, gw.start_ms * 3);
+		build_timeout_ready = 1;
+	}
+	b->deadline.cb = on_build_timeout;
+	h2o_timeout_link(gw.loop, &build_timeout, &b->deadline);
 	b->proc_sock = h2o_evloop_socket_create(gw.loop, b->proc.pidfd, H2O_SOCKET_FLAG_DONT_READ);
 	b->proc_sock->data = b;
 	h2o_socket_read_start(b->proc_sock, on_build_exit);
@@ -715,7 +741,8 @@ int base_build(const char *runtime, const char *kernel, const char *program, int
 		if (same->building) {
 			if (activate)
 				same->activate = 1;
-			h2o_linklist_insert(&same->build_waiters, &w->link);
+			if (w)
+				h2o_linklist_insert(&same->build_waiters, &w->link);
 			return 0;
 		}
 		if (activate && activate_rec(same, NULL, e) < 0)

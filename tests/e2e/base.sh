@@ -7,7 +7,8 @@
 # (build/tests/runtimes/mote-lua-b: the same sources, another version string) beside the first and activated
 # under load from two bounded curl loops with zero failed requests, every response started after the switch
 # from the new base, the function not redeployed and the old base's VMs gone; rollback to the first; a third
-# base retires the second, whose files are deleted once nothing uses it; all of it survives a restart.
+# base retires the second, whose files are deleted once nothing uses it; all of it survives a restart; a build
+# that hangs is killed after 3x --start-timeout.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/helpers/gateway.sh"
 need_kvm base
@@ -16,7 +17,8 @@ RUNTIMES=$E2E_BUILD/runtimes
 LUA_B=$E2E_BUILD/tests/runtimes/mote-lua-b
 LUA_C=$E2E_BUILD/tests/runtimes/mote-lua-c
 KERNEL=$E2E_BUILD/asan/mote-kernel
-need_built "$MOTE" "$GATEWAY" "$MOTE_VMM" "$KERNEL" "$RUNTIMES/mote-lua" "$LUA_B" "$LUA_C" "$TESTBIN/args.musl"
+need_built "$MOTE" "$GATEWAY" "$MOTE_VMM" "$KERNEL" "$RUNTIMES/mote-lua" "$LUA_B" "$LUA_C" "$TESTBIN/args.musl" \
+	"$TESTBIN/spin.musl"
 command -v curl >/dev/null || {
 	skip base "curl is not installed"
 	exit 0
@@ -194,11 +196,17 @@ done
 # ---- the registry keeps it all across a restart ----
 stop_gw "$G1" TERM
 grep -qE 'Sanitizer|runtime error' "$E2E_TMP/g1.gw.err" && fail g1-sanitizer "$(grep -m3 -E 'ERROR|runtime error' "$E2E_TMP/g1.gw.err")"
-start_gw g2 "$STATE" || e2e_finish
+start_gw g2 "$STATE" --start-timeout 2 || e2e_finish
 G2=$GW_PID
 who restarted
 [ "$WHO" = "$C" ] && [ "$(base_row "$C" | awk '{print $3}')" = active ] && [ "$(base_row "$A" | awk '{print $3}')" = previous ] &&
 	pass bases-survive-restart || fail bases-survive-restart "answered '$WHO'; $(env MOTE_SERVER="$SOCK" "$MOTE" base ls)"
+# A program that never asks for its snapshot nor exits: killed after 3x --start-timeout, nothing kept.
+mote_cli build-spin base build --runtime lua --runtime-program "$TESTBIN/spin.musl"
+expect_one_error build-hangs-86 86 "" "did not ask for its snapshot within 6000 ms"
+[ "$ELAPSED_MS" -lt 20000 ] && [ -z "$(find "$STATE/bases" -mindepth 1 -maxdepth 1 -name '.tmp-*')" ] &&
+	[ "$(pgrep -f -- "$STATE/bases/.tmp-" | wc -l)" = 0 ] && pass hung-build-killed-and-removed ||
+	fail hung-build-killed-and-removed "after $ELAPSED_MS ms; $(ls -A "$STATE/bases")"
 run base-json curl -s --unix-socket "$SOCK" "http://mote/bases/${C:0:8}"
 grep -q "\"id\":\"$C\"" "$OUT" && grep -q '"state":"active"' "$OUT" && grep -q "\"program\":\"$(realpath "$LUA_C")\"" "$OUT" &&
 	pass admin-api-base-json || fail admin-api-base-json "$(head -c 300 "$OUT")"
