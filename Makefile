@@ -218,6 +218,14 @@ $(BUILD)/tests/fn/%/handler: tests/fn/%.c $(SDK_DEPS)
 	$(sdk_link)
 
 # ---- tests ------------------------------------------------------------------
+# Other builds of mote-lua for the base upgrade test and benchmark (tests/e2e/base.sh, bench/base_switch.sh):
+# the same sources with another embedded version string ("1-b", "1-c", in its READY text), so that each
+# is a genuinely different runtime program and so a different base.
+TEST_RT_BIN := $(BUILD)/tests/runtimes/mote-lua-b $(BUILD)/tests/runtimes/mote-lua-c
+$(BUILD)/tests/runtimes/mote-lua-%: runtimes/lua/main.c $(filter-out $(BUILD)/rt/obj/runtimes/lua/main.o,$(LUA_SRC:%.c=$(BUILD)/rt/obj/%.o)) \
+		$(BUILD)/rt/obj/runtimes/common/boot.o $(RT_COMMON) $(RT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(RT_CFLAGS) $(LUA_CFLAGS) -DGLUE_VERSION='"1-$*"' -static -o $@ $< $(filter %.o,$^) $(LUA_LIB) -lm
 $(BUILD)/tests/guest/%.musl: tests/guest/%.c tests/guest/check.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(MUSL_CC) -static -O2 -g -Wall -Wno-unused-result -Iinclude -o $@ $<
@@ -272,7 +280,7 @@ fuzz: $(FUZZ_BIN)
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZERS="$(FUZZERS)" bash tests/fuzz/run-long
 
 tests: all $(BUILD)/asan/mote $(BUILD)/asan/mote-gateway $(BUILD)/asan/mote-vmm $(BUILD)/asan/mote-kernel $(TEST_GUEST_BIN) \
-	$(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN) $(TEST_FN_BIN)
+	$(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN) $(TEST_FN_BIN) $(TEST_RT_BIN)
 
 check: tests
 	@BUILD=$(BUILD) bash tests/run
@@ -332,11 +340,12 @@ $(BUILD)/bench/hello-c-glibc: examples/hello-c/handler.c include/mote/fn.h $(BUI
 bench: all $(filter-out $(BUILD)/bench/hello $(BUILD)/bench/fn_native,$(BENCH_BIN)) $(BUILD)/bench/hello.musl \
 	$(BUILD)/bench/first $(BUILD)/bench/snapfirst $(BUILD)/bench/hello_fn_native $(BUILD)/bench/hello-c-glibc \
 	$(BUILD)/bench/invoketool $(BUILD)/bench/fnhost $(TEST_FN_BIN) $(BUILD)/tests/guest/invoke_echo.musl \
-	$(BUILD)/tests/guest/lines.glibc $(BUILD)/tests/guest/lines.musl
+	$(BUILD)/tests/guest/lines.glibc $(BUILD)/tests/guest/lines.musl $(TEST_RT_BIN)
 	@BUILD=$(BUILD) bash bench/run
 	@BUILD=$(BUILD) bash bench/functions.sh
 	@BUILD=$(BUILD) bash bench/pool.sh
 	@BUILD=$(BUILD) bash bench/layers.sh
+	@BUILD=$(BUILD) bash bench/base_switch.sh
 
 # ---- demo, install, housekeeping ---------------------------------------------
 # The demo: `mote serve` in the foreground with the example functions deployed (gateway/demo.sh); Ctrl-C stops it.

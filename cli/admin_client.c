@@ -49,6 +49,9 @@ static const struct {
     {"dynamic_elf", MOTE_STATUS_DYNAMIC},
     {"unsupported_elf", MOTE_STATUS_UNSUPPORTED},
     {"init_error", MOTE_STATUS_BUNDLE_REFUSED},
+    {"no_file", MOTE_STATUS_NOT_FOUND},
+    {"unknown_base", MOTE_STATUS_NO_BASE},
+    {"base_failed", MOTE_STATUS_BASE_FAILED},
 };
 
 int admin_code_status(const char *code)

@@ -20,5 +20,7 @@ int cmd_invoke(int argc, char **argv);
 
 /* `mote top`: the live figures of mote serve, from its GET /metrics (cli/cmd_top.c). */
 int cmd_top(int argc, char **argv);
+/* `mote base build|activate|ls`: the bases of mote serve (cli/cmd_base.c). */
+int cmd_base(int argc, char **argv);
 
 #endif /* MOTE_CLI_COMMANDS_H */

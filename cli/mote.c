@@ -21,6 +21,7 @@ static const struct {
     {"top", cmd_top, "show the live figures of mote serve: pools, VMs, caps, latency, requests"},
     {"logs", cmd_logs, "show a function's output"},
     {"rm", cmd_rm, "remove a function"},
+    {"base", cmd_base, "build, activate (upgrade, roll back) and list the bases under the functions"},
 };
 
 static void usage(FILE *out)

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "base.h"
 #include "bundle.h"
 #include "deploy.h"
 #include "fn.h"
@@ -426,6 +427,248 @@ void admin_send_metrics(h2o_req_t *req)
 	h2o_send_inline(req, body.base, body.len);
 }
 
+/* ---- bases -------------------------------------------------------------------------------------------- */
+
+struct fn_use_acc {
+	const struct reg_base *base;
+	int active;
+	json_t *functions;
+	int serves;
+};
+
+static void fn_use(struct fn *fn, void *arg)
+{
+	struct fn_use_acc *a = arg;
+	unsigned n = fn_vms_on_base(fn, a->base->id);
+	if (n)
+		json_array_append_new(a->functions,
+				      json_pack("{s:s, s:i}", "name", fn_settings(fn)->name, "vms", (int)n));
+	if (a->active && !strcmp(fn_settings(fn)->runtime, a->base->runtime))
+		a->serves++;
+}
+
+static json_t *base_json(const struct base_info *i)
+{
+	const struct reg_base *b = i->reg;
+	char created[32], activated[32];
+	iso_time(b->created_at, created, sizeof(created));
+	iso_time(b->activated_at, activated, sizeof(activated));
+	json_t *mems = json_array();
+	for (unsigned k = 0; k < i->nmems; k++)
+		json_array_append_new(mems, json_integer((json_int_t)i->mems[k]));
+	struct fn_use_acc a = {.base = b, .active = !strcmp(i->state, "active"), .functions = json_array()};
+	fn_each(fn_use, &a);
+	json_t *j =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:I, s:o, s:i, s:o, s:i}", "id",
+		      b->id, "runtime", b->runtime, "state", i->state, "kernel", b->kernel_path,
+		      "kernel_sha256", b->kernel_sha256, "program", b->program_path, "program_sha256",
+		      b->program_sha256, "created_at", created, "created_at_ms", (json_int_t)b->created_at,
+		      "activated_at", b->activated_at ? json_string(activated) : json_null(),
+		      "activated_at_ms", (json_int_t)b->activated_at, "mems", mems, "vms", (int)i->vms,
+		      "functions", a.functions, "serves", a.serves);
+	return j;
+}
+
+struct base_find {
+	const char *id;
+	json_t *found;
+	int list;
+	json_t *all;
+};
+
+static void base_collect_json(const struct base_info *i, void *arg)
+{
+	struct base_find *f = arg;
+	if (f->list) {
+		json_array_append_new(f->all, base_json(i));
+	} else if (!f->found && !strcmp(i->reg->id, f->id)) {
+		f->found = base_json(i);
+	}
+}
+
+/* The JSON of base `id` (a full id), or NULL. */
+static json_t *base_json_of(const char *id)
+{
+	struct base_find f = {.id = id};
+	base_each(base_collect_json, &f);
+	return f.found;
+}
+
+static void send_base(h2o_req_t *req, int status, const char *id)
+{
+	json_t *j = base_json_of(id);
+	if (!j)
+		send_errorf(req, 500, "internal", "base %.12s vanished", id);
+	else
+		send_json(req, status, j);
+}
+
+struct base_req;
+
+struct base_req_ref {
+	struct base_req *br;
+};
+
+/* A `POST /bases` waiting for its build. */
+struct base_req {
+	struct base_build_waiter w;
+	h2o_req_t *req;
+	struct base_req_ref *ref;
+};
+
+static void base_req_dispose(void *p)
+{
+	struct base_req_ref *r = p;
+	if (r->br) {
+		base_build_unwait(&r->br->w);
+		free(r->br);
+	}
+}
+
+static void on_base_built(struct base_build_waiter *w, const char *id, const struct api_error *e)
+{
+	struct base_req *br = H2O_STRUCT_FROM_MEMBER(struct base_req, w, w);
+	h2o_req_t *req = br->req;
+	br->ref->br = NULL;
+	free(br);
+	if (e)
+		admin_send_error(req, e);
+	else
+		send_base(req, 201, id);
+}
+
+static void build_base(h2o_req_t *req, const char *query, size_t qlen)
+{
+	struct param ps[8];
+	int n = parse_query(&req->pool, query, qlen, ps, 8);
+	if (n < 0) {
+		send_errorf(req, 400, "bad_request", "malformed query string");
+		return;
+	}
+	const char *runtime = NULL, *kernel = NULL, *program = NULL;
+	int activate = 0;
+	for (int i = 0; i < n; i++) {
+		const char *k = ps[i].key, *v = ps[i].value;
+		if (!strcmp(k, "runtime"))
+			runtime = v;
+		else if (!strcmp(k, "kernel") && v[0] == '/')
+			kernel = v;
+		else if (!strcmp(k, "program") && v[0] == '/')
+			program = v;
+		else if (!strcmp(k, "activate") && (!strcmp(v, "1") || !strcmp(v, "0")))
+			activate = v[0] == '1';
+		else {
+			send_errorf(
+			    req, 400, "bad_request",
+			    "unknown parameter '%s' (or kernel and program not absolute paths, activate "
+			    "not 0 or 1)",
+			    k);
+			return;
+		}
+	}
+	if (!runtime) {
+		send_errorf(req, 400, "bad_request", "runtime: missing (c or lua)");
+		return;
+	}
+	struct base_req *br = calloc(1, sizeof(*br));
+	if (!br) {
+		send_errorf(req, 500, "internal", "out of memory");
+		return;
+	}
+	br->w.cb = on_base_built;
+	br->req = req;
+	/* The request may be answered from within base_build (a build failing at once): the reference exists
+	 * first. */
+	struct base_req_ref *ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), base_req_dispose);
+	ref->br = br;
+	br->ref = ref;
+	char id[REG_HASH_HEX + 1];
+	struct api_error e;
+	int r = base_build(runtime, kernel, program, activate, &br->w, id, &e);
+	if (r != 0) {
+		ref->br = NULL;
+		free(br);
+		if (r < 0)
+			admin_send_error(req, &e);
+		else
+			send_base(req, 200, id);
+	}
+}
+
+static void list_bases(h2o_req_t *req)
+{
+	struct base_find f = {.list = 1, .all = json_array()};
+	base_each(base_collect_json, &f);
+	send_json(req, 200, json_pack("{s:o}", "bases", f.all));
+}
+
+static void route_bases(h2o_req_t *req, const char *path, size_t plen, const char *query, size_t qlen)
+{
+	if (plen == 6) {
+		if (method_is(req, "GET"))
+			list_bases(req);
+		else if (method_is(req, "POST"))
+			build_base(req, query, qlen);
+		else
+			send_errorf(req, 405, "bad_method", "/bases takes GET (list) or POST (build)");
+		return;
+	}
+	const char *id = path + 7, *slash = memchr(id, '/', plen - 7);
+	size_t ilen = slash ? (size_t)(slash - id) : plen - 7;
+	char ibuf[REG_HASH_HEX + 2];
+	snprintf(ibuf, sizeof(ibuf), "%.*s", (int)(ilen < REG_HASH_HEX + 1 ? ilen : REG_HASH_HEX + 1), id);
+	struct api_error e;
+	char full[REG_HASH_HEX + 1], prev[REG_HASH_HEX + 1];
+	if (slash && (size_t)(path + plen - slash) == 9 && !memcmp(slash, "/activate", 9)) {
+		if (!method_is(req, "POST")) {
+			send_errorf(req, 405, "bad_method", "/bases/ID/activate takes POST");
+			return;
+		}
+		if (base_activate(ibuf, full, prev, &e) < 0) {
+			admin_send_error(req, &e);
+			return;
+		}
+		json_t *j = base_json_of(full);
+		send_json(req, 200,
+			  json_pack("{s:o, s:o}", "base", j ? j : json_null(), "previous",
+				    prev[0] ? json_string(prev) : json_null()));
+		return;
+	}
+	if (slash) {
+		send_errorf(req, 404, "not_found", "no such endpoint");
+		return;
+	}
+	if (!method_is(req, "GET")) {
+		send_errorf(req, 405, "bad_method", "/bases/ID takes GET");
+		return;
+	}
+	/* An id prefix names one base, as for activate; a prefix is resolved by listing. */
+	struct base_find f = {.list = 1, .all = json_array()};
+	base_each(base_collect_json, &f);
+	json_t *found = NULL, *b;
+	size_t k;
+	int many = 0, ok = ilen >= 8 && ilen <= REG_HASH_HEX;
+	for (size_t c = 0; ok && c < ilen; c++)
+		ok = (ibuf[c] >= '0' && ibuf[c] <= '9') || (ibuf[c] >= 'a' && ibuf[c] <= 'f');
+	json_array_foreach(f.all, k, b)
+	{
+		if (ok && !strncmp(json_string_value(json_object_get(b, "id")), ibuf, ilen)) {
+			many += found != NULL;
+			found = b;
+		}
+	}
+	if (!ok)
+		send_errorf(req, 400, "bad_request", "'%s' is not a base id (8 to 64 lower-case hex digits)",
+			    ibuf);
+	else if (many)
+		send_errorf(req, 400, "bad_request", "'%s' names more than one base: give more digits", ibuf);
+	else if (!found)
+		send_errorf(req, 404, "unknown_base", "no base %s (see mote base ls)", ibuf);
+	else
+		send_json(req, 200, json_incref(found));
+	json_decref(f.all);
+}
+
 void admin_handle(h2o_req_t *req)
 {
 	const char *path = req->input.path.base;
@@ -460,6 +703,10 @@ void admin_handle(h2o_req_t *req)
 			return;
 		}
 		admin_send_metrics(req);
+		return;
+	}
+	if ((plen == 6 && !memcmp(path, "/bases", 6)) || (plen > 7 && !memcmp(path, "/bases/", 7))) {
+		route_bases(req, path, plen, query, qlen);
 		return;
 	}
 	if (plen == 10 && !memcmp(path, "/functions", 10)) {

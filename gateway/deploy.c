@@ -220,6 +220,7 @@ static void start_check(struct deploy *d)
 	}
 	struct vm_spec spec = {.vmm = gw.vmm,
 			       .snapshot = snap,
+			       .base = b,
 			       .bundle_fd = d->bundle_fd,
 			       .bundle_size = d->bundle_size,
 			       .log = d->log};

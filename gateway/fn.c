@@ -375,6 +375,10 @@ static void slot_became_idle(struct slot *s)
 		slot_kill(s, "ended: its version was replaced or removed");
 		return;
 	}
+	if (!base_is_active(vm_base(s->vm))) {
+		slot_kill(s, "ended: its base was replaced");
+		return;
+	}
 	slot_not_idle(s);
 	h2o_linklist_insert(&idle_lru, &s->idle_link);
 	if (s->ver->idle_timeout) {
@@ -585,10 +589,8 @@ static int start_vm(struct fnver *v)
 			s->vm = pooled;
 			s->origin = METRICS_PATH_COLD_POOL;
 			capacity_change(&gw.cap, SIZING_POOLED_CHARGE, v->cfg.mem);
-			char id[65];
-			pool_base_id(snap, id);
 			vlogf("vm %d attached to %s version %lld (from the pool of base %.12s)",
-			      (int)vm_pid(pooled), fn->name, (long long)v->cfg.version, id);
+			      (int)vm_pid(pooled), fn->name, (long long)v->cfg.version, base_id(b));
 		}
 	}
 	if (!s->vm) {
@@ -596,6 +598,7 @@ static int start_vm(struct fnver *v)
 			pool_take(snap); /* counts the miss */
 		struct vm_spec spec = {.vmm = gw.vmm,
 				       .snapshot = snap,
+				       .base = b,
 				       .bundle_fd = v->bundle_fd,
 				       .bundle_size = v->bundle_size,
 				       .log = fn->log};
@@ -612,10 +615,8 @@ static int start_vm(struct fnver *v)
 		capacity_charge(&gw.cap, v->cfg.mem);
 		s->origin = METRICS_PATH_COLD_RESTORE;
 		pool_count_restore(snap, POOL_RESTORE_REQUEST);
-		char id[65];
-		pool_base_id(snap, id);
 		vlogf("vm %d spawned for %s version %lld (restored from base %.12s, no pooled VM)",
-		      (int)vm_pid(s->vm), fn->name, (long long)v->cfg.version, id);
+		      (int)vm_pid(s->vm), fn->name, (long long)v->cfg.version, base_id(b));
 	}
 	s->charge = v->cfg.mem;
 	s->charged = 1;
@@ -718,7 +719,7 @@ static struct slot *idle_slot(struct fnver *v)
 {
 	for (h2o_linklist_t *l = v->slots.next; l != &v->slots; l = l->next) {
 		struct slot *s = H2O_STRUCT_FROM_MEMBER(struct slot, link, l);
-		if (s->state == SLOT_IDLE)
+		if (s->state == SLOT_IDLE && base_is_active(vm_base(s->vm)))
 			return s;
 	}
 	return NULL;
@@ -1085,4 +1086,46 @@ void fn_metrics(struct metrics_buf *b)
 void fn_latency(enum metrics_path p, struct metrics_histogram *out)
 {
 	*out = latency[p];
+}
+
+/* Kill the idle and starting VMs of version v that were restored from a base no longer active. */
+static void retire_stale(struct fnver *v)
+{
+	for (h2o_linklist_t *l = v->slots.next; l != &v->slots;) {
+		struct slot *s = H2O_STRUCT_FROM_MEMBER(struct slot, link, l);
+		l = l->next;
+		if ((s->state == SLOT_IDLE || s->state == SLOT_STARTING) && s->vm &&
+		    !base_is_active(vm_base(s->vm)))
+			slot_kill(s, "ended: its base was replaced");
+	}
+}
+
+void fn_base_switched(const char *runtime, const char *old_id, const char *new_id)
+{
+	for (struct fn *fn = fns; fn; fn = fn->next) {
+		if (fn->cur)
+			retire_stale(fn->cur);
+		for (h2o_linklist_t *l = fn->retired.next; l != &fn->retired; l = l->next)
+			retire_stale(H2O_STRUCT_FROM_MEMBER(struct fnver, link, l));
+		pump(fn);
+	}
+}
+
+static unsigned vms_on(const struct fnver *v, const char *base_id_)
+{
+	unsigned n = 0;
+	for (h2o_linklist_t *l = v->slots.next; l != &v->slots; l = l->next) {
+		struct slot *s = H2O_STRUCT_FROM_MEMBER(struct slot, link, l);
+		if (s->vm && vm_base(s->vm) && !strcmp(base_id(vm_base(s->vm)), base_id_))
+			n++;
+	}
+	return n;
+}
+
+unsigned fn_vms_on_base(const struct fn *fn, const char *id)
+{
+	unsigned n = fn->cur ? vms_on(fn->cur, id) : 0;
+	for (h2o_linklist_t *l = fn->retired.next; l != &fn->retired; l = l->next)
+		n += vms_on(H2O_STRUCT_FROM_MEMBER(struct fnver, link, l), id);
+	return n;
 }

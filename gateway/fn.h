@@ -70,6 +70,16 @@ void fn_invoke(struct fn *fn, h2o_req_t *req, h2o_iovec_t path, h2o_iovec_t quer
 void fn_send_error(h2o_req_t *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/*
+ * A runtime's active base changed (a base_on_switch hook): idle and
+ * starting VMs restored from a base no longer active end now, busy ones
+ * after their request; waiting requests get VMs of the new base.
+ */
+void fn_base_switched(const char *runtime, const char *old_id, const char *new_id);
+
+/* How many of the function's VMs (of any of its versions) were restored from base `id`. */
+unsigned fn_vms_on_base(const struct fn *fn, const char *id);
+
 /* Set up the shared timers (after gw.loop exists). */
 void fn_init(void);
 

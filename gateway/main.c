@@ -417,6 +417,12 @@ int main(int argc, char **argv)
 
 	raise_fd_limit();
 	gw.loop = h2o_evloop_create();
+	if (base_load_all(&err) < 0)
+		die(&err);
+	/* The pools first: the old base's pooled VMs end (their charges free), then the functions' VMs of it.
+	 */
+	base_on_switch(pool_base_switched);
+	base_on_switch(fn_base_switched);
 	fn_init();
 	if (fn_load_all(&err) < 0)
 		die(&err);

@@ -12,7 +12,7 @@
 
 #define FAIL_BACKOFF_MS 1000
 #define MEM_MAX_AGE_MS 2000
-#define CHECK_MS 1000 /* full pools look up their bases this often (a new base retires them) */
+#define CHECK_MS 1000 /* full pools look up their bases this often (the registry's active base decides) */
 
 struct pool;
 
@@ -27,8 +27,9 @@ struct pooled {
 
 struct pool {
 	struct pool *next;
-	char snapshot[PATH_MAX + 100];
+	char snapshot[PATH_MAX + 200];
 	char id[65];
+	struct base *base; /* the base it fills from (set by tick from base_lookup); NULL once retired */
 	char runtime[8];
 	uint64_t mem;
 	h2o_linklist_t vms;
@@ -57,12 +58,29 @@ static int ready;
 
 static void schedule_tick(void);
 
+/* The start of the path component that ends at `end` (a '/' of `path`). */
+static const char *component_start(const char *path, const char *end)
+{
+	const char *start = end;
+	while (start > path && start[-1] != '/')
+		start--;
+	return start;
+}
+
 void pool_base_id(const char *snapshot, char *id)
 {
+	/* bases/ID/MEM/base.snap (MEM: the memory size, e.g. 64M): ID is two directories up. */
 	const char *end = strrchr(snapshot, '/');
-	const char *start = end;
-	while (start && start > snapshot && start[-1] != '/')
-		start--;
+	const char *start = end ? component_start(snapshot, end) : NULL;
+	if (start && end - start >= 2 && end[-1] == 'M' && start > snapshot) {
+		int digits = 1;
+		for (const char *c = start; c < end - 1; c++)
+			digits = digits && *c >= '0' && *c <= '9';
+		if (digits) {
+			end = start - 1;
+			start = component_start(snapshot, end);
+		}
+	}
 	size_t n = end && start ? (size_t)(end - start) : 0;
 	if (n > 64)
 		n = 64;
@@ -87,7 +105,8 @@ static struct shape *shape_get(const char *runtime, uint64_t mem, int create)
 	return s;
 }
 
-static struct pool *pool_get(const char *snapshot, const char *runtime, uint64_t mem, int create)
+static struct pool *pool_get(const char *snapshot, struct base *b, const char *runtime, uint64_t mem,
+			     int create)
 {
 	for (struct pool *p = pools; p; p = p->next)
 		if (!p->retired && !strcmp(p->snapshot, snapshot))
@@ -98,7 +117,11 @@ static struct pool *pool_get(const char *snapshot, const char *runtime, uint64_t
 	if (!p)
 		return NULL;
 	snprintf(p->snapshot, sizeof(p->snapshot), "%s", snapshot);
-	pool_base_id(snapshot, p->id);
+	if (b)
+		snprintf(p->id, sizeof(p->id), "%s", base_id(b));
+	else
+		pool_base_id(snapshot, p->id);
+	p->base = b;
 	snprintf(p->runtime, sizeof(p->runtime), "%s", runtime);
 	p->mem = mem;
 	h2o_linklist_init_anchor(&p->vms);
@@ -195,7 +218,7 @@ static int pool_spawn(struct pool *p)
 		return -1;
 	pv->pool = p;
 	struct mote_err err = {0};
-	pv->vm = vm_spawn(gw.loop, gw.vmm, p->snapshot, &pooled_events, pv, NULL, &err);
+	pv->vm = vm_spawn(gw.loop, gw.vmm, p->snapshot, p->base, &pooled_events, pv, NULL, &err);
 	if (!pv->vm) {
 		fprintf(stderr, "mote: cannot start a pooled VM of base %.12s: %s\n", p->id, err.msg);
 		p->failed_at = h2o_now(gw.loop);
@@ -215,6 +238,7 @@ static int pool_spawn(struct pool *p)
 static void retire_pool(struct pool *p, const char *why)
 {
 	p->retired = 1;
+	p->base = NULL;
 	while (!h2o_linklist_is_empty(&p->vms))
 		pooled_kill(H2O_STRUCT_FROM_MEMBER(struct pooled, link, p->vms.next), why);
 }
@@ -244,9 +268,10 @@ static void tick(h2o_timeout_entry_t *e)
 		    sizing_pool_target(&gw.pools, s->runtime, s->mem, GW_DEFAULT_MEM, s->users > 0, NULL);
 		struct pool *cur = NULL;
 		const char *snap = NULL;
+		struct base *b = NULL;
 		if (target > 0) {
 			struct api_error ae;
-			struct base *b = base_lookup(s->runtime, s->mem, &ae);
+			b = base_lookup(s->runtime, s->mem, &ae);
 			if (!b && !s->complained) {
 				fprintf(stderr, "mote: no pool for the %s base (%llu MiB): %s\n", s->runtime,
 					(unsigned long long)(s->mem >> 20), ae.msg);
@@ -269,9 +294,10 @@ static void tick(h2o_timeout_entry_t *e)
 		if (!snap)
 			continue;
 		if (!cur)
-			cur = pool_get(snap, s->runtime, s->mem, 1);
+			cur = pool_get(snap, b, s->runtime, s->mem, 1);
 		if (!cur)
 			continue;
+		cur->base = b; /* the active base's snapshot of this shape: its VMs keep it alive */
 		if (cur->paused + cur->restoring > target) {
 			trim(cur, target);
 			continue;
@@ -346,7 +372,7 @@ static const struct vm_events disowned_events = {.exited = disowned_exited};
 
 struct vm *pool_take(const char *snapshot)
 {
-	struct pool *p = pool_get(snapshot, "", 0, 0);
+	struct pool *p = pool_get(snapshot, NULL, "", 0, 0);
 	if (!p)
 		return NULL; /* no pool for this base: not a miss of a pool */
 	for (h2o_linklist_t *l = p->vms.prev; l != &p->vms; l = l->prev) {
@@ -369,7 +395,7 @@ struct vm *pool_take(const char *snapshot)
 
 int pool_available(const char *snapshot)
 {
-	struct pool *p = pool_get(snapshot, "", 0, 0);
+	struct pool *p = pool_get(snapshot, NULL, "", 0, 0);
 	return p ? p->paused : 0;
 }
 
@@ -400,7 +426,18 @@ unsigned pool_retire_base(const char *id)
 			ended += p->paused + p->restoring;
 			retire_pool(p, "ended: its base was retired");
 		}
+	schedule_tick(); /* refill from the base base_lookup returns now */
 	return ended;
+}
+
+void pool_base_switched(const char *runtime, const char *old_id, const char *new_id)
+{
+	if (old_id && old_id[0]) {
+		unsigned n = pool_retire_base(old_id);
+		vlogf("the %s base is now %.12s: %u pooled VMs of base %.12s ended", runtime, new_id, n,
+		      old_id);
+	}
+	schedule_tick();
 }
 
 void pool_count_restore(const char *snapshot, enum pool_restore_kind kind)
@@ -413,7 +450,7 @@ void pool_count_restore(const char *snapshot, enum pool_restore_kind kind)
 			return;
 		}
 	/* A base without a pool (pools off): keep its counts in a retired-looking record. */
-	struct pool *p = pool_get(snapshot, "", 0, 1);
+	struct pool *p = pool_get(snapshot, NULL, "", 0, 1);
 	if (p) {
 		p->retired = 1;
 		p->restores[kind]++;

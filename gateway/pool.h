@@ -18,9 +18,14 @@ struct vm;
  * background, at most gw.pool_rate restores a second and GW_POOL_INFLIGHT
  * at once, and only while gw.cap has room for a pooled VM.
  *
- * When base_lookup returns another snapshot for a (runtime, mem) than the
- * pool's (a new base), the old pool is retired (its VMs end) and a new one
- * fills from the new base.
+ * Pools fill from base_lookup(runtime, mem): the snapshot of the runtime's
+ * active base in the registry, which alone decides (files changed on disk
+ * make no new base; mote base build/activate does). A pooled VM names its
+ * base (vm_spec.base), so the base's files stay while it lives. When a
+ * switch makes another base active (pool_base_switched, a base_on_switch
+ * hook), the old base's pools are retired (their VMs end) and new ones fill
+ * from the new base; full pools also look their base up every second and
+ * retire a pool whose snapshot is no longer the one returned.
  */
 
 /* Set up the refill timer (after gw.loop exists) and start filling the pinned pools. */
@@ -55,6 +60,9 @@ int pool_evict(const char *keep_snapshot);
  */
 unsigned pool_retire_base(const char *id);
 
+/* The base_on_switch hook: retire the pools of old_id ("" when none) and refill from the new base. */
+void pool_base_switched(const char *runtime, const char *old_id, const char *new_id);
+
 /* Count a restore of `snapshot` done outside the pools: for a request (miss) or for a deploy's check. */
 enum pool_restore_kind { POOL_RESTORE_POOL, POOL_RESTORE_REQUEST, POOL_RESTORE_DEPLOY, POOL_RESTORE_KINDS };
 void pool_count_restore(const char *snapshot, enum pool_restore_kind kind);
@@ -65,7 +73,7 @@ void pool_counts(unsigned *paused, unsigned *restoring);
 /* Append the pools' metrics (mote_pool_*, mote_restores_total, pooled VMs' memory) to b. */
 void pool_metrics(struct metrics_buf *b);
 
-/* The base id (directory name) of a snapshot path bases/ID/base.snap, into id[65]. */
+/* The base id (directory name) of a snapshot path bases/ID/MEM/base.snap, into id[65]. */
 void pool_base_id(const char *snapshot, char *id);
 
 #endif /* MOTE_GATEWAY_POOL_H */

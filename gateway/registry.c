@@ -25,8 +25,14 @@ static const char schema[] =
     "  name TEXT NOT NULL, version INTEGER NOT NULL, runtime TEXT NOT NULL, bundle TEXT NOT NULL,"
     "  deployed_at INTEGER NOT NULL, PRIMARY KEY (name, version));"
     "CREATE TABLE IF NOT EXISTS bases ("
-    "  id TEXT PRIMARY KEY, runtime TEXT NOT NULL, mem INTEGER NOT NULL, kernel_sha256 TEXT NOT NULL,"
-    "  runtime_sha256 TEXT NOT NULL, built_at INTEGER NOT NULL);";
+    "  id TEXT PRIMARY KEY, runtime TEXT NOT NULL, kernel_path TEXT NOT NULL, kernel_sha256 TEXT NOT NULL,"
+    "  program_path TEXT NOT NULL, program_sha256 TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    "  activated_at INTEGER NOT NULL, deactivated_at INTEGER NOT NULL, state INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS bases_one_active ON bases (runtime) WHERE state = 2;";
+
+/* Before bases were first-class (one row per runtime and memory size, with a mem column), the table only
+ * recorded what bases/ held; those rows and directories are dropped (the gateway builds a base again). */
+static const char drop_old_bases[] = "DROP TABLE IF EXISTS bases;";
 
 int registry_name_valid(const char *name, size_t len)
 {
@@ -94,6 +100,8 @@ struct registry *registry_open(const char *path, struct mote_err *err)
 	if (sqlite3_exec(reg->db,
 			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;", NULL,
 			 NULL, &msg) != SQLITE_OK ||
+	    (sqlite3_exec(reg->db, "SELECT mem FROM bases LIMIT 0", NULL, NULL, NULL) == SQLITE_OK &&
+	     sqlite3_exec(reg->db, drop_old_bases, NULL, NULL, &msg) != SQLITE_OK) ||
 	    sqlite3_exec(reg->db, schema, NULL, NULL, &msg) != SQLITE_OK || add_columns(reg, &msg) < 0) {
 		mote_errf(err, MOTE_STATUS_HOST, "registry %s: %s", path, msg ? msg : "cannot set up");
 		sqlite3_free(msg);
@@ -253,33 +261,150 @@ int registry_bundle_in_use(struct registry *reg, const char *hash)
 	return rc != SQLITE_DONE;
 }
 
-int registry_put_base(struct registry *reg, const char *id, const char *runtime, uint64_t mem,
-		      const char *kernel_sha256, const char *runtime_sha256, struct mote_err *err)
+const char *registry_base_state_name(enum reg_base_state s)
+{
+	switch (s) {
+	case REG_BASE_BUILDING: return "building";
+	case REG_BASE_READY: return "ready";
+	case REG_BASE_ACTIVE: return "active";
+	case REG_BASE_RETIRED: return "retired";
+	}
+	return "?";
+}
+
+int registry_put_base(struct registry *reg, const struct reg_base *b, struct mote_err *err)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(
 		reg->db,
-		"INSERT OR REPLACE INTO bases (id, runtime, mem, kernel_sha256, runtime_sha256, built_at)"
-		" VALUES (?, ?, ?, ?, ?, ?)",
+		"INSERT INTO bases (id, runtime, kernel_path, kernel_sha256, program_path,"
+		" program_sha256, created_at, activated_at, deactivated_at, state)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+		" runtime = excluded.runtime, kernel_path = excluded.kernel_path,"
+		" kernel_sha256 = excluded.kernel_sha256, program_path = excluded.program_path,"
+		" program_sha256 = excluded.program_sha256, created_at = excluded.created_at,"
+		" activated_at = excluded.activated_at, deactivated_at = excluded.deactivated_at,"
+		" state = excluded.state",
 		-1, &st, NULL) != SQLITE_OK)
 		return db_error(reg, err, "cannot record the base");
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, runtime, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)mem);
-	sqlite3_bind_text(st, 4, kernel_sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, runtime_sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now_ms());
+	sqlite3_bind_text(st, 1, b->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b->runtime, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, b->kernel_path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, b->kernel_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, b->program_path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, b->program_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, b->created_at);
+	sqlite3_bind_int64(st, 8, b->activated_at);
+	sqlite3_bind_int64(st, 9, b->deactivated_at);
+	sqlite3_bind_int(st, 10, (int)b->state);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : db_error(reg, err, "cannot record the base");
 }
 
-void registry_delete_base(struct registry *reg, const char *id)
+int registry_activate_base(struct registry *reg, const char *id, char previous[REG_HASH_HEX + 1],
+			   struct mote_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	char runtime[8] = "", prev[REG_HASH_HEX + 1] = "";
+	if (exec(reg, "BEGIN IMMEDIATE") < 0)
+		return db_error(reg, err, "begin");
+	if (sqlite3_prepare_v2(reg->db, "SELECT runtime, state FROM bases WHERE id = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW || sqlite3_column_int(st, 1) == REG_BASE_BUILDING) {
+		sqlite3_finalize(st);
+		exec(reg, "ROLLBACK");
+		return mote_errf(err, MOTE_STATUS_NO_BASE, "no built base %s", id);
+	}
+	copy_text(runtime, sizeof(runtime), st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(reg->db, "SELECT id FROM bases WHERE runtime = ? AND state = 2", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, runtime, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		copy_text(prev, sizeof(prev), st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	int64_t at = now_ms();
+	if (prev[0] && strcmp(prev, id)) {
+		if (sqlite3_prepare_v2(reg->db, "UPDATE bases SET state = 3, deactivated_at = ? WHERE id = ?",
+				       -1, &st, NULL) != SQLITE_OK)
+			goto fail;
+		sqlite3_bind_int64(st, 1, at);
+		sqlite3_bind_text(st, 2, prev, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (sqlite3_prepare_v2(reg->db, "UPDATE bases SET state = 2, activated_at = ? WHERE id = ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, at);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (exec(reg, "COMMIT") < 0)
+		goto fail;
+	if (previous)
+		snprintf(previous, REG_HASH_HEX + 1, "%s", strcmp(prev, id) ? prev : "");
+	return 0;
+fail:
+	db_error(reg, err, "cannot activate the base");
+	sqlite3_finalize(st);
+	exec(reg, "ROLLBACK");
+	return -1;
+}
+
+int registry_each_base(struct registry *reg, int (*cb)(const struct reg_base *b, void *arg), void *arg,
+		       struct mote_err *err)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(
+		reg->db,
+		"SELECT id, runtime, kernel_path, kernel_sha256, program_path, program_sha256,"
+		" created_at, activated_at, deactivated_at, state FROM bases ORDER BY created_at, id",
+		-1, &st, NULL) != SQLITE_OK)
+		return db_error(reg, err, "cannot list bases");
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reg_base b;
+		memset(&b, 0, sizeof(b));
+		copy_text(b.id, sizeof(b.id), st, 0);
+		copy_text(b.runtime, sizeof(b.runtime), st, 1);
+		copy_text(b.kernel_path, sizeof(b.kernel_path), st, 2);
+		copy_text(b.kernel_sha256, sizeof(b.kernel_sha256), st, 3);
+		copy_text(b.program_path, sizeof(b.program_path), st, 4);
+		copy_text(b.program_sha256, sizeof(b.program_sha256), st, 5);
+		b.created_at = sqlite3_column_int64(st, 6);
+		b.activated_at = sqlite3_column_int64(st, 7);
+		b.deactivated_at = sqlite3_column_int64(st, 8);
+		b.state = (enum reg_base_state)sqlite3_column_int(st, 9);
+		if (cb(&b, arg)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_error(reg, err, "cannot list bases");
+	return 0;
+}
+
+int registry_delete_base(struct registry *reg, const char *id, struct mote_err *err)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(reg->db, "DELETE FROM bases WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
-		return;
+		return db_error(reg, err, "cannot forget the base");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_step(st);
+	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_error(reg, err, "cannot forget the base");
 }

@@ -70,11 +70,52 @@ int registry_each_function(struct registry *reg, int (*cb)(const struct reg_func
 /* Is bundle `hash` named by a deployed function? 1 yes, 0 no (or on a database error). */
 int registry_bundle_in_use(struct registry *reg, const char *hash);
 
-/* Record a base snapshot built under bases/`id`. Returns 0 or -1 with *err. */
-int registry_put_base(struct registry *reg, const char *id, const char *runtime, uint64_t mem,
-		      const char *kernel_sha256, const char *runtime_sha256, struct mote_err *err);
+/* What a base is doing (docs/functions.md, "Bases and upgrades"). */
+enum reg_base_state {
+	REG_BASE_BUILDING = 0, /* its snapshots are being made in bases/.tmp-*; not usable */
+	REG_BASE_READY = 1,    /* built, never made active */
+	REG_BASE_ACTIVE = 2,   /* new VMs of its runtime restore from it (at most one per runtime) */
+	REG_BASE_RETIRED = 3,  /* was active; another one is now */
+};
 
-/* Forget a base whose directory is gone. */
-void registry_delete_base(struct registry *reg, const char *id);
+/* A base: a guest kernel and a runtime program, booted and snapshotted once per memory size. */
+struct reg_base {
+	char id[REG_HASH_HEX + 1]; /* SHA-256 over the runtime name and the two files' SHA-256 (hex) */
+	char runtime[8];	   /* "c" or "lua" */
+	char kernel_path[1024];	   /* where the kernel was copied from (as given) */
+	char kernel_sha256[REG_HASH_HEX + 1];
+	char program_path[1024]; /* where the runtime program was copied from */
+	char program_sha256[REG_HASH_HEX + 1];
+	int64_t created_at;	/* Unix time, milliseconds */
+	int64_t activated_at;	/* when it last became active; 0: never */
+	int64_t deactivated_at; /* when another base replaced it as the active one; 0: never */
+	enum reg_base_state state;
+};
+
+/* The text of a state: "building", "ready", "active", "retired". */
+const char *registry_base_state_name(enum reg_base_state s);
+
+/* Insert or replace base b (all its fields as given). Returns 0 (durable) or -1 with *err. */
+int registry_put_base(struct registry *reg, const struct reg_base *b, struct mote_err *err);
+
+/*
+ * Make base `id` the active one of its runtime, in one transaction: the
+ * runtime's active base (if another) becomes retired with deactivated_at
+ * now, `id` becomes active with activated_at now. On return 0 this is
+ * durable and *previous (may be NULL) holds the id that was active ("" if
+ * none). Returns -1 with *err (nothing changed), also when `id` is unknown.
+ */
+int registry_activate_base(struct registry *reg, const char *id, char previous[REG_HASH_HEX + 1],
+			   struct mote_err *err);
+
+/*
+ * Call cb(b, arg) for every base, oldest first. Returns 0, or -1 with *err
+ * (a callback returning non-zero stops the walk, returns 0).
+ */
+int registry_each_base(struct registry *reg, int (*cb)(const struct reg_base *b, void *arg), void *arg,
+		       struct mote_err *err);
+
+/* Forget base `id` (its files are gone or going). Returns 0 or -1 with *err. */
+int registry_delete_base(struct registry *reg, const char *id, struct mote_err *err);
 
 #endif /* MOTE_GATEWAY_REGISTRY_H */

@@ -41,6 +41,7 @@ struct vm {
 	const struct vm_events *ev;
 	void *owner;
 	struct fnlog *log;
+	struct base *base;
 	struct spawned proc;
 	h2o_socket_t *ctl, *out, *pidfd, *doorbell_host;
 	int ctl_fd, doorbell_guest, doorbell_host_fd, memfd, bundle_fd;
@@ -395,8 +396,8 @@ static h2o_socket_t *watch(struct vm *vm, int fd, h2o_socket_cb cb)
 	return s;
 }
 
-struct vm *vm_spawn(h2o_loop_t *loop, const char *vmm, const char *snapshot, const struct vm_events *ev,
-		    void *owner, struct fnlog *log, struct mote_err *err)
+struct vm *vm_spawn(h2o_loop_t *loop, const char *vmm, const char *snapshot, struct base *base,
+		    const struct vm_events *ev, void *owner, struct fnlog *log, struct mote_err *err)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	if (!vm) {
@@ -407,6 +408,7 @@ struct vm *vm_spawn(h2o_loop_t *loop, const char *vmm, const char *snapshot, con
 	vm->ev = ev;
 	vm->owner = owner;
 	vm->log = log;
+	vm->base = base;
 	vm->ctl_fd = vm->doorbell_guest = vm->doorbell_host_fd = vm->memfd = vm->bundle_fd = -1;
 	vm->proc.pidfd = -1;
 	int sv[2] = {-1, -1}, pipefd[2] = {-1, -1};
@@ -469,7 +471,7 @@ fail:
 struct vm *vm_start(h2o_loop_t *loop, const struct vm_spec *spec, const struct vm_events *ev, void *owner,
 		    struct mote_err *err)
 {
-	struct vm *vm = vm_spawn(loop, spec->vmm, spec->snapshot, ev, owner, spec->log, err);
+	struct vm *vm = vm_spawn(loop, spec->vmm, spec->snapshot, spec->base, ev, owner, spec->log, err);
 	if (!vm)
 		return NULL;
 	if (vm_attach(vm, spec->bundle_fd, spec->bundle_size, spec->log, ev, owner) < 0) {
@@ -590,6 +592,20 @@ int vm_request(struct vm *vm, const struct mote_msg_request_fields *req)
 	}
 	vm->state = VM_BUSY;
 	return 0;
+}
+
+struct base *vm_base(const struct vm *vm)
+{
+	return vm->base;
+}
+
+unsigned vm_count_on_base(const struct base *b)
+{
+	unsigned n = 0;
+	for (struct vm *vm = all_vms; vm; vm = vm->next)
+		if (vm->base == b)
+			n++;
+	return n;
 }
 
 pid_t vm_pid(const struct vm *vm)

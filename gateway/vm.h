@@ -12,6 +12,7 @@
 #include "err.h"
 #include "invoke_msg.h"
 
+struct base;
 struct fnlog;
 struct vm;
 
@@ -47,6 +48,7 @@ struct vm_events {
 struct vm_spec {
 	const char *vmm;      /* the mote-vmm binary */
 	const char *snapshot; /* the base snapshot to restore */
+	struct base *base;    /* the base it belongs to (vm_base, vm_count_on_base); may be NULL */
 	int bundle_fd;	      /* the bundle image (read-only; the VM gets its own reference) */
 	uint64_t bundle_size;
 	struct fnlog *log; /* the VM's stdout and stderr go here (may be NULL) */
@@ -65,11 +67,13 @@ struct vm *vm_start(h2o_loop_t *loop, const struct vm_spec *spec, const struct v
  * Start a VM without a function: mote-vmm restores `snapshot` and waits at
  * READY (vCPU stopped); `restored` is called then, and the VM stays paused
  * until vm_attach (a pool's VM). Its invoke region and doorbells are made
- * here, so that an attach costs one control message. `log` gets its output
- * (may be NULL). Returns the vm or NULL with *err.
+ * here, so that an attach costs one control message. `base` is the base
+ * `snapshot` belongs to (vm_base, vm_count_on_base: it keeps the base's
+ * files; may be NULL). `log` gets its output (may be NULL). Returns the vm
+ * or NULL with *err.
  */
-struct vm *vm_spawn(h2o_loop_t *loop, const char *vmm, const char *snapshot, const struct vm_events *ev,
-		    void *owner, struct fnlog *log, struct mote_err *err);
+struct vm *vm_spawn(h2o_loop_t *loop, const char *vmm, const char *snapshot, struct base *base,
+		    const struct vm_events *ev, void *owner, struct fnlog *log, struct mote_err *err);
 
 /*
  * Attach a function to a VM from vm_spawn that has not been attached yet:
@@ -114,6 +118,12 @@ int vm_request(struct vm *vm, const struct mote_msg_request_fields *req);
 
 /* Kill the VM now (SIGKILL); `exited` follows with `why`. Idempotent. */
 void vm_kill(struct vm *vm, const char *why);
+
+/* The base the VM was restored from (vm_spec.base). */
+struct base *vm_base(const struct vm *vm);
+
+/* How many VMs restored from base snapshot b are alive (until their `exited` event). */
+unsigned vm_count_on_base(const struct base *b);
 
 /* The mote-vmm process id. */
 pid_t vm_pid(const struct vm *vm);

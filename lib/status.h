@@ -35,6 +35,8 @@ enum mote_status {
 	MOTE_STATUS_BUNDLE_REFUSED = 82, /* the function failed to initialise (Lua error, no handle(), ...) */
 	MOTE_STATUS_FN_ERROR = 83,	 /* invoke: the function answered with a non-2xx status */
 	MOTE_STATUS_SERVER_ERROR = 84,	 /* the server refused or failed a management request */
+	MOTE_STATUS_NO_BASE = 85,	 /* `mote base`: no base with that id */
+	MOTE_STATUS_BASE_FAILED = 86,	 /* `mote base build`: the runtime did not reach its snapshot */
 	/* mote-vmm --control: an ATTACH refused (include/mote/control.h); nothing of the guest ran. */
 	MOTE_STATUS_CTL_PROTOCOL = 90,	/* a control message not as control.h says, or the wrong fds */
 	MOTE_STATUS_ATTACH_BUNDLE = 91, /* bundle fd not a regular file, shorter than bundle_size, too big */

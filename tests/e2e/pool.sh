@@ -204,14 +204,22 @@ http after-restart '/fn/warm/x'
 	fail restart-serves "status $HTTP_CODE, $(vm_pids "$STATE" | wc -l) VMs (2 pooled + 1)"
 stop_gw "$G3" TERM
 
-# ---- a new base (the runtime changed on disk) retires the old pool and fills a new one ----
+# ---- the registry's active base decides: a runtime changed on disk keeps the pool; a base switch
+# (mote base build --activate) retires the old base's pool and fills one from the new base ----
 mkdir -p "$E2E_TMP/rt"
 cp "$RUNTIMES/mote-lua" "$RUNTIMES/mote-c-init" "$E2E_TMP/rt/"
-start_gw g4 "$E2E_TMP/s4" --pool lua=2 --runtimes "$E2E_TMP/rt" || e2e_finish
+start_gw g4 "$E2E_TMP/s4" --pool lua=2 --runtimes "$E2E_TMP/rt" --verbose || e2e_finish
 G4=$GW_PID
 wait_metric 2 30 mote_pool_vms state=paused
 old=$(metrics | sed -n 's/^mote_pool_vms{base="\([0-9a-f]*\)".*state="paused"} 2$/\1/p' | head -1)
 printf 'x' >>"$E2E_TMP/rt/mote-lua" # bytes after the ELF's end: the same program, another base identity
+sleep 2.5                            # more than the pools' 1 s look-up
+bases=$(metrics | grep -c '^mote_pool_vms{.*state="paused"}')
+kept=$(metric mote_pool_vms base="$old" state=paused)
+[ -n "$old" ] && [ "$kept" = 2 ] && [ "$bases" = 1 ] && pass disk-change-keeps-active-base-pool ||
+	fail disk-change-keeps-active-base-pool "base ${old:-none}: $kept paused, $bases pools"
+mote_cli g4-build base build --runtime-program "$E2E_TMP/rt/mote-lua" --activate
+newid=$(cat "$OUT")
 new=""
 for ((i = 0; i < 300; i++)); do
 	new=$(metrics | sed -n 's/^mote_pool_vms{base="\([0-9a-f]*\)".*state="paused"} 2$/\1/p' | grep -v "^$old\$" | head -1)
@@ -219,8 +227,21 @@ for ((i = 0; i < 300; i++)); do
 	sleep 0.1
 done
 left=$(metric mote_pool_vms base="$old")
-[ -n "$old" ] && [ -n "$new" ] && [ "$left" = 0 ] && pass new-base-retires-old-pool ||
-	fail new-base-retires-old-pool "old base ${old:-none}, new ${new:-none}, $left VMs left in the old pool"
+[ "$STATUS" = 0 ] && [ -n "$old" ] && [ -n "$new" ] && [ -n "$newid" ] && [[ "$new" == "$newid"* ]] && [ "$left" = 0 ] &&
+	pass base-switch-retires-old-pool ||
+	fail base-switch-retires-old-pool "status $STATUS, old base ${old:-none}, built ${newid:-none}, pooled ${new:-none}, $left VMs left in the old pool"
+# The switch hook (pool_base_switched) ended them, not the pools' own once-a-second look-up.
+grep -q "the lua base is now ${newid:0:12}: 2 pooled VMs of base ${old:0:12} ended" "$GW_ERR" &&
+	pass base-switch-hook-retires-pool ||
+	fail base-switch-hook-retires-pool "no hook line in $GW_ERR: $(grep -m2 'base is now' "$GW_ERR")"
+# No VM of the old base is left running (it stays as the rollback target, without VMs).
+gone=0
+for ((i = 0; i < 50; i++)); do
+	[ -z "$(vm_pids "$E2E_TMP/s4" | xargs -r ps -o args= -p | grep "bases/$old")" ] && gone=1 && break
+	sleep 0.1
+done
+[ "$gone" = 1 ] && pass base-switch-ends-old-pooled-vms ||
+	fail base-switch-ends-old-pooled-vms "VMs of base $old still running"
 stop_gw "$G4" TERM
 
 # ---- global caps: --max-vms and --memory-budget hold; beyond the queue bound, 503 ----
