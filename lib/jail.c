@@ -784,14 +784,16 @@ int mote_jail_start(const struct mote_jail_spec *s, struct mote_jail *j, struct 
 	} else if (n == (ssize_t)sizeof(m) && m.type == MSG_EXIT) {
 		int st = m.value;
 		if (WIFSIGNALED(st))
-			mote_errf(err, MOTE_STATUS_HOST, "jail: mote-vmm was killed by signal %d during the setup",
-				  WTERMSIG(st));
+			mote_errf(err, MOTE_STATUS_HOST,
+				  "jail: mote-vmm was killed by signal %d during the setup", WTERMSIG(st));
 		else
 			mote_errf(err, MOTE_STATUS_HOST, "jail: mote-vmm exited %d during the setup",
 				  WEXITSTATUS(st));
 	} else {
 		mote_errf(err, MOTE_STATUS_HOST, "jail: its init ended during the setup (%s)",
-			  n < 0 ? strerror(errno) : n == 0 ? "no message" : "a short message");
+			  n < 0	   ? strerror(errno)
+			  : n == 0 ? "no message"
+				   : "a short message");
 	}
 	int st;
 	kill(pid, SIGKILL);
