@@ -3,6 +3,7 @@
 #define MOTE_FILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 /*
@@ -27,5 +28,16 @@ const char *mote_file_kind(mode_t mode);
  * /proc/self/exe cannot be read).
  */
 int mote_find_beside_self(const char *name, char *out, size_t size);
+
+/*
+ * Read exactly `len` bytes at offset `off` of `fd` into `buf`, retrying short
+ * reads and EINTR. Returns 0, -1 with errno on a read error, or -2 when the
+ * file ends first.
+ */
+int mote_pread_all(int fd, void *buf, size_t len, uint64_t off);
+
+/* Write exactly `len` bytes of `buf` at offset `off` of `fd`, retrying short writes and EINTR. Returns 0 or
+ * -1 (errno set; a write of 0 bytes counts as a failure). */
+int mote_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
 #endif /* MOTE_FILE_H */

@@ -30,38 +30,6 @@ static int status_of(enum snap_error e)
 	}
 }
 
-static int pread_all(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n == 0 ? -2 : -1;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 static void hex16(const uint8_t id[16], char out[33])
 {
 	for (int i = 0; i < 16; i++)
@@ -109,7 +77,7 @@ int layer_open(const char *path, const struct snap_parsed *base, const struct sn
 	lr->meta = malloc(want ? want : 1);
 	if (!lr->meta)
 		return mote_errf(err, MOTE_STATUS_HOST, "layer %s: out of memory", path);
-	if (pread_all(lr->fd, lr->meta, want, 0) == -1)
+	if (mote_pread_all(lr->fd, lr->meta, want, 0) == -1)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot read layer %s", path);
 	/* Metadata larger than the first read: read it whole (bounded by LAYER_META_MAX). */
 	struct layer_header h;
@@ -123,7 +91,7 @@ int layer_open(const char *path, const struct snap_parsed *base, const struct sn
 			if (!b)
 				return mote_errf(err, MOTE_STATUS_HOST, "layer %s: out of memory", path);
 			lr->meta = b;
-			if (pread_all(lr->fd, b + want, (size_t)meta - want, want) == -1)
+			if (mote_pread_all(lr->fd, b + want, (size_t)meta - want, want) == -1)
 				return mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot read layer %s",
 						   path);
 			want = (size_t)meta;
@@ -181,7 +149,7 @@ int layer_apply(struct vm *vm, const struct layer_restore *lr, int copy, const c
 		uint8_t *at = vm->mem + r->first_page * PAGE;
 		size_t len = (size_t)(r->npages * PAGE);
 		if (copy) {
-			int rc = pread_all(lr->fd, at, len, off);
+			int rc = mote_pread_all(lr->fd, at, len, off);
 			if (rc == -2)
 				return mote_errf(err, MOTE_STATUS_SNAP_TRUNCATED,
 						 "layer %s: truncated while read", path);
@@ -242,7 +210,8 @@ static uint8_t *differing_pages(const struct guest *g, uint64_t *count, struct m
 		uint64_t n = 1;
 		while (i + n < pages && n < 64 && dirty[i + n])
 			n++;
-		int rc = pread_all(g->base_mem_fd, base, (size_t)(n * PAGE), SNAP_MEM_HEADER_SIZE + i * PAGE);
+		int rc =
+		    mote_pread_all(g->base_mem_fd, base, (size_t)(n * PAGE), SNAP_MEM_HEADER_SIZE + i * PAGE);
 		if (rc < 0) {
 			free(dirty);
 			return mote_errnof(err, MOTE_STATUS_SNAP_WRITE, rc == -2 ? EIO : errno,
@@ -339,14 +308,14 @@ int layer_take(struct guest *g, uint64_t *bytes, uint64_t *pages_out, struct mot
 	if (!meta) {
 		mote_errf(err, MOTE_STATUS_SNAP_WRITE, "layer: more than %u page runs or too much state",
 			  LAYER_RUNS_MAX);
-	} else if (ftruncate(fd, 0) < 0 || pwrite_all(fd, meta, meta_len, 0) < 0) {
+	} else if (ftruncate(fd, 0) < 0 || mote_pwrite_all(fd, meta, meta_len, 0) < 0) {
 		mote_errnof(err, MOTE_STATUS_SNAP_WRITE, errno, "cannot write the layer");
 	} else {
 		uint64_t off = meta_len;
 		r = 0;
 		for (uint32_t i = 0; r == 0 && i < nruns; i++) {
 			size_t len = (size_t)(runs[i].npages * PAGE);
-			if (pwrite_all(fd, g->vm.mem + runs[i].first_page * PAGE, len, off) < 0)
+			if (mote_pwrite_all(fd, g->vm.mem + runs[i].first_page * PAGE, len, off) < 0)
 				r = mote_errnof(err, MOTE_STATUS_SNAP_WRITE, errno, "cannot write the layer");
 			off += len;
 		}

@@ -35,22 +35,6 @@ static int page_is_zero(const uint8_t *p)
 	return 1;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 /* Write guest RAM at `off` in `fd`: runs of non-zero pages only, the rest stays a hole. */
 static int write_ram(const struct vm *vm, int fd, uint64_t off, uint64_t *data_bytes)
 {
@@ -67,7 +51,7 @@ static int write_ram(const struct vm *vm, int fd, uint64_t off, uint64_t *data_b
 			nrun++;
 			continue;
 		}
-		if (nrun && pwrite_all(fd, vm->mem + run * PAGE, nrun * PAGE, off + run * PAGE) < 0) {
+		if (nrun && mote_pwrite_all(fd, vm->mem + run * PAGE, nrun * PAGE, off + run * PAGE) < 0) {
 			free(backed);
 			return -1;
 		}
@@ -92,12 +76,12 @@ static int write_memory_file(struct guest *g, int fd, const uint8_t id[16], uint
 	memset(header_page, 0, sizeof(header_page));
 	memcpy(header_page, &mh, sizeof(mh));
 	uint64_t total = SNAP_MEM_HEADER_SIZE + vm->mem_size + mh.rootfs_map_size;
-	if (ftruncate(fd, (off_t)total) < 0 || pwrite_all(fd, header_page, sizeof(header_page), 0) < 0)
+	if (ftruncate(fd, (off_t)total) < 0 || mote_pwrite_all(fd, header_page, sizeof(header_page), 0) < 0)
 		return -1;
 	if (write_ram(vm, fd, SNAP_MEM_HEADER_SIZE, data_bytes) < 0)
 		return -1;
 	if (vm->rootfs &&
-	    pwrite_all(fd, vm->rootfs, vm->rootfs_size, SNAP_MEM_HEADER_SIZE + vm->mem_size) < 0)
+	    mote_pwrite_all(fd, vm->rootfs, vm->rootfs_size, SNAP_MEM_HEADER_SIZE + vm->mem_size) < 0)
 		return -1;
 	return 0;
 }
@@ -403,7 +387,7 @@ int guest_snapshot(struct guest *g, int wait, pid_t requester, struct mote_err *
 	int ok = write_memory_file(g, j->mem_fd, id, &j->data_bytes) == 0;
 	if (ok) {
 		j->stage = "state file";
-		ok = pwrite_all(j->state_fd, w.buf, w.len, 0) == 0;
+		ok = mote_pwrite_all(j->state_fd, w.buf, w.len, 0) == 0;
 	}
 	e = errno;
 	j->state_len = w.len;

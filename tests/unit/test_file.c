@@ -56,6 +56,18 @@ int main(void)
 	      !strcmp(mote_file_kind(S_IFIFO), "a FIFO") && !strcmp(mote_file_kind(S_IFDIR), "a directory"),
 	      "%s / %s", mote_file_kind(S_IFIFO), mote_file_kind(S_IFDIR));
 
+	/* Exact positioned reads and writes: a write then a read back at an offset, a read past the end. */
+	int rw = open(reg, O_RDWR | O_CLOEXEC);
+	char back[6] = {0};
+	check("pwrite-all", rw >= 0 && mote_pwrite_all(rw, "abcdef", 6, 4096) == 0, "fd %d", rw);
+	check("pread-all", mote_pread_all(rw, back, 6, 4096) == 0 && !memcmp(back, "abcdef", 6),
+	      "read '%.6s'", back);
+	check("pread-all-short-file", mote_pread_all(rw, back, 6, 4099) == -2, "not -2 at the end");
+	errno = 0;
+	check("pread-all-bad-fd", mote_pread_all(-1, back, 6, 0) == -1 && errno == EBADF, "errno %d", errno);
+	if (rw >= 0)
+		close(rw);
+
 	unlink(link);
 	unlink(fifo);
 	unlink(reg);
