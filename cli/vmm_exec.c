@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -184,16 +183,7 @@ static void __attribute__((noreturn)) pass_status(int status)
 	fflush(stderr);
 	if (WIFEXITED(status))
 		exit(WEXITSTATUS(status));
-	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
-	struct rlimit none = {0, 0};
-	setrlimit(RLIMIT_CORE, &none);
-	signal(sig, SIG_DFL);
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	raise(sig);
-	_exit(128 + sig);
+	mote_die_by_signal(WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL);
 }
 
 /* Where mote's own lines about the jail go: --log-fd when given (like mote-vmm's), else stderr. */

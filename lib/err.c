@@ -1,9 +1,12 @@
 /* Errors as values: a status and one line of text, printed once by main. */
 #include "err.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 static void err_vset(struct mote_err *err, int status, int errnum, const char *fmt, va_list ap)
 {
@@ -42,4 +45,19 @@ void mote_err_exit(const char *prog, const struct mote_err *err)
 {
 	fprintf(stderr, "%s: %s\n", prog, err->msg);
 	exit(err->status);
+}
+
+void mote_die_by_signal(int sig)
+{
+	fflush(stdout);
+	fflush(stderr);
+	struct rlimit none = {0, 0};
+	setrlimit(RLIMIT_CORE, &none);
+	signal(sig, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
 }

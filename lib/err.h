@@ -22,4 +22,12 @@ int mote_errnof(struct mote_err *err, int status, int errnum, const char *fmt, .
 /* Print "prog: msg" on stderr and exit with err->status. */
 void mote_err_exit(const char *prog, const struct mote_err *err) __attribute__((noreturn));
 
+/*
+ * End this process by signal `sig` with its default action and no core dump
+ * (stdio flushed first), as a program killed by it would end: callers that
+ * pass on a death by signal use it. Falls back to _exit(128 + sig) if the
+ * signal does not end the process.
+ */
+void mote_die_by_signal(int sig) __attribute__((noreturn));
+
 #endif /* MOTE_ERR_H */

@@ -4,27 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "guest.h"
 #include "layout.h"
 #include "sha256.h"
-
-void vmm_die_by_signal(int sig)
-{
-	fflush(stdout);
-	fflush(stderr);
-	struct rlimit none = {0, 0};
-	setrlimit(RLIMIT_CORE, &none);
-	signal(sig, SIG_DFL);
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	raise(sig);
-	_exit(128 + sig);
-}
 
 /*
  * A restored guest's kernel symbols, read only now that a crash needs them:

@@ -206,9 +206,6 @@ const char *guest_window_note(const struct guest *g, uint64_t gpa, int is_write)
 /* Print a crash report for the current vCPU state with the given reason. */
 void guest_crash_report(struct guest *g, const char *reason);
 
-/* End mote-vmm by signal `sig` (default action, no core dump). */
-void vmm_die_by_signal(int sig) __attribute__((noreturn));
-
 /* Set by guest_hypercall on MOTE_HC_EXIT. */
 struct guest_exit {
 	int exited;

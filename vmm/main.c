@@ -141,7 +141,7 @@ static void __attribute__((noreturn)) timeout_exit(const struct guest_config *cf
 	collect_snapshot(1);
 	fprintf(stderr, "mote-vmm: guest timed out after %.3f s (--timeout); killed\n",
 		(double)cfg->timeout_ns / 1e9);
-	vmm_die_by_signal(MOTE_SIGNAL_TIMEOUT);
+	mote_die_by_signal(MOTE_SIGNAL_TIMEOUT);
 }
 
 /* Guest RAM pages backed in this process so far: the pages the guest touched (after a restore too). */
@@ -205,7 +205,7 @@ static void __attribute__((noreturn)) finish(struct guest *g)
 		fprintf(stderr, "mote-vmm: guest crashed: %s%s%s\n", what, x->msg[0] ? ": " : "", x->msg);
 		fprintf(stderr, "mote-vmm:   at rip %#llx rsp %#llx (the program's syscall)\n",
 			(unsigned long long)x->rip, (unsigned long long)x->rsp);
-		vmm_die_by_signal(x->status == SIGSEGV ? MOTE_SIGNAL_CRASH : MOTE_SIGNAL_ABORT);
+		mote_die_by_signal(x->status == SIGSEGV ? MOTE_SIGNAL_CRASH : MOTE_SIGNAL_ABORT);
 	}
 	case MOTE_EXIT_LOAD_ERROR:
 		fprintf(stderr, "mote-vmm: %s\n",
@@ -216,7 +216,7 @@ static void __attribute__((noreturn)) finish(struct guest *g)
 		char what[600];
 		snprintf(what, sizeof(what), "guest kernel panic: %s", x->msg[0] ? x->msg : "(no message)");
 		guest_crash_report(g, what);
-		vmm_die_by_signal(MOTE_SIGNAL_CRASH);
+		mote_die_by_signal(MOTE_SIGNAL_CRASH);
 	}
 	}
 }
@@ -225,7 +225,7 @@ static void __attribute__((noreturn)) crash(struct guest *g, const char *reason)
 {
 	collect_snapshot(1);
 	guest_crash_report(g, reason);
-	vmm_die_by_signal(MOTE_SIGNAL_CRASH);
+	mote_die_by_signal(MOTE_SIGNAL_CRASH);
 }
 
 /*

@@ -83,7 +83,7 @@ int seccomp_filter_install(int debug, struct mote_err *err)
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno,
 				   "seccomp: cannot install the SIGSYS handler");
-	/* A death by signal never dumps core (vmm_die_by_signal does the same for the others). */
+	/* A death by signal never dumps core (mote_die_by_signal does the same for the others). */
 	struct rlimit none = {0, 0};
 	setrlimit(RLIMIT_CORE, &none);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
