@@ -200,6 +200,8 @@ if wait_metric 2 20 mote_pool_vms state=paused; then pass restart-rebuilds-pool;
 	fail restart-rebuilds-pool "$(metric mote_pool_vms state=paused) paused"
 fi
 http after-restart '/fn/warm/x'
+# The request took a pooled clone; the pool refills in the background, off the request path.
+wait_metric 2 20 mote_pool_vms state=paused
 [ "$HTTP_CODE" = 200 ] && [ "$(vm_pids "$STATE" | wc -l)" = 3 ] && pass restart-serves ||
 	fail restart-serves "status $HTTP_CODE, $(vm_pids "$STATE" | wc -l) VMs (2 pooled + 1)"
 stop_gw "$G3" TERM
