@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "admin_client.h"
+#include "cgroup.h"
 #include "commands.h"
 #include "err.h"
 #include "rootfs.h"
@@ -54,7 +55,8 @@ static void deploy_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: mote deploy NAME PATH [--runtime c|lua] [--mem SIZE] [--timeout S] [--env K=V]...\n"
-		"                   [--max-vms N] [--concurrency N] [--idle-timeout S] [--server SOCKET]\n"
+		"                   [--max-vms N] [--concurrency N] [--idle-timeout S] [--cpus N]\n"
+		"                   [--cpu-weight W] [--server SOCKET]\n"
 		"  PATH           a file (handler.lua for lua, a static ELF for c) or a directory holding\n"
 		"                 handler.lua or handler plus any data files\n"
 		"  --runtime R    c or lua (default: from PATH: *.lua or handler.lua is lua, an ELF is c)\n"
@@ -66,6 +68,9 @@ static void deploy_usage(FILE *out)
 		"                 request at a time, the others wait for it)\n"
 		"  --idle-timeout S  a warm VM unused this long ends (default: mote serve --idle, 300 s;\n"
 		"                 0: each VM serves one request)\n"
+		"  --cpus N       CPU quota of each of its VMs, a fraction of CPUs (0.25: 25 ms per\n"
+		"                 100 ms; default unlimited)\n"
+		"  --cpu-weight W CPU weight 1..10000 of each of its VMs against others (default 100)\n"
 		"  --server SOCKET  admin socket of mote serve (default $MOTE_SERVER, else the default\n"
 		"                 state dir's admin.sock)\n"
 		"Redeploying a name replaces it atomically. See docs/functions.md.\n");
@@ -129,11 +134,13 @@ int cmd_deploy(int argc, char **argv)
 	    {"server", required_argument, NULL, 's'},
 	    {"concurrency", required_argument, NULL, 'c'},
 	    {"idle-timeout", required_argument, NULL, 'i'},
+	    {"cpus", required_argument, NULL, 'C'},
+	    {"cpu-weight", required_argument, NULL, 'W'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *runtime = NULL, *mem = NULL, *timeout = NULL, *max_vms = NULL, *server = NULL,
-		   *concurrency = NULL, *idle = NULL;
+		   *concurrency = NULL, *idle = NULL, *cpus = NULL, *cpu_weight = NULL;
 	const char *env[ENV_MAX];
 	int nenv = 0, c;
 	optind = 1;
@@ -181,6 +188,21 @@ int cmd_deploy(int argc, char **argv)
 					   optarg);
 			idle = optarg;
 			break;
+		case 'C':
+			if (mote_parse_cpus(optarg, 100000, &v) < 0)
+				usage_fail("deploy", "--cpus: '%s' is not a number of CPUs from 0.01 to 1024",
+					   optarg);
+			cpus = optarg;
+			break;
+		case 'W': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || !optarg[0] || optarg[0] == '-' || n < 1 || n > 10000)
+				usage_fail("deploy", "--cpu-weight: '%s' is not a number from 1 to 10000",
+					   optarg);
+			cpu_weight = optarg;
+			break;
+		}
 		case 's': server = optarg; break;
 		case 'h': deploy_usage(stdout); return 0;
 		default: usage_fail("deploy", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -245,9 +267,10 @@ int cmd_deploy(int argc, char **argv)
 	tl = (size_t)snprintf(target, cap, "/functions/");
 	url_escape(name, target, cap, &tl);
 	char sep = '?';
-	const char *keys[] = {"runtime", "mem", "timeout", "max_vms", "concurrency", "idle_timeout"};
-	const char *vals[] = {runtime, mem, timeout, max_vms, concurrency, idle};
-	for (int i = 0; i < 6; i++) {
+	const char *keys[] = {"runtime",     "mem",	     "timeout", "max_vms",
+			      "concurrency", "idle_timeout", "cpus",	"cpu_weight"};
+	const char *vals[] = {runtime, mem, timeout, max_vms, concurrency, idle, cpus, cpu_weight};
+	for (int i = 0; i < 8; i++) {
 		if (!vals[i])
 			continue;
 		tl += (size_t)snprintf(target + tl, cap - tl, "%c%s=", sep, keys[i]);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "base.h"
+#include "cgroup.h"
 #include "bundle.h"
 #include "deploy.h"
 #include "fn.h"
@@ -92,6 +93,10 @@ static json_t *function_json(struct fn *fn)
 		    j, "idle_timeout_ms",
 		    json_integer(f->idle_ms >= 0 ? (json_int_t)f->idle_ms : (json_int_t)gw.idle_ms));
 		json_object_set_new(j, "concurrency", json_integer(f->concurrency ? f->concurrency : 1));
+		/* cpus: CPUs per VM (null: unlimited); cpu_weight: 100 unless set. */
+		json_object_set_new(
+		    j, "cpus", f->cpu_quota_us ? json_real((double)f->cpu_quota_us / 100000.0) : json_null());
+		json_object_set_new(j, "cpu_weight", json_integer(f->cpu_weight ? f->cpu_weight : 100));
 	}
 	return j;
 }
@@ -303,6 +308,22 @@ static void put_function(h2o_req_t *req, const char *name, const char *query, si
 				return;
 			}
 			cfg.concurrency = (uint32_t)u;
+		} else if (!strcmp(k, "cpus")) {
+			if (mote_parse_cpus(v, 100000, &u) < 0) {
+				json_decref(env_json);
+				send_errorf(req, 400, "bad_request",
+					    "cpus: '%s' is not a number of CPUs from 0.01 to 1024", v);
+				return;
+			}
+			cfg.cpu_quota_us = u;
+		} else if (!strcmp(k, "cpu_weight")) {
+			if (parse_u64(v, &u) < 0 || u < 1 || u > 10000) {
+				json_decref(env_json);
+				send_errorf(req, 400, "bad_request",
+					    "cpu_weight: '%s' is not a number from 1 to 10000", v);
+				return;
+			}
+			cfg.cpu_weight = (uint32_t)u;
 		} else if (!strcmp(k, "env")) {
 			const char *eq = strchr(v, '=');
 			if (!eq || eq == v || nenv == ENV_MAX) {

@@ -189,6 +189,22 @@ static void on_check_timeout(h2o_timeout_entry_t *e)
 	       (unsigned long long)gw.start_ms);
 }
 
+/*
+ * The check VM runs the function's initialisation and then serves as its
+ * first warm VM: it gets the function's CPU limits (a pooled VM has none of
+ * its own). When they cannot be applied the VM is killed, and the check
+ * fails as for any VM that ends before it is ready.
+ */
+static void limit_cpu(struct deploy *d)
+{
+	struct mote_err err = {0};
+	if (vm_set_cpu(d->vm, d->cfg.cpu_quota_us, d->cfg.cpu_weight, &err) < 0) {
+		fnlog_notef(d->log, "VM pid %d: cannot apply the CPU limits: %s", (int)vm_pid(d->vm),
+			    err.msg);
+		vm_kill(d->vm, "killed: its CPU limits could not be applied");
+	}
+}
+
 static void start_check(struct deploy *d)
 {
 	struct api_error e;
@@ -212,6 +228,7 @@ static void start_check(struct deploy *d)
 		d->vm = pooled;
 		capacity_change(&gw.cap, SIZING_POOLED_CHARGE, d->cfg.mem);
 		d->charged = 1;
+		limit_cpu(d);
 		return;
 	}
 	if (pooled) {
@@ -233,6 +250,7 @@ static void start_check(struct deploy *d)
 	pool_count_restore(snap, POOL_RESTORE_DEPLOY);
 	capacity_charge(&gw.cap, d->cfg.mem);
 	d->charged = 1;
+	limit_cpu(d);
 }
 
 static void on_base_built(struct base_waiter *w)

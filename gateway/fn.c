@@ -87,6 +87,7 @@ struct call {
 
 static struct fn *fns;
 static h2o_timeout_t queue_timeout, start_timeout, wake_timeout;
+static int cpu_unlimited_said; /* the line that CPU limits need a jail was printed */
 static h2o_timeout_entry_t wake_entry;
 static uint64_t call_ids;
 /* Idle slots, least recently used first (the ones ended first when the caps are reached). */
@@ -620,6 +621,19 @@ static int start_vm(struct fnver *v)
 	}
 	s->charge = v->cfg.mem;
 	s->charged = 1;
+	if (v->cfg.cpu_quota_us || v->cfg.cpu_weight) {
+		/* A pooled VM was started without them: its cgroup gets the function's CPU limits now. */
+		int r = vm_set_cpu(s->vm, v->cfg.cpu_quota_us, v->cfg.cpu_weight, &err);
+		if (r < 0) {
+			fnlog_notef(fn->log, "VM pid %d: cannot apply the CPU limits: %s", (int)vm_pid(s->vm),
+				    err.msg);
+			vm_kill(s->vm, "killed: its CPU limits could not be applied");
+		} else if (r == 1 && !cpu_unlimited_said) {
+			cpu_unlimited_said = 1;
+			vlogf(
+			    "functions' --cpus/--cpu-weight are not applied: VMs are not jailed (not root)");
+		}
+	}
 	s->timer.cb = on_start_timeout;
 	h2o_timeout_link(gw.loop, &start_timeout, &s->timer);
 	return 0;

@@ -64,6 +64,8 @@ static int64_t now_ms(void)
 static const char *const added_columns[][2] = {
     {"idle_ms", "ALTER TABLE functions ADD COLUMN idle_ms INTEGER NOT NULL DEFAULT -1"},
     {"concurrency", "ALTER TABLE functions ADD COLUMN concurrency INTEGER NOT NULL DEFAULT 1"},
+    {"cpu_quota_us", "ALTER TABLE functions ADD COLUMN cpu_quota_us INTEGER NOT NULL DEFAULT 0"},
+    {"cpu_weight", "ALTER TABLE functions ADD COLUMN cpu_weight INTEGER NOT NULL DEFAULT 0"},
 };
 
 static int add_columns(struct registry *reg, char **msg)
@@ -144,8 +146,8 @@ int registry_put_function(struct registry *reg, struct reg_function *f, struct m
 	if (sqlite3_prepare_v2(
 		reg->db,
 		"INSERT OR REPLACE INTO functions (name, version, runtime, bundle, bundle_size, mem,"
-		" timeout_ms, max_vms, env, deployed_at, idle_ms, concurrency)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		" timeout_ms, max_vms, env, deployed_at, idle_ms, concurrency, cpu_quota_us, cpu_weight)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		-1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(st, 1, f->name, -1, SQLITE_STATIC);
@@ -160,6 +162,8 @@ int registry_put_function(struct registry *reg, struct reg_function *f, struct m
 	sqlite3_bind_int64(st, 10, at);
 	sqlite3_bind_int64(st, 11, f->idle_ms);
 	sqlite3_bind_int64(st, 12, f->concurrency ? f->concurrency : 1);
+	sqlite3_bind_int64(st, 13, (sqlite3_int64)f->cpu_quota_us);
+	sqlite3_bind_int64(st, 14, f->cpu_weight);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(st);
@@ -217,7 +221,7 @@ int registry_each_function(struct registry *reg, int (*cb)(const struct reg_func
 	if (sqlite3_prepare_v2(
 		reg->db,
 		"SELECT name, version, runtime, bundle, bundle_size, mem, timeout_ms, max_vms, env,"
-		" deployed_at, idle_ms, concurrency FROM functions ORDER BY name",
+		" deployed_at, idle_ms, concurrency, cpu_quota_us, cpu_weight FROM functions ORDER BY name",
 		-1, &st, NULL) != SQLITE_OK)
 		return db_error(reg, err, "cannot list functions");
 	int rc;
@@ -238,6 +242,8 @@ int registry_each_function(struct registry *reg, int (*cb)(const struct reg_func
 		f.concurrency = (uint32_t)sqlite3_column_int64(st, 11);
 		if (!f.concurrency)
 			f.concurrency = 1;
+		f.cpu_quota_us = (uint64_t)sqlite3_column_int64(st, 12);
+		f.cpu_weight = (uint32_t)sqlite3_column_int64(st, 13);
 		if (cb(&f, arg)) {
 			rc = SQLITE_DONE;
 			break;

@@ -28,6 +28,8 @@ struct reg_function {
 	int64_t
 	    idle_ms; /* a warm VM unused this long ends; 0: after each request; -1: the gateway's --idle */
 	uint32_t concurrency; /* target requests per VM before the scaler adds a VM (1: one VM per request) */
+	uint64_t cpu_quota_us; /* CPU time per 100 ms period for each of its VMs (0: unlimited) */
+	uint32_t cpu_weight;   /* CPU weight 1..10000 of each of its VMs (0: the default, 100) */
 };
 
 /*

@@ -608,6 +608,11 @@ unsigned vm_count_on_base(const struct base *b)
 	return n;
 }
 
+int vm_set_cpu(struct vm *vm, uint64_t quota_us, unsigned weight, struct mote_err *err)
+{
+	return spawn_set_cpu(&vm->proc, quota_us, weight, err);
+}
+
 pid_t vm_pid(const struct vm *vm)
 {
 	return vm->proc.pid;

@@ -85,6 +85,13 @@ struct vm *vm_spawn(h2o_loop_t *loop, const char *vmm, const char *snapshot, str
 int vm_attach(struct vm *vm, int bundle_fd, uint64_t bundle_size, struct fnlog *log,
 	      const struct vm_events *ev, void *owner);
 
+/*
+ * Limit the VM's CPU as its function asks (quota_us per 100 ms, weight;
+ * 0: unchanged). Returns 0, 1 when the VM is unjailed (no limit possible),
+ * or -1 with *err.
+ */
+int vm_set_cpu(struct vm *vm, uint64_t quota_us, unsigned weight, struct mote_err *err);
+
 /* Is the VM restored and waiting for vm_attach (READY seen, no ATTACH sent)? */
 int vm_is_paused(const struct vm *vm);
 

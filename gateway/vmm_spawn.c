@@ -167,6 +167,15 @@ pid_t spawn_wait(struct spawned *s, int *status, int options)
 	return s->pid;
 }
 
+int spawn_set_cpu(const struct spawned *s, uint64_t quota_us, unsigned weight, struct mote_err *err)
+{
+	if (!quota_us && !weight)
+		return 0;
+	if (!s->jail || !s->jail->limited)
+		return 1;
+	return mote_cgroup_set_cpu(&s->jail->cg, quota_us, 0, weight, err);
+}
+
 int spawn_vmm(const char *const *argv, int ctl_fd, int out_fd, struct spawned *out, struct mote_err *err)
 {
 	out->jail = NULL;

@@ -44,4 +44,13 @@ int spawn_vmm(const char *const *argv, int ctl_fd, int out_fd, struct spawned *o
  */
 pid_t spawn_wait(struct spawned *s, int *status, int options);
 
+/*
+ * Give the jailed process `s` its function's CPU limits (a pooled VM gets
+ * them when a function is attached): quota_us per 100 ms period (0: no
+ * quota change) and weight 1..10000 (0: no change). Returns 0 (also when
+ * both are 0), 1 when `s` is unjailed (no cgroup: nothing is limited), or
+ * -1 with *err.
+ */
+int spawn_set_cpu(const struct spawned *s, uint64_t quota_us, unsigned weight, struct mote_err *err);
+
 #endif /* MOTE_GATEWAY_VMM_SPAWN_H */

@@ -230,10 +230,9 @@ static int set(const struct mote_cgroup *cg, int c, const char *file, const char
 	return 0;
 }
 
-static int write_limits(const struct mote_cgroup *cg, const struct mote_cgroup_limits *l,
-			struct mote_err *err)
+static int write_cpu(const struct mote_cgroup *cg, const struct mote_cgroup_limits *l, struct mote_err *err)
 {
-	char v[256];
+	char v[64];
 	int v2 = cg->kind == MOTE_CGROUP_V2;
 	uint64_t period = l->cpu_period_us ? l->cpu_period_us : 100000;
 	if (l->cpu_quota_us) {
@@ -259,6 +258,16 @@ static int write_limits(const struct mote_cgroup *cg, const struct mote_cgroup_l
 		if (set(cg, CG_CPU, v2 ? "cpu.weight" : "cpu.shares", v, err) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+static int write_limits(const struct mote_cgroup *cg, const struct mote_cgroup_limits *l,
+			struct mote_err *err)
+{
+	char v[256];
+	int v2 = cg->kind == MOTE_CGROUP_V2;
+	if (write_cpu(cg, l, err) < 0)
+		return -1;
 	if (l->mem_bytes) {
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)l->mem_bytes);
 		if (set(cg, CG_MEMORY, v2 ? "memory.max" : "memory.limit_in_bytes", v, err) < 0)
@@ -479,6 +488,16 @@ int mote_cgroup_remove_stale(const struct mote_cgroup_sys *sys, int min_age_s)
 	}
 	closedir(d);
 	return removed;
+}
+
+int mote_cgroup_set_cpu(const struct mote_cgroup *cg, uint64_t quota_us, uint64_t period_us, unsigned weight,
+			struct mote_err *err)
+{
+	struct mote_cgroup_limits l = {
+	    .cpu_quota_us = quota_us, .cpu_period_us = period_us, .cpu_weight = weight};
+	if (weight > 10000)
+		return mote_errf(err, MOTE_STATUS_USAGE, "cgroup: CPU weight %u is not 1..10000", weight);
+	return write_cpu(cg, &l, err);
 }
 
 int mote_parse_cpus(const char *text, uint64_t period_us, uint64_t *quota_us)

@@ -105,6 +105,16 @@ int mote_cgroup_remove_stale(const struct mote_cgroup_sys *sys, int min_age_s);
 int mote_cgroup_path(const char *root, const char *name, char *out, size_t size);
 
 /*
+ * Change the CPU limits of an existing *cg (a pooled VM given to a
+ * function with its own --cpus / --cpu-weight): quota_us per period_us
+ * (period 0: 100 ms; quota 0: leave the quota as it is) and weight (0:
+ * leave it; else 1..10000 as in struct mote_cgroup_limits). Returns 0, or
+ * -1 with *err.
+ */
+int mote_cgroup_set_cpu(const struct mote_cgroup *cg, uint64_t quota_us, uint64_t period_us, unsigned weight,
+			struct mote_err *err);
+
+/*
  * Parse --cpus: a positive decimal number of CPUs, at most 1024, e.g.
  * "0.25" (a quarter of one CPU: 25 ms per 100 ms period) or "2". Stores
  * the quota per `period_us` in *quota_us. Returns 0 or -1.
