@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -165,6 +166,8 @@ static int v2_enable(const char *dir, char *why, size_t size)
 	return 0;
 }
 
+static void set_lock_dir(struct mote_cgroup_sys *sys);
+
 void mote_cgroup_detect(struct mote_cgroup_sys *sys)
 {
 	memset(sys, 0, sizeof(*sys));
@@ -193,8 +196,10 @@ void mote_cgroup_detect(struct mote_cgroup_sys *sys)
 		mote_cgroup_path(v2, NULL, parent, sizeof(parent));
 		if (v2_enable(v2, sys->why, sizeof(sys->why)) == 0 &&
 		    make_parent(v2, sys->why, sizeof(sys->why)) == 0 &&
-		    v2_enable(parent, sys->why, sizeof(sys->why)) == 0)
+		    v2_enable(parent, sys->why, sizeof(sys->why)) == 0) {
 			sys->kind = MOTE_CGROUP_V2;
+			set_lock_dir(sys);
+		}
 		return;
 	}
 	if (!sys->root[CG_CPU][0] || !sys->root[CG_MEMORY][0] || !sys->root[CG_PIDS][0]) {
@@ -209,6 +214,53 @@ void mote_cgroup_detect(struct mote_cgroup_sys *sys)
 			return;
 		}
 	sys->kind = MOTE_CGROUP_V1;
+	set_lock_dir(sys);
+}
+
+/* The lock directory made (0700, root's) where it can be; "" (no locking) where not. */
+static void set_lock_dir(struct mote_cgroup_sys *sys)
+{
+	if ((mkdir("/run/mote", 0755) == 0 || errno == EEXIST) &&
+	    (mkdir(MOTE_CGROUP_LOCK_DIR, 0700) == 0 || errno == EEXIST))
+		snprintf(sys->lock_dir, sizeof(sys->lock_dir), "%s", MOTE_CGROUP_LOCK_DIR);
+}
+
+/*
+ * Lock `name`: its file in lock_dir created as needed and flock'ed
+ * exclusively without waiting. Returns the fd (close-on-exec) with the
+ * path in `path`, -2 when another open file holds the lock, -1 on error.
+ * A file unlinked by its last holder between our open and flock is not
+ * the lock any more: the inode check catches it and we try again.
+ */
+static int lock_name(const char *lock_dir, const char *name, char *path, size_t size)
+{
+	if ((size_t)snprintf(path, size, "%s/%s", lock_dir, name) >= size)
+		return -1;
+	for (int tries = 0; tries < 8; tries++) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return -1;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int e = errno;
+			close(fd);
+			return e == EWOULDBLOCK ? -2 : -1;
+		}
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/* Unlink the lock file (while still holding it) and close it. */
+static void unlock_name(struct mote_cgroup *cg)
+{
+	if (cg->lock_fd <= 2)
+		return;
+	unlink(cg->lock_path);
+	close(cg->lock_fd);
+	cg->lock_fd = -1;
 }
 
 /* The directory for controller c (v2: the one directory), or NULL when absent. */
@@ -320,8 +372,17 @@ int mote_cgroup_create(const struct mote_cgroup_sys *sys, const char *name,
 {
 	memset(cg, 0, sizeof(*cg));
 	cg->kind = sys->kind;
+	cg->lock_fd = -1;
 	if (sys->kind == MOTE_CGROUP_NONE)
 		return mote_errf(err, MOTE_STATUS_HOST, "no usable cgroups: %s", sys->why);
+	if (sys->lock_dir[0]) {
+		cg->lock_fd = lock_name(sys->lock_dir, name, cg->lock_path, sizeof(cg->lock_path));
+		if (cg->lock_fd == -2)
+			return -2;
+		if (cg->lock_fd < 0)
+			return mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot lock cgroup name %s in %s",
+					   name, sys->lock_dir);
+	}
 	/* The memory hierarchy (v2: the one) first: its directory is the VM id's lock. */
 	static const int order[CG_NCTRL] = {CG_MEMORY, CG_CPU, CG_CPUACCT, CG_BLKIO, CG_PIDS};
 	for (int i = 0; i < CG_NCTRL; i++) {
@@ -341,8 +402,10 @@ int mote_cgroup_create(const struct mote_cgroup_sys *sys, const char *name,
 				shared = 1;
 		if (!shared && mkdir(dir, 0755) < 0) {
 			int e = errno;
-			if (e == EEXIST && i == 0)
+			if (e == EEXIST && i == 0) {
+				unlock_name(cg); /* a stale one: mote_cgroup_remove_stale's to remove */
 				return -2;
+			}
 			if (e != EEXIST) {
 				mote_cgroup_remove(cg);
 				return mote_errnof(err, MOTE_STATUS_HOST, e, "cannot create cgroup %s", dir);
@@ -448,6 +511,7 @@ int mote_cgroup_remove(struct mote_cgroup *cg)
 				cg->dir[k][0] = 0;
 		cg->dir[c][0] = 0;
 	}
+	unlock_name(cg);
 	return r;
 }
 
@@ -471,11 +535,19 @@ int mote_cgroup_remove_stale(const struct mote_cgroup_sys *sys, int min_age_s)
 		char dir[PATH_MAX + 256], procs[64];
 		snprintf(dir, sizeof(dir), "%s/%s", parent, e->d_name);
 		struct stat st;
-		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || now - st.st_mtime < min_age_s)
+		struct mote_cgroup cg = {.kind = sys->kind, .lock_fd = -1};
+		if (sys->lock_dir[0]) {
+			/* Its owner alive holds the lock; so does one creating it right now. */
+			cg.lock_fd = lock_name(sys->lock_dir, e->d_name, cg.lock_path, sizeof(cg.lock_path));
+			if (cg.lock_fd < 0)
+				continue;
+		} else if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || now - st.st_mtime < min_age_s) {
 			continue;
-		if (read_file(dir, "cgroup.procs", procs, sizeof(procs)) != 0)
+		}
+		if (read_file(dir, "cgroup.procs", procs, sizeof(procs)) != 0) {
+			unlock_name(&cg);
 			continue; /* still has processes (or unreadable) */
-		struct mote_cgroup cg = {.kind = sys->kind};
+		}
 		for (int c = 0; c < CG_NCTRL; c++)
 			if (sys->root[c][0])
 				mote_cgroup_path(sys->root[c], e->d_name, cg.dir[c], sizeof(cg.dir[c]));

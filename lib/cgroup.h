@@ -18,7 +18,11 @@ struct mote_cgroup_sys {
 	int kind;		       /* enum mote_cgroup_kind */
 	char root[CG_NCTRL][PATH_MAX]; /* v1: each controller's mount point ("" if absent); v2: root[0] */
 	char why[256];		       /* kind NONE: why no cgroup can be used (one line) */
+	char lock_dir[PATH_MAX];       /* where the names' lock files live ("": no locks, for unit tests) */
 };
+
+/* Where mote_cgroup_detect puts the lock files: one per cgroup name, flock'ed while the name is in use. */
+#define MOTE_CGROUP_LOCK_DIR "/run/mote/cgroup-locks"
 
 /* I/O limits (0 = unlimited), applied to the block devices of the VM's disk-backed files. */
 struct mote_io_limit {
@@ -43,6 +47,8 @@ struct mote_cgroup_limits {
 struct mote_cgroup {
 	int kind;
 	char dir[CG_NCTRL][PATH_MAX]; /* "" where that controller is absent (v2: dir[0] only) */
+	int lock_fd;		      /* > 2: the flock'ed lock file of the name, held until removal */
+	char lock_path[PATH_MAX];
 };
 
 /*
@@ -65,8 +71,13 @@ int mote_cgroup_parse_mountinfo(const char *line, char *mnt, size_t size, unsign
 
 /*
  * Create the cgroup `name` (a VM id) under the `mote` parent of every
- * hierarchy and write `limits` into it. Returns 0, -1 with *err, or -2 when
- * a cgroup of that name exists already (the caller picks another name).
+ * hierarchy and write `limits` into it. The name is first locked (an
+ * exclusive flock on its file in sys->lock_dir, held by the caller's
+ * process until mote_cgroup_remove, released by the kernel when the
+ * process dies): that, not the directory's age, is what tells
+ * mote_cgroup_remove_stale that a cgroup is still wanted. Returns 0, -1
+ * with *err, or -2 when the name is locked by another process or a cgroup
+ * of that name exists already (the caller picks another name).
  */
 int mote_cgroup_create(const struct mote_cgroup_sys *sys, const char *name,
 		       const struct mote_cgroup_limits *limits, struct mote_cgroup *cg, struct mote_err *err);
@@ -96,8 +107,10 @@ int mote_cgroup_remove(struct mote_cgroup *cg);
 
 /*
  * Remove the cgroups under `mote` left by VMs whose supervisor died
- * (SIGKILL): empty ones created more than `min_age_s` seconds ago. Returns
- * how many were removed.
+ * (SIGKILL): those whose name's lock no live process holds (where
+ * sys->lock_dir is set), and that have no process left, or without locks
+ * empty ones created more than `min_age_s` seconds ago. Returns how many
+ * were removed.
  */
 int mote_cgroup_remove_stale(const struct mote_cgroup_sys *sys, int min_age_s);
 

@@ -181,6 +181,31 @@ else
 	fail jail-sigkill "no jailed mote-vmm: $(cat "$E2E_TMP/killed.err")"
 	kill -9 "$sup"
 fi
+
+# ---- an empty, old cgroup whose name's lock a live process holds is not stale (a VM being set up) ----
+LOCKS=/run/mote/cgroup-locks
+held=999999999
+if mkdir "$CG_MEM/mote/$held" 2>/dev/null; then
+	(
+		exec 9>"$LOCKS/$held"
+		flock 9
+		exec sleep 30
+	) &
+	holder=$!
+	sleep 1.2 # older than the age a cgroup without locks would need to count as stale
+	mote_run locked-cgroup "$TESTBIN/args.musl"
+	[ -d "$CG_MEM/mote/$held" ] && [ "$STATUS" = 0 ] && pass "jail-locked-cgroup-kept (its lock is held)" ||
+		fail jail-locked-cgroup-kept "status $STATUS; $CG_MEM/mote/$held removed while its lock was held"
+	kill "$holder"
+	wait "$holder" 2>/dev/null
+	mote_run unlocked-cgroup "$TESTBIN/args.musl"
+	[ ! -e "$CG_MEM/mote/$held" ] && [ ! -e "$LOCKS/$held" ] && [ "$STATUS" = 0 ] &&
+		pass "jail-unlocked-cgroup-removed (and its lock file)" ||
+		fail jail-unlocked-cgroup-removed "status $STATUS; left: $(ls -d "$CG_MEM/mote/$held" "$LOCKS/$held" 2>/dev/null)"
+	rmdir "$CG_MEM/mote/$held" 2>/dev/null
+else
+	fail jail-locked-cgroup-kept "cannot make $CG_MEM/mote/$held"
+fi
 [ "$(mounts_now)" = "$MOUNTS0" ] && pass "jail-no-mounts-left (the host's mount table is unchanged)" ||
 	fail jail-no-mounts-left "the host had $MOUNTS0 mounts, now $(mounts_now)"
 
