@@ -90,9 +90,14 @@ head -c $((6 << 20)) /dev/urandom >"$E2E_TMP/limit"
 http limit -X PUT --data-binary "@$E2E_TMP/limit" -H 'Expect:' /fn/hello/limit
 [ "$HTTP_CODE" = 200 ] && cmp -s "$E2E_TMP/limit" "$E2E_TMP/limit.body" && pass body-at-limit ||
 	fail body-at-limit "status $HTTP_CODE; $(diff_summary "$E2E_TMP/limit" "$E2E_TMP/limit.body")"
+# One byte more is 413. The client waits for the answer before it sends the body (Expect: 100-continue, as
+# curl does for large bodies): without it, the gateway's 413 and close can race the client's upload into a
+# reset that hides the answer (the 413 itself is then checked with a body that is all sent at once).
 head -c 1 /dev/zero >>"$E2E_TMP/limit"
-http over -X PUT --data-binary "@$E2E_TMP/limit" -H 'Expect:' /fn/hello/limit
+http over -X PUT --data-binary "@$E2E_TMP/limit" -H 'Expect: 100-continue' /fn/hello/limit
 [ "$HTTP_CODE" = 413 ] && pass body-over-limit-413 || fail body-over-limit-413 "status $HTTP_CODE"
+http over-cl -X PUT --data-binary 'short' -H 'Expect:' -H "Content-Length: $(((6 << 20) + 1))" --max-time 10 /fn/hello/limit
+[ "$HTTP_CODE" = 413 ] && pass body-over-limit-413-by-content-length || fail body-over-limit-413-by-content-length "status $HTTP_CODE"
 
 # mote invoke: the same route through the admin socket.
 head -c 5000 /dev/urandom >"$E2E_TMP/inv.in"
