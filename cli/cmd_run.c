@@ -24,14 +24,15 @@
 
 static void run_usage(FILE *out)
 {
-	fprintf(out, "usage: mote run [--mem SIZE] [--rootfs DIR] [--env K=V]... [--timeout S] [--debug]\n"
-		     "                [--snapshot FILE [--exit-after-snapshot]] [--log-fd N]\n"
+	fprintf(out, "usage: mote run [--mem SIZE] [--rootfs DIR] [--env K=V]... [--cwd DIR] [--timeout S]\n"
+		     "                [--debug] [--snapshot FILE [--exit-after-snapshot]] [--log-fd N]\n"
 		     "                [--jail|--no-jail] [--cpus N] [--cpu-weight W] [--mem-limit SIZE]\n"
 		     "                [--io-limit L] [--pids N] [--uid-range A-B] [--allow-unlimited]\n"
 		     "                [--] PROGRAM [ARGS...]\n"
 		     "  --mem SIZE     guest memory, e.g. 64M (default), 1G\n"
 		     "  --rootfs DIR   pack DIR as the root file system; PROGRAM is a path inside it\n"
 		     "  --env K=V      add an environment variable (repeatable)\n"
+		     "  --cwd DIR      the program's working directory in the root file system (default /)\n"
 		     "  --timeout S    kill the guest after S seconds (e.g. 10, 0.5, 250ms)\n"
 		     "  --debug        log guest kernel diagnostics (unknown syscalls, ...)\n"
 		     "  --snapshot FILE  allow snapshots, saved to FILE and FILE.mem: the program\n"
@@ -110,6 +111,7 @@ int cmd_run(int argc, char **argv)
 	    {"mem", required_argument, NULL, 'm'},
 	    {"rootfs", required_argument, NULL, 'r'},
 	    {"env", required_argument, NULL, 'e'},
+	    {"cwd", required_argument, NULL, 'C'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"debug", no_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
@@ -120,7 +122,7 @@ int cmd_run(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct mote_err err = {0};
-	const char *mem_text = "64M", *rootfs_dir = NULL;
+	const char *mem_text = "64M", *rootfs_dir = NULL, *cwd = NULL;
 	struct vmm_flags flags = {.jail = -1};
 	int nenv = 0;
 	static const char **envs; /* static: stays reachable until exit */
@@ -143,6 +145,14 @@ int cmd_run(int argc, char **argv)
 				mote_err_exit("mote", &err);
 			}
 			add_env(envs, &nenv, optarg);
+			break;
+		case 'C':
+			if (optarg[0] != '/') {
+				mote_errf(&err, MOTE_STATUS_USAGE, "--cwd: '%s' is not an absolute path",
+					  optarg);
+				mote_err_exit("mote", &err);
+			}
+			cwd = optarg;
 			break;
 		case 't': flags.timeout = optarg; break;
 		case 'd': flags.debug = 1; break;
@@ -236,6 +246,10 @@ int cmd_run(int argc, char **argv)
 	vargv[nargs++] = "--mem";
 	vargv[nargs++] = mem_arg;
 	vmm_flags_append(&flags, vargv, &nargs);
+	if (cwd) {
+		vargv[nargs++] = "--cwd";
+		vargv[nargs++] = cwd;
+	}
 	for (int i = 0; i < nenv; i++) {
 		vargv[nargs++] = "--env";
 		vargv[nargs++] = envs[i];

@@ -20,6 +20,20 @@ void klib_set_debug(int on);
 void kmain(struct mote_boot_info *bi) __attribute__((noreturn));
 void enter_program(uint64_t entry, uint64_t sp) __attribute__((noreturn));
 
+/* Enter the program's first working directory (mote-vmm --cwd), or end the VM saying why not. */
+static void set_first_cwd(const char *path)
+{
+	static char msg[320];
+	struct vfs_node *n;
+	int r = vfs_lookup(vfs_cwd(), path, VFS_FOLLOW, &n);
+	if (r < 0 || !vfs_is_dir(n)) {
+		ksnprintf(msg, sizeof(msg), "working directory %s: %s in the rootfs", path,
+			  r < 0 ? "no such directory" : "not a directory");
+		hypercall_exit(MOTE_EXIT_LOAD_ERROR, MOTE_LOAD_BAD_CWD, msg, 0, 0);
+	}
+	vfs_set_cwd(n);
+}
+
 void kmain(struct mote_boot_info *bi)
 {
 	if (bi->magic != MOTE_BOOT_MAGIC || bi->abi_version != MOTE_ABI_VERSION)
@@ -51,6 +65,8 @@ void kmain(struct mote_boot_info *bi)
 			? "rootfs image: not a valid cpio newc archive"
 			: "rootfs image: the guest kernel is out of memory unpacking it (raise --mem)",
 		    0, 0);
+	if (bi->cwd)
+		set_first_cwd((const char *)(uintptr_t)bi->cwd);
 	fd_init();
 	attach_init(bi);
 	exec_init(bi);

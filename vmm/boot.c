@@ -209,7 +209,9 @@ static int write_boot_info(struct guest *g, struct mote_err *err)
 	bi->envc = (uint32_t)cfg->envc;
 	bi->argv = area_put_vector(&a, cfg->argc, cfg->argv);
 	bi->envp = area_put_vector(&a, cfg->envc, cfg->envp);
-	if (!bi->exec_path || !bi->cmdline || !bi->argv || !bi->envp)
+	if (cfg->cwd)
+		bi->cwd = area_put(&a, cfg->cwd, strlen(cfg->cwd) + 1);
+	if (!bi->exec_path || !bi->cmdline || !bi->argv || !bi->envp || (cfg->cwd && !bi->cwd))
 		return mote_errf(err, MOTE_STATUS_USAGE, "arguments and environment exceed %llu KiB",
 				 (LAYOUT_STRINGS_END - LAYOUT_STRINGS) >> 10);
 	return 0;

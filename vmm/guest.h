@@ -30,10 +30,11 @@ struct guest_config {
 	char **argv; /* argv[0] is what the program sees as its name */
 	int envc;
 	char **envp;
-	int control_fd;		  /* --control: the supervisor's socket (restored guests only), or -1 */
-	const char *layer_path;	  /* --layer: restore this layer over restore_path, or NULL */
-	int layer_copy;		  /* --layer-apply=copy: pread the layer's pages instead of mapping them */
-	int die_with_parent;	  /* --die-with-parent */
+	const char *cwd;	/* --cwd: the program's first working directory in the rootfs, or NULL: "/" */
+	int control_fd;		/* --control: the supervisor's socket (restored guests only), or -1 */
+	const char *layer_path; /* --layer: restore this layer over restore_path, or NULL */
+	int layer_copy;		/* --layer-apply=copy: pread the layer's pages instead of mapping them */
+	int die_with_parent;	/* --die-with-parent */
 	int stdout_fd, stderr_fd; /* where the guest's stdout and stderr streams go (--log-fd moves
 				     mote-vmm's own lines off stderr, never the guest's) */
 };

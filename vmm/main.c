@@ -80,8 +80,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: mote-vmm --kernel FILE [--rootfs IMAGE] [--mem SIZE] [--timeout SECONDS]\n"
-		"                [--env K=V]... [--debug] [--snapshot FILE [--exit-after-snapshot]]\n"
-		"                [--log-fd N] [--keep-fd N]... -- PROGRAM [ARGS...]\n"
+		"                [--env K=V]... [--cwd DIR] [--debug] [--snapshot FILE]\n"
+		"                [--exit-after-snapshot] [--log-fd N] [--keep-fd N]... -- PROGRAM [ARGS...]\n"
 		"       mote-vmm --restore FILE [--kernel FILE] [--timeout SECONDS] [--debug]\n"
 		"                [--snapshot FILE [--exit-after-snapshot]] [--log-fd N] [--keep-fd N]...\n"
 		"                [--control FD] [--layer FILE [--layer-apply map|copy]]\n"
@@ -165,6 +165,7 @@ static int load_error_status(int code)
 	case MOTE_LOAD_TRUNCATED: return MOTE_STATUS_TRUNCATED;
 	case MOTE_LOAD_NO_MEMORY: return MOTE_STATUS_TOO_BIG;
 	case MOTE_LOAD_BAD_ROOTFS: return MOTE_STATUS_ROOTFS;
+	case MOTE_LOAD_BAD_CWD: return MOTE_STATUS_NOT_FOUND;
 	default: return MOTE_STATUS_NOT_ELF;
 	}
 }
@@ -398,6 +399,7 @@ int main(int argc, char **argv)
 	    {"mem", required_argument, NULL, 'm'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"env", required_argument, NULL, 'e'},
+	    {"cwd", required_argument, NULL, 'C'},
 	    {"debug", no_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"snapshot", required_argument, NULL, 's'},
@@ -458,6 +460,14 @@ int main(int argc, char **argv)
 			}
 			envp[cfg.envc++] = optarg;
 			break;
+		case 'C':
+			if (optarg[0] != '/') {
+				mote_errf(&err, MOTE_STATUS_USAGE, "--cwd: '%s' is not an absolute path",
+					  optarg);
+				mote_err_exit("mote-vmm", &err);
+			}
+			cfg.cwd = optarg;
+			break;
 		case 'd': cfg.debug = 1; break;
 		case 's': cfg.snapshot_path = optarg; break;
 		case 'R': cfg.restore_path = optarg; break;
@@ -512,7 +522,7 @@ int main(int argc, char **argv)
 	}
 	const char *conflict = NULL;
 	if (cfg.restore_path)
-		conflict = cfg.rootfs_path ? "--rootfs" : cfg.envc ? "--env" : NULL;
+		conflict = cfg.rootfs_path ? "--rootfs" : cfg.envc ? "--env" : cfg.cwd ? "--cwd" : NULL;
 	if (conflict) {
 		mote_errf(&err, MOTE_STATUS_USAGE, "--restore: %s cannot be used (the snapshot holds it)",
 			  conflict);

@@ -107,6 +107,7 @@ enum mote_load_error {
 	MOTE_LOAD_TRUNCATED = 5,   /* segments point past the end of the file */
 	MOTE_LOAD_NO_MEMORY = 6,   /* does not fit in guest memory */
 	MOTE_LOAD_BAD_ROOTFS = 7,  /* the rootfs image is not a valid cpio newc archive */
+	MOTE_LOAD_BAD_CWD = 8,	   /* the working directory is missing or not a directory */
 };
 
 /* End the guest. `msg` (optional, may be 0) is one line of explanation. */
@@ -325,6 +326,8 @@ struct mote_boot_info {
 	uint64_t prog_image_size;
 
 	struct mote_attach attach; /* written by the monitor when it attaches a function (see above) */
+
+	uint64_t cwd; /* gpa of the program's first working directory (absolute), or 0: "/" */
 };
 
 #endif /* __ASSEMBLER__ */

@@ -198,4 +198,17 @@ else
 	fail busybox-command-substitution-no-hang "status $STATUS after $ELAPSED_MS ms"
 fi
 
+# --cwd: the program starts in that directory (relative paths resolve there); a missing one or a file is one error line.
+mote_run bb-cwd --timeout 20 --rootfs "$ROOT" --cwd /data/dir /bin/busybox sh -c 'pwd; cat alpha'
+if expect_status busybox-cwd 0; then
+	got=$(cat "$OUT")
+	if [ "$got" = "$(printf '/data/dir\nalpha')" ]; then pass busybox-cwd; else fail busybox-cwd "stdout $(printf %q "$got")"; fi
+fi
+mote_run bb-cwd-missing --timeout 20 --rootfs "$ROOT" --cwd /data/nope /bin/busybox pwd
+expect_one_error busybox-cwd-missing 66 /data/nope 'no such directory'
+mote_run bb-cwd-file --timeout 20 --rootfs "$ROOT" --cwd /data/lines.txt /bin/busybox pwd
+expect_one_error busybox-cwd-not-dir 66 /data/lines.txt 'not a directory'
+mote_run bb-cwd-relative --timeout 20 --rootfs "$ROOT" --cwd data /bin/busybox pwd
+expect_one_error busybox-cwd-relative 64 data 'absolute'
+
 e2e_finish

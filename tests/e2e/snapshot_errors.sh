@@ -332,6 +332,8 @@ run vmm-restore-rootfs "$MOTE_VMM" --restore "$W/good.snap" --rootfs "$W/good.sn
 expect_one_error mote-vmm-restore-with-rootfs 64 "" '--rootfs'
 run vmm-restore-env "$MOTE_VMM" --restore "$W/good.snap" --env A=b
 expect_one_error mote-vmm-restore-with-env 64 "" '--env'
+run vmm-restore-cwd "$MOTE_VMM" --restore "$W/good.snap" --cwd /tmp
+expect_one_error mote-vmm-restore-with-cwd 64 "" '--cwd'
 run vmm-restore-args "$MOTE_VMM" --restore "$W/good.snap" /extra/program
 if expect_status mote-vmm-restore-with-program 64; then
 	if [ ! -s "$OUT" ]; then pass mote-vmm-restore-with-program; else fail mote-vmm-restore-with-program "the guest ran"; fi
