@@ -10,7 +10,7 @@ MUSL_CC ?= musl-gcc
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PACKAGES := gcc make musl-tools busybox-static libssl-dev clang libclang-rt-14-dev \
 	binutils coreutils curl bsdutils libh2o-evloop-dev libsqlite3-dev libjansson-dev wrk runc liblua5.4-dev pkg-config \
-	libseccomp-dev python3-prometheus-client
+	libseccomp-dev python3-prometheus-client podman containerd
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	-Wshadow -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wimplicit-fallthrough \
@@ -30,10 +30,11 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protect
 LIB_SRC := $(wildcard lib/*.c)
 VMM_SRC := $(wildcard vmm/*.c)
 CLI_SRC := $(wildcard cli/*.c)
+OCI_SRC := $(wildcard oci/*.c)
 GW_SRC := $(wildcard gateway/*.c)
 GUEST_SRC := $(wildcard guest/*.c) lib/elf.c lib/cpio.c lib/invoke_region.c
 GUEST_ASM := $(wildcard guest/*.S)
-HDRS := $(wildcard include/mote/*.h lib/*.h vmm/*.h cli/*.h gateway/*.h)
+HDRS := $(wildcard include/mote/*.h lib/*.h vmm/*.h cli/*.h gateway/*.h oci/*.h)
 GUEST_HDRS := $(wildcard include/mote/*.h guest/*.h) lib/elf.h lib/cpio.h lib/invoke_region.h
 
 # Host libraries: the plain build (used by `make run`, `make bench`, install) and an
@@ -65,12 +66,12 @@ TEST_FN_BIN := $(patsubst tests/fn/%.c,$(BUILD)/tests/fn/%/handler,$(wildcard te
 .PHONY: all deps check bench run install clean format tests fuzz
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/.deps $(BUILD)/mote $(BUILD)/mote-vmm $(BUILD)/mote-kernel $(BUILD)/mote-gateway $(RUNTIME_BIN) \
+all: $(BUILD)/.deps $(BUILD)/mote $(BUILD)/mote-oci $(BUILD)/mote-vmm $(BUILD)/mote-kernel $(BUILD)/mote-gateway $(RUNTIME_BIN) \
 	$(EXAMPLE_BIN)
 
 # Install missing Debian packages once (stamp file records success).
 deps: $(BUILD)/.deps
-$(BUILD)/.deps:
+$(BUILD)/.deps: Makefile
 	@missing=""; for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -124,6 +125,14 @@ $(BUILD)/asan/mote-vmm: $(VMM_SRC:%.c=$(BUILD)/asan/obj/%.o) $(VMM_LIB_OBJ:$(BUI
 		$(BUILD)/asan/obj/gen/seccomp_policy_asan.o
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^
 $(BUILD)/asan/mote: $(CLI_SRC:%.c=$(BUILD)/asan/obj/%.o) $(LIB_OBJ_SAN)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(HOST_LIBS) -Wl,-Bstatic -ljansson -Wl,-Bdynamic
+
+# mote-oci (docs/oci.md): the OCI runtime, static like mote (podman and containerd start it for every container).
+# Paths are composed with snprintf into PATH_MAX buffers and checked where a cut would matter.
+$(BUILD)/obj/oci/%.o $(BUILD)/asan/obj/oci/%.o: HOST_CFLAGS += -Ioci -Wno-format-truncation
+$(BUILD)/mote-oci: $(OCI_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_OBJ)
+	$(CC) $(HOST_CFLAGS) -static -o $@ $^ -lcrypto -ljansson
+$(BUILD)/asan/mote-oci: $(OCI_SRC:%.c=$(BUILD)/asan/obj/%.o) $(LIB_OBJ_SAN)
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(HOST_LIBS) -Wl,-Bstatic -ljansson -Wl,-Bdynamic
 
 # mote-gateway (`mote serve` execs it): libh2o-evloop (h2o's own event loop, no libuv), SQLite, jansson.
@@ -271,15 +280,16 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_OBJ_SAN) $(HDRS)
 # Fuzzers (libFuzzer); `make check` replays their corpora under ASan/UBSan and fuzzes each briefly,
 # `make fuzz` fuzzes each for FUZZ_SECONDS (FUZZERS="snapcheck hypercall" picks some). A fuzzer built
 # over monitor modules names them in a "// vmm-modules: vmm/x.c ..." line (pure ones: no KVM needed).
-$(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(VMM_SRC) $(HDRS)
+$(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(VMM_SRC) $(OCI_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -O1 -g -D_GNU_SOURCE -Iinclude -Ilib -Ivmm -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(LIB_SRC) $(filter vmm/%.c,$(shell sed -n 's|^// vmm-modules: ||p' $<)) $(HOST_LIBS)
+	$(CLANG) -std=gnu11 -O1 -g -D_GNU_SOURCE -Iinclude -Ilib -Ivmm -Ioci -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(LIB_SRC) $(filter vmm/%.c,$(shell sed -n 's|^// vmm-modules: ||p' $<)) \
+		$(filter oci/%.c,$(shell sed -n 's|^// oci-modules: ||p' $<)) $(HOST_LIBS) -ljansson
 FUZZ_SECONDS ?= 120
 fuzz: $(FUZZ_BIN)
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZERS="$(FUZZERS)" bash tests/fuzz/run-long
 
-tests: all $(BUILD)/asan/mote $(BUILD)/asan/mote-gateway $(BUILD)/asan/mote-vmm $(BUILD)/asan/mote-kernel $(TEST_GUEST_BIN) \
+tests: all $(BUILD)/asan/mote $(BUILD)/asan/mote-oci $(BUILD)/asan/mote-gateway $(BUILD)/asan/mote-vmm $(BUILD)/asan/mote-kernel $(TEST_GUEST_BIN) \
 	$(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN) $(TEST_FN_BIN) $(TEST_RT_BIN)
 
 check: tests
@@ -355,7 +365,7 @@ run: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/mote/runtimes $(DESTDIR)$(PREFIX)/include/mote \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 755 $(BUILD)/mote $(BUILD)/mote-vmm $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BUILD)/mote $(BUILD)/mote-oci $(BUILD)/mote-vmm $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(BUILD)/mote-kernel $(DESTDIR)$(PREFIX)/lib/mote/
 	install -m 755 $(BUILD)/runtimes/mote-c-init $(BUILD)/runtimes/mote-lua $(DESTDIR)$(PREFIX)/lib/mote/runtimes/
 	install -m 644 include/mote/fn.h $(DESTDIR)$(PREFIX)/include/mote/
@@ -367,7 +377,7 @@ install: all
 	install -m 755 $(BUILD)/mote-gateway $(DESTDIR)$(PREFIX)/lib/mote/
 
 format:
-	clang-format -i $(wildcard include/mote/*.h lib/*.[ch] vmm/*.[ch] vmm/gen/*.c cli/*.[ch] gateway/*.[ch] guest/*.[ch] tests/*/*.[ch] bench/*.[ch] \
+	clang-format -i $(wildcard include/mote/*.h lib/*.[ch] vmm/*.[ch] vmm/gen/*.c cli/*.[ch] oci/*.[ch] gateway/*.[ch] guest/*.[ch] tests/*/*.[ch] bench/*.[ch] \
 		runtimes/*/*.[ch] examples/*/*.c)
 
 clean:
