@@ -10,7 +10,7 @@ MUSL_CC ?= musl-gcc
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PACKAGES := gcc make musl-tools busybox-static libssl-dev clang libclang-rt-14-dev \
 	binutils coreutils curl bsdutils libh2o-evloop-dev libsqlite3-dev libjansson-dev wrk runc liblua5.4-dev pkg-config \
-	libseccomp-dev python3-prometheus-client podman containerd
+	libseccomp-dev python3-prometheus-client libarchive-dev zlib1g-dev podman containerd
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	-Wshadow -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wimplicit-fallthrough \
@@ -27,9 +27,12 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protect
 	-fcf-protection=none -fno-jump-tables -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
 	-Iinclude -Ilib -Iguest $(WARN)
 
-LIB_SRC := $(wildcard lib/*.c)
+# The image builder's modules link libarchive, zlib and jansson: only mote-build (which `mote build` execs)
+# links them, so that mote itself stays a small static program.
+IMAGE_LIB_SRC := lib/oci_layer.c lib/oci_image.c
+LIB_SRC := $(filter-out $(IMAGE_LIB_SRC),$(wildcard lib/*.c))
 VMM_SRC := $(wildcard vmm/*.c)
-CLI_SRC := $(wildcard cli/*.c)
+CLI_SRC := $(filter-out cli/cmd_build.c,$(wildcard cli/*.c))
 OCI_SRC := $(wildcard oci/*.c)
 GW_SRC := $(wildcard gateway/*.c)
 GUEST_SRC := $(wildcard guest/*.c) lib/elf.c lib/cpio.c lib/invoke_region.c
@@ -66,7 +69,7 @@ TEST_FN_BIN := $(patsubst tests/fn/%.c,$(BUILD)/tests/fn/%/handler,$(wildcard te
 .PHONY: all deps check bench run install clean format tests fuzz
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/.deps $(BUILD)/mote $(BUILD)/mote-oci $(BUILD)/mote-vmm $(BUILD)/mote-kernel $(BUILD)/mote-gateway $(RUNTIME_BIN) \
+all: $(BUILD)/.deps $(BUILD)/mote $(BUILD)/mote-build $(BUILD)/mote-oci $(BUILD)/mote-vmm $(BUILD)/mote-kernel $(BUILD)/mote-gateway $(RUNTIME_BIN) \
 	$(EXAMPLE_BIN)
 
 # Install missing Debian packages once (stamp file records success).
@@ -134,6 +137,14 @@ $(BUILD)/mote-oci: $(OCI_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_OBJ)
 	$(CC) $(HOST_CFLAGS) -static -o $@ $^ -lcrypto -ljansson
 $(BUILD)/asan/mote-oci: $(OCI_SRC:%.c=$(BUILD)/asan/obj/%.o) $(LIB_OBJ_SAN)
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(HOST_LIBS) -Wl,-Bstatic -ljansson -Wl,-Bdynamic
+
+# mote-build (`mote build` execs it): dynamically linked, libarchive's static library would pull in libxml2
+# and ICU (35 MB); an image build starts once, its start-up time does not matter.
+IMAGE_LIBS := -larchive -lz -ljansson -Wl,-Bstatic -lcrypto -Wl,-Bdynamic
+$(BUILD)/mote-build: $(BUILD)/obj/cli/cmd_build.o $(LIB_OBJ) $(IMAGE_LIB_SRC:%.c=$(BUILD)/obj/%.o)
+	$(CC) $(HOST_CFLAGS) -o $@ $^ $(IMAGE_LIBS)
+$(BUILD)/asan/mote-build: $(BUILD)/asan/obj/cli/cmd_build.o $(LIB_OBJ_SAN) $(IMAGE_LIB_SRC:%.c=$(BUILD)/asan/obj/%.o)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(IMAGE_LIBS)
 
 # mote-gateway (`mote serve` execs it): libh2o-evloop (h2o's own event loop, no libuv), SQLite, jansson.
 # Dynamically linked: h2o has no static library, and a daemon's start-up time does not matter.
@@ -289,7 +300,7 @@ FUZZ_SECONDS ?= 120
 fuzz: $(FUZZ_BIN)
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZERS="$(FUZZERS)" bash tests/fuzz/run-long
 
-tests: all $(BUILD)/asan/mote $(BUILD)/asan/mote-oci $(BUILD)/asan/mote-gateway $(BUILD)/asan/mote-vmm $(BUILD)/asan/mote-kernel $(TEST_GUEST_BIN) \
+tests: all $(BUILD)/asan/mote $(BUILD)/asan/mote-build $(BUILD)/asan/mote-oci $(BUILD)/asan/mote-gateway $(BUILD)/asan/mote-vmm $(BUILD)/asan/mote-kernel $(TEST_GUEST_BIN) \
 	$(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN) $(TEST_FN_BIN) $(TEST_RT_BIN)
 
 check: tests
@@ -374,7 +385,7 @@ install: all
 	$(call mote_fn_pc,mote-fn,$(PREFIX)/include,$(PREFIX)/lib,$(PREFIX)/lib/mote/musl.specs) \
 		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/mote-fn.pc
 	$(call mote_fn_pc,mote-fn-glibc,$(PREFIX)/include,$(PREFIX)/lib,) >$(DESTDIR)$(PREFIX)/lib/pkgconfig/mote-fn-glibc.pc
-	install -m 755 $(BUILD)/mote-gateway $(DESTDIR)$(PREFIX)/lib/mote/
+	install -m 755 $(BUILD)/mote-gateway $(BUILD)/mote-build $(DESTDIR)$(PREFIX)/lib/mote/
 
 format:
 	clang-format -i $(wildcard include/mote/*.h lib/*.[ch] vmm/*.[ch] vmm/gen/*.c cli/*.[ch] oci/*.[ch] gateway/*.[ch] guest/*.[ch] tests/*/*.[ch] bench/*.[ch] \

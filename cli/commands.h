@@ -23,4 +23,7 @@ int cmd_top(int argc, char **argv);
 /* `mote base build|activate|ls`: the bases of mote serve (cli/cmd_base.c). */
 int cmd_base(int argc, char **argv);
 
+/* `mote build`: execs mote-build, the OCI image builder (cli/cmd_build.c, docs/build.md). */
+int cmd_build(int argc, char **argv);
+
 #endif /* MOTE_CLI_COMMANDS_H */

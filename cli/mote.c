@@ -21,6 +21,8 @@ static const struct {
     {"top", cmd_top, "show the live figures of mote serve: pools, VMs, caps, latency, requests"},
     {"logs", cmd_logs, "show a function's output"},
     {"rm", cmd_rm, "remove a function"},
+    {"build", cmd_build,
+     "build an OCI image of a static program from a Motefile (for mote-oci, podman, ...)"},
     {"base", cmd_base, "build, activate (upgrade, roll back) and list the bases under the functions"},
 };
 

@@ -37,6 +37,10 @@ enum mote_status {
 	MOTE_STATUS_SERVER_ERROR = 84,	 /* the server refused or failed a management request */
 	MOTE_STATUS_NO_BASE = 85,	 /* `mote base`: no base with that id */
 	MOTE_STATUS_BASE_FAILED = 86,	 /* `mote base build`: the runtime did not reach its snapshot */
+	/* `mote build` (docs/build.md). */
+	MOTE_STATUS_MOTEFILE = 87,    /* Motefile syntax or meaning: unknown instruction, bad quoting, ... */
+	MOTE_STATUS_BUILD_INPUT = 88, /* a COPY/ADD source or FROM image missing, unreadable or outside DIR */
+	MOTE_STATUS_IMAGE_WRITE = 89, /* the image could not be written (nothing is left at the output) */
 	/* mote-vmm --control: an ATTACH refused (include/mote/control.h); nothing of the guest ran. */
 	MOTE_STATUS_CTL_PROTOCOL = 90,	/* a control message not as control.h says, or the wrong fds */
 	MOTE_STATUS_ATTACH_BUNDLE = 91, /* bundle fd not a regular file, shorter than bundle_size, too big */

@@ -172,10 +172,38 @@ static int find_program(struct bundle *b, struct mote_err *err)
 	return 0;
 }
 
+/*
+ * Limits above this host's hard limits, where mote-oci may not raise them (no CAP_SYS_RESOURCE, as in
+ * many sandboxes; engines ask for nofile 1048576): kept at the hard limit, with a warning, instead of
+ * failing the container. The container's process inherits a limit raised here.
+ */
+static void fit_rlimits(struct oci_spec *s)
+{
+	for (int i = 0; i < s->nrlimits; i++) {
+		struct oci_rlimit *r = &s->rlimits[i];
+		struct rlimit cur;
+		if (getrlimit(r->resource, &cur) < 0 || cur.rlim_max == RLIM_INFINITY ||
+		    r->hard <= cur.rlim_max)
+			continue;
+		struct rlimit want = {.rlim_cur = cur.rlim_cur, .rlim_max = r->hard};
+		if (setrlimit(r->resource, &want) == 0)
+			continue;
+		oci_log(
+		    "warning",
+		    "process.rlimits: resource %d hard limit %llu is above this host's %llu: kept at %llu",
+		    r->resource, (unsigned long long)r->hard, (unsigned long long)cur.rlim_max,
+		    (unsigned long long)cur.rlim_max);
+		r->hard = cur.rlim_max;
+		if (r->soft > r->hard)
+			r->soft = r->hard;
+	}
+}
+
 /* Everything that can be checked before a process exists; then mote-vmm's argv. */
 static int bundle_prepare(struct bundle *b, const struct create_opts *o, struct mote_err *err)
 {
 	const struct oci_spec *s = &b->spec;
+	fit_rlimits(&b->spec);
 	for (int i = 0; i < s->nwarnings; i++)
 		oci_log("warning", "%s", s->warnings[i]);
 	if (s->root_readonly == 0)
