@@ -61,7 +61,7 @@ our_pids() {
 	local d
 	for d in /proc/[0-9]*; do
 		[ "${d#/proc/}" = $$ ] && continue
-		tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -qF -- "$tmp/" && echo "${d#/proc/}"
+		tr '\0' ' ' 2>/dev/null <"$d/cmdline" | grep -qF -- "$tmp/" && echo "${d#/proc/}"
 	done
 }
 cleanup() {
