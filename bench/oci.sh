@@ -66,9 +66,9 @@ our_pids() {
 }
 cleanup() {
 	local p
-	"${C[@]}" task ls -q 2>/dev/null | while read -r p; do "${C[@]}" task kill -s KILL "$p" >/dev/null 2>&1; done
-	"${P[@]}" rm -af >/dev/null 2>&1
+	[ -d "$tmp/podman" ] && "${P[@]}" rm -af >/dev/null 2>&1
 	if [ -n "$CTD_PID" ]; then
+		"${C[@]}" task ls -q 2>/dev/null | while read -r p; do "${C[@]}" task kill -s KILL "$p" >/dev/null 2>&1; done
 		kill "$CTD_PID" 2>/dev/null
 		{ wait "$CTD_PID"; } 2>/dev/null
 	fi
@@ -147,6 +147,7 @@ for v in mote plain; do
 		exit 1
 	fi
 done
+# The ulimits as in tests/e2e/oci.sh: podman's default (nofile 1048576) is above the hard limit of some hosts.
 PRUN=("${P[@]}" run --rm --network none --ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
 
 # ---- containerd: private root, state, sockets; the images from podman save -------------------------------------
@@ -168,14 +169,14 @@ EOF
 containerd --config "$tmp/ctd/config.toml" >"$tmp/ctd/log" 2>&1 </dev/null &
 CTD_PID=$!
 for ((i = 0; i < 100; i++)); do
-	"${C[@]}" version >/dev/null 2>&1 && break
+	timeout 5 "${C[@]}" version >/dev/null 2>&1 && break
 	if ! kill -0 "$CTD_PID" 2>/dev/null; then
 		echo "bench/oci: containerd exited: $(tail -3 "$tmp/ctd/log")" >&2
 		exit 1
 	fi
 	sleep 0.1
 done
-if ! "${C[@]}" version >/dev/null 2>&1; then
+if ! timeout 5 "${C[@]}" version >/dev/null 2>&1; then
 	echo "bench/oci: containerd did not answer on $tmp/ctd/c.sock in 10 s" >&2
 	exit 1
 fi
