@@ -367,6 +367,7 @@ bench: all $(filter-out $(BUILD)/bench/hello $(BUILD)/bench/fn_native,$(BENCH_BI
 	@BUILD=$(BUILD) bash bench/pool.sh
 	@BUILD=$(BUILD) bash bench/layers.sh
 	@BUILD=$(BUILD) bash bench/base_switch.sh
+	@BUILD=$(BUILD) bash bench/oci.sh
 
 # ---- demo, install, housekeeping ---------------------------------------------
 # The demo: `mote serve` in the foreground with the example functions deployed (gateway/demo.sh); Ctrl-C stops it.

@@ -37,11 +37,31 @@ static int lock_dir(struct oci_state *st, struct mote_err *err)
 	return 0;
 }
 
+/* mkdir -p ROOT (each missing directory 0700), as runc does: containerd's shim names /run/containerd/runc/NS.
+ */
+static int make_root(const char *root)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s", root) >= (int)sizeof(path))
+		return errno = ENAMETOOLONG, -1;
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != 0)
+			continue;
+		char c = *p;
+		*p = 0;
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = c;
+		if (c == 0)
+			return 0;
+	}
+}
+
 int oci_state_new(const char *root, const char *id, struct oci_state *st, struct mote_err *err)
 {
 	memset(st, 0, sizeof(*st));
 	st->lock_fd = -1;
-	if (mkdir(root, 0700) < 0 && errno != EEXIST)
+	if (make_root(root) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "--root %s", root);
 	snprintf(st->id, sizeof(st->id), "%s", id);
 	if (snprintf(st->dir, sizeof(st->dir), "%s/%s", root, id) >= (int)sizeof(st->dir))

@@ -24,7 +24,8 @@ struct oci_state {
 /* A container id runc would accept: [A-Za-z0-9_.+-]{1,255}, not "." or "..". */
 int oci_id_valid(const char *id);
 
-/* Make ROOT/ID (mode 0700; ROOT too) and lock it. -1 with *err (OCI_STATUS_EXISTS when it exists). */
+/* Make ROOT/ID (mode 0700; ROOT and its missing parents too) and lock it. -1 with *err (OCI_STATUS_EXISTS
+ * when it exists). */
 int oci_state_new(const char *root, const char *id, struct oci_state *st, struct mote_err *err);
 
 /* Lock ROOT/ID and read its state. Returns 0, 1 when no container has that id, -1 with *err. */

@@ -68,6 +68,11 @@ bundle "$B" '["/bin/busybox", "sh", "-c", "echo hello $A; exit 3"]'
 run oci-run "${O[@]}" run --bundle "$B" r1
 expect_status oci-run-exit-status 3 && pass oci-run-exit-status
 if out_has '^hello x$' && [ ! -e "$ROOT/r1" ]; then pass oci-run-output; else fail oci-run-output "want 'hello x', state removed"; fi
+# --root with missing parents is made, as runc makes it (containerd's shim passes /run/containerd/runc/NS).
+run run-deep-root "$OCI" --root "$E2E_TMP/deep/runc/ns" run --bundle "$B" r2
+if expect_status oci-root-parents-made 3; then
+	if out_has '^hello x$' && [ -d "$E2E_TMP/deep/runc/ns" ]; then pass oci-root-parents-made; else fail oci-root-parents-made "no output or no root"; fi
+fi
 
 # ---- the lifecycle by hand --------------------------------------------------------------------------
 B=$E2E_TMP/b-life
