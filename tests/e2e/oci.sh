@@ -20,6 +20,8 @@ oci_cleanup() {
 	e2e_cleanup
 }
 trap oci_cleanup EXIT
+cache_images() { ls "$XDG_CACHE_HOME/mote/rootfs" 2>/dev/null | wc -l; }
+CACHE_BEFORE=$(cache_images)
 
 # bundle DIR JSON-ARGS [MOTE]: a bundle with busybox in its rootfs; MOTE=1 marks it a mote image by
 # /.mote/annotations.json, MOTE=0 leaves it an ordinary one. Extra config.json fields via $EXTRA (a python dict).
@@ -82,6 +84,7 @@ bundle "$B" '["/bin/busybox", "sleep", "60"]'
 rc=$?
 if [ "$rc" = 0 ] && status_is l1 created; then pass oci-create-created; else fail oci-create-created "create rc $rc: $(cat "$E2E_TMP/l1.err")"; fi
 pid=$(cat "$E2E_TMP/life.pid" 2>/dev/null)
+if [ -s "$ROOT/l1/rootfs.cpio" ]; then pass oci-rootfs-image-in-state; else fail oci-rootfs-image-in-state "no $ROOT/l1/rootfs.cpio"; fi
 if [ -n "$pid" ] && grep -q "\"pid\": $pid" "$OUT" && grep -q "\"bundle\": \"$B\"" "$OUT"; then pass oci-state-pid-bundle; else fail oci-state-pid-bundle "pid-file $pid"; fi
 run start2 "${O[@]}" start l1
 if [ "$STATUS" = 0 ] && status_is l1 running && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q mote-vmm; then
@@ -285,4 +288,6 @@ if expect_status oci-podman-plain-to-runc 0; then
 fi
 "${P[@]}" rm -af >/dev/null 2>&1
 "${P[@]}" rmi -af >/dev/null 2>&1
+# Every container's rootfs image lived in its state directory: none was added to mote's rootfs cache.
+if [ "$(cache_images)" = "$CACHE_BEFORE" ]; then pass oci-rootfs-cache-untouched; else fail oci-rootfs-cache-untouched "$CACHE_BEFORE -> $(cache_images) images in $XDG_CACHE_HOME/mote/rootfs"; fi
 e2e_finish
