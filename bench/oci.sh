@@ -8,9 +8,9 @@
 #   ctr      `ctr run --rm IMAGE ID` through a containerd this script starts (private root, state and socket,
 #            stopped by pid at the end), --runc-binary mote-oci vs the default runc (and crun)
 #   direct   `RUNTIME run --bundle B ID` without an engine (the runtime's own cost), runc's default spec,
-#            and mote-vmm alone booting the same image (the floor of a mote container). mote-oci's "miss" row
-#            gives each run an empty rootfs cache, as the engines do in effect: every container they make has
-#            a new rootfs directory (a new inode or device), so its cpio is packed again at every create.
+#            and mote-vmm alone booting the same image (the floor of a mote container). mote-oci packs the
+#            rootfs at every create (into the container's state directory), as engines give every container
+#            a new rootfs directory.
 # Prints p50/p90/p99 in ms and the p50 ratio to runc; the target is mote-oci <= 1.1x runc under podman.
 # Environment: BUILD (default build), BENCH_RUNS (default 30, 5..1000). Needs root, /dev/kvm, podman, containerd,
 # ctr and runc; skips (exit 0) without them. crun is skipped, with its error, when it cannot run here (it
@@ -129,8 +129,10 @@ json.dump(c, open(sys.argv[2], "w"), indent=1)
 EOF
 done
 for v in mote plain; do mv "$tmp/b-$v/config.json.new" "$tmp/b-$v/config.json"; done
-# The image mote-vmm boots in the floor row: the cpio mote-oci packs, from the warm cache.
+# The image mote-vmm boots in the floor row: the same tree packed by `mote run` into its cache (mote-oci packs
+# into each container's state directory and removes it with the container).
 check direct-mote "$OCI" --root "$tmp/oci" run --bundle "$tmp/b-mote" warm
+check pack "$BUILD/mote" run --no-jail --rootfs "$tmp/rootfs-mote" /hello
 IMAGE=$(ls "$XDG_CACHE_HOME"/mote/rootfs/*.cpio)
 if [ "$(wc -l <<<"$IMAGE")" != 1 ]; then
 	echo "bench/oci: expected one cpio in the rootfs cache, found: $IMAGE" >&2
@@ -151,33 +153,12 @@ done
 PRUN=("${P[@]}" run --rm --network none --ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
 
 # ---- containerd: private root, state, sockets; the images from podman save -------------------------------------
-mkdir -p "$tmp/ctd"
-cat >"$tmp/ctd/config.toml" <<EOF
-version = 2
-root = "$tmp/ctd/root"
-state = "$tmp/ctd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$tmp/ctd/c.sock"
-[ttrpc]
-  address = "$tmp/ctd/c.sock.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-EOF
-containerd --config "$tmp/ctd/config.toml" >"$tmp/ctd/log" 2>&1 </dev/null &
-CTD_PID=$!
-for ((i = 0; i < 100; i++)); do
-	timeout 5 "${C[@]}" version >/dev/null 2>&1 && break
-	if ! kill -0 "$CTD_PID" 2>/dev/null; then
-		echo "bench/oci: containerd exited: $(tail -3 "$tmp/ctd/log")" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-if ! timeout 5 "${C[@]}" version >/dev/null 2>&1; then
-	echo "bench/oci: containerd did not answer on $tmp/ctd/c.sock in 10 s" >&2
+. "$(dirname "$0")/../tests/e2e/helpers/containerd.sh"
+containerd_start "$tmp/ctd" "$NS" 2>"$tmp/ctd.err"
+rc=$?
+CTD_PID=$CTRD_PID
+if [ "$rc" != 0 ]; then
+	echo "bench/oci: $(cat "$tmp/ctd.err")" >&2
 	exit 1
 fi
 for v in mote plain; do
@@ -201,13 +182,12 @@ cmd_of() { # VARIANT: sets CMD (a fresh container id per run)
 	ctr-runc) CMD=("${C[@]}" run --rm localhost/bench-plain:latest "$id") ;;
 	ctr-crun) CMD=("${C[@]}" run --rm --runc-binary "$(command -v crun)" localhost/bench-plain:latest "$id") ;;
 	d-mote) CMD=("$OCI" --root "$tmp/oci" run --bundle "$tmp/b-mote" "$id") ;;
-	d-mote-miss) CMD=(env "XDG_CACHE_HOME=$tmp/miss/$id" "$OCI" --root "$tmp/oci" run --bundle "$tmp/b-mote" "$id") ;;
 	d-runc) CMD=("$RUNC" --root "$tmp/runc" run --bundle "$tmp/b-plain" "$id") ;;
 	d-crun) CMD=("$(command -v crun)" --root "$tmp/crun" run --bundle "$tmp/b-plain" "$id") ;;
 	d-vmm) CMD=("$BUILD/mote-vmm" --kernel "$BUILD/mote-kernel" --rootfs "$IMAGE" --mem 64M -- /hello) ;;
 	esac
 }
-variants="pm-mote pm-runc ctr-mote ctr-runc d-mote d-mote-miss d-runc d-vmm"
+variants="pm-mote pm-runc ctr-mote ctr-runc d-mote d-runc d-vmm"
 # Each variant once, checked (also the warm-up: podman's and containerd's first runs are not counted).
 for v in $variants; do
 	cmd_of "$v"
@@ -257,7 +237,6 @@ label() {
 	ctr-runc) echo "ctr run, runc" ;;
 	ctr-crun) echo "ctr run, crun" ;;
 	d-mote) echo "mote-oci run --bundle" ;;
-	d-mote-miss) echo "mote-oci run, empty cache" ;;
 	d-runc) echo "runc run --bundle" ;;
 	d-crun) echo "crun run --bundle" ;;
 	d-vmm) echo "mote-vmm alone" ;;

@@ -690,7 +690,8 @@ static int start_locked(struct oci_state *st, struct mote_err *err)
 	return oci_state_save(st, err);
 }
 
-static void poststart(struct oci_state *st)
+/* Run the bundle's hooks of point `p` (poststart, poststop) after the fact: a failure is only a warning. */
+static void late_hooks(struct oci_state *st, enum oci_hook_point p)
 {
 	struct bundle b;
 	struct mote_err err = {0};
@@ -699,22 +700,7 @@ static void poststart(struct oci_state *st)
 		return;
 	}
 	char *s = oci_state_json(st, 0);
-	if (oci_run_hooks(&b.spec, OCI_HOOK_POSTSTART, s, &err) < 0)
-		oci_log("warning", "%s", err.msg);
-	free(s);
-	bundle_free(&b);
-}
-
-static void poststop(struct oci_state *st)
-{
-	struct bundle b;
-	struct mote_err err = {0};
-	if (bundle_load(st->bundle, &b, &err) < 0) {
-		bundle_free(&b);
-		return;
-	}
-	char *s = oci_state_json(st, 0);
-	if (oci_run_hooks(&b.spec, OCI_HOOK_POSTSTOP, s, &err) < 0)
+	if (oci_run_hooks(&b.spec, p, s, &err) < 0)
 		oci_log("warning", "%s", err.msg);
 	free(s);
 	bundle_free(&b);
@@ -751,7 +737,7 @@ int oci_cmd_start(int argc, char **argv)
 	load(first_id(argc, argv), &st);
 	if (start_locked(&st, &err) < 0)
 		oci_die(&err);
-	poststart(&st);
+	late_hooks(&st, OCI_HOOK_POSTSTART);
 	oci_state_close(&st);
 	return 0;
 }
@@ -802,7 +788,7 @@ int oci_cmd_run(int argc, char **argv)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	st.start_time = 0;
-	poststop(&st);
+	late_hooks(&st, OCI_HOOK_POSTSTOP);
 	remove_cgroup(st.cgroup);
 	if (!o.keep || 1) {
 		struct oci_state again;
@@ -897,7 +883,7 @@ int oci_cmd_delete(int argc, char **argv)
 		for (int i = 0; i < 1000 && oci_proc_start_time(st.pid) == st.start_time; i++)
 			poll(NULL, 0, 10); /* 10 s at most */
 	}
-	poststop(&st);
+	late_hooks(&st, OCI_HOOK_POSTSTOP);
 	remove_cgroup(st.cgroup);
 	oci_state_remove(&st);
 	return 0;

@@ -270,30 +270,8 @@ if command -v skopeo >/dev/null; then
 	fi
 fi
 if command -v containerd >/dev/null && command -v ctr >/dev/null; then
-	D=$E2E_TMP/ctrd
-	mkdir -p "$D"
-	cat >"$D/config.toml" <<EOF
-version = 2
-root = "$D/root"
-state = "$D/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$D/c.sock"
-[ttrpc]
-  address = "$D/c.sock.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-EOF
-	containerd --config "$D/config.toml" >"$D/log" 2>&1 &
-	cpid=$!
-	for _ in $(seq 100); do
-		[ -S "$D/c.sock" ] && break
-		sleep 0.1
-	done
-	if [ -S "$D/c.sock" ]; then
-		CTR=(ctr -a "$D/c.sock" -n motetest)
+	. "$E2E_ROOT/tests/e2e/helpers/containerd.sh"
+	if containerd_start "$E2E_TMP/ctrd" 2>"$E2E_TMP/ctrd.err"; then
 		run ctr-import "${CTR[@]}" image import "$W/hello.tar"
 		if expect_status ctr-import-oci-archive 0; then
 			if out_has "unpacking localhost/hello:1 \\($manifest\\)"; then pass ctr-import-oci-archive; else fail ctr-import-oci-archive "$(head -c 200 "$OUT")"; fi
@@ -307,11 +285,10 @@ EOF
 			if out_has '^localhost/hello:1 .*linux/amd64'; then pass ctr-image-ls; else fail ctr-image-ls "$(head -c 300 "$OUT")"; fi
 		fi
 	else
-		fail ctr-import "containerd did not start: $(tail -n 3 "$D/log")"
+		fail ctr-import "$(cat "$E2E_TMP/ctrd.err")"
 	fi
-	kill "$cpid" 2>/dev/null
-	wait "$cpid" 2>/dev/null
-	rm -rf "$D" 2>/dev/null
+	containerd_stop
+	rm -rf "$E2E_TMP/ctrd" 2>/dev/null
 else
 	skip ctr-import "containerd is not installed (make deps installs it)"
 fi

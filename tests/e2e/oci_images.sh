@@ -76,39 +76,16 @@ check podman-save-plain $? "podman import/save of the plain image"
 "${P[@]}" rmi -af >/dev/null 2>&1
 
 # ---- containerd: a private instance, stopped by pid ----
-D=$E2E_TMP/ctrd
-mkdir -p "$D"
-cat >"$D/config.toml" <<EOF
-version = 2
-root = "$D/root"
-state = "$D/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$D/c.sock"
-[ttrpc]
-  address = "$D/c.sock.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-EOF
-containerd --config "$D/config.toml" >"$D/log" 2>&1 &
-cpid=$!
+. "$E2E_ROOT/tests/e2e/helpers/containerd.sh"
 stop_containerd() {
-	kill "$cpid" 2>/dev/null
-	wait "$cpid" 2>/dev/null
+	containerd_stop
 	e2e_cleanup
 }
 trap stop_containerd EXIT
-for _ in $(seq 100); do
-	[ -S "$D/c.sock" ] && break
-	sleep 0.1
-done
-if [ ! -S "$D/c.sock" ]; then
-	fail containerd-start "containerd did not start: $(tail -n 3 "$D/log")"
+if ! containerd_start "$E2E_TMP/ctrd" 2>"$E2E_TMP/ctrd.err"; then
+	fail containerd-start "$(cat "$E2E_TMP/ctrd.err")"
 	e2e_finish
 fi
-CTR=(ctr -a "$D/c.sock" -n motetest)
 "${CTR[@]}" image import "$W/args.tar" >/dev/null 2>&1 && "${CTR[@]}" image import "$W/bb.tar" >/dev/null 2>&1 &&
 	"${CTR[@]}" image import --base-name localhost/plain "$W/plain-img.tar" >/dev/null 2>&1
 check ctr-import $? "ctr image import"
