@@ -2,6 +2,7 @@
 #include "fn.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,9 @@
 #include "base.h"
 #include "bundle.h"
 #include "fnlog.h"
+#include "layers.h"
 #include "pool.h"
+#include "status.h"
 #include "vlog.h"
 #include "vm.h"
 
@@ -40,6 +43,9 @@ struct slot {
 	enum metrics_path origin;  /* how its next request is served: cold_* for the first, then warm */
 	uint64_t charge;	   /* bytes charged in gw.cap (0 once released) */
 	int charged;
+	int layer_fd;		   /* the unnamed file its layer is being written to, or -1 */
+	int from_layer;		   /* restored from its version's layer on layer_base */
+	char layer_base[65];	   /* the base id of the layer it takes or was restored from */
 };
 
 struct fnver {
@@ -56,6 +62,7 @@ struct fnver {
 	h2o_timeout_t *idle_timeout; /* NULL when the idle time is 0 */
 	uint64_t idle_ms;
 	int uses_noted; /* pool_note_use(+1) was called */
+	int taking_layer; /* one of its VMs is taking its layer (one take at a time) */
 };
 
 struct fn {
@@ -305,9 +312,11 @@ static void slot_ready(struct vm *vm, void *owner, const char *text, size_t len)
 static void slot_init_error(struct vm *vm, void *owner, const char *text, size_t len);
 static void slot_response(struct vm *vm, void *owner, const struct mote_msg_response *res);
 static void slot_exited(struct vm *vm, void *owner, const char *why);
+static void slot_layer(struct vm *vm, void *owner, int status, uint64_t bytes, const char *text);
 
 static const struct vm_events slot_events = {
     .ready = slot_ready,
+    .layer = slot_layer,
     .init_error = slot_init_error,
     .response = slot_response,
     .exited = slot_exited,
@@ -404,6 +413,7 @@ static struct slot *slot_new(struct fnver *v, struct vm *vm, enum slot_state sta
 	s->ver = v;
 	s->state = state;
 	s->origin = METRICS_PATH_WARM;
+	s->layer_fd = -1;
 	h2o_linklist_insert(&v->slots, &s->link);
 	return s;
 }
@@ -416,6 +426,40 @@ static void slot_ready(struct vm *vm, void *owner, const char *text, size_t len)
 	slot_became_idle(s);
 	pump(s->ver->fn);
 	end_if_not_kept(s);
+}
+
+/* The end of a layer take (the slot's VM wrote it, failed, or is gone): commit or drop the file. */
+static void slot_layer_done(struct slot *s, int status, uint64_t bytes, const char *text)
+{
+	struct fnver *v = s->ver;
+	if (s->layer_fd < 0)
+		return;
+	int fd = s->layer_fd;
+	s->layer_fd = -1;
+	v->taking_layer = 0;
+	if (status == 0 && !v->retired &&
+	    layers_commit(fd, v->fn->name, (long long)v->cfg.version, s->layer_base) == 0) {
+		layer_counts.takes++;
+		fnlog_notef(v->fn->log, "layer of version %lld on base %.12s stored (%llu bytes)",
+			    (long long)v->cfg.version, s->layer_base, (unsigned long long)bytes);
+		vlogf("layer of %s version %lld on base %.12s stored (%llu bytes)", v->fn->name,
+		      (long long)v->cfg.version, s->layer_base, (unsigned long long)bytes);
+		return;
+	}
+	if (status != 0 || v->retired)
+		close(fd); /* else layers_commit closed it */
+	layer_counts.take_failures++;
+	if (status == 0 && !v->retired)
+		fnlog_notef(v->fn->log, "layer of version %lld not stored: %s", (long long)v->cfg.version,
+			    strerror(errno));
+	if (status != 0)
+		fnlog_notef(v->fn->log, "no layer of version %lld taken (status %d): %s",
+			    (long long)v->cfg.version, status, text);
+}
+
+static void slot_layer(struct vm *vm, void *owner, int status, uint64_t bytes, const char *text)
+{
+	slot_layer_done(owner, status, bytes, text);
 }
 
 static void slot_init_error(struct vm *vm, void *owner, const char *text, size_t len)
@@ -452,6 +496,8 @@ static void free_version(struct fnver *v)
 		h2o_linklist_unlink(&v->link);
 	if (v->bundle_fd >= 0)
 		close(v->bundle_fd);
+	if (v->retired)
+		layers_remove_version(v->fn->name, (long long)v->cfg.version);
 	free(v);
 }
 
@@ -465,8 +511,19 @@ static void slot_exited(struct vm *vm, void *owner, const char *why)
 	h2o_linklist_unlink(&s->link);
 	slot_not_idle(s);
 	slot_release(s);
+	slot_layer_done(s, MOTE_STATUS_HOST, 0, "the VM ended before its layer was written");
 	vlogf("vm %d exited (%s): %s", (int)vm_pid(vm), fn->name, why);
-	if (s->call) {
+	int code = vm_exit_code(vm);
+	if (s->from_layer && was == SLOT_STARTING &&
+	    (code == 66 || code == 74 || code == 75 || code == 76 || code == 77 || code == 79)) {
+		/* mote-vmm refused the layer before any guest code ran: drop it, start from the base. */
+		layers_remove(fn->name, (long long)v->cfg.version, s->layer_base);
+		layer_counts.fallbacks++;
+		fnlog_notef(fn->log, "layer of version %lld on base %.12s refused, deleted; starting from the base: %s",
+			    (long long)v->cfg.version, s->layer_base, why);
+		fprintf(stderr, "mote: %s: layer of version %lld on base %.12s refused (status %d), deleted\n",
+			fn->name, (long long)v->cfg.version, s->layer_base, code);
+	} else if (s->call) {
 		fnlog_notef(fn->log, "VM pid %d died during request %llu: %s", (int)vm_pid(vm),
 			    (unsigned long long)s->call->id, why);
 		call_fail(s->call, 502, "crashed", "mote: function '%s' crashed (see mote logs %s)", fn->name,
@@ -580,7 +637,22 @@ static int start_vm(struct fnver *v)
 	if (!s)
 		return -1;
 	struct mote_err err = {0};
+	const char *bid = base_id(b);
+	long long ver = (long long)v->cfg.version;
+	int have_layer = layers_exists(fn->name, ver, bid);
+	/* The first cold start of a version on a base (with no layer, none being taken) takes one. */
+	int take = layers_enabled() && !have_layer && !v->taking_layer;
+	snprintf(s->layer_base, sizeof(s->layer_base), "%s", bid);
 	struct vm *pooled = from_pool ? pool_take(snap) : NULL;
+	if (pooled && take) {
+		s->layer_fd = layers_open_take(fn->name, ver);
+		if (s->layer_fd >= 0 && vm_take_layer(pooled, s->layer_fd) == 0)
+			v->taking_layer = 1;
+		else if (s->layer_fd >= 0) {
+			close(s->layer_fd);
+			s->layer_fd = -1;
+		}
+	}
 	if (pooled) {
 		if (vm_attach(pooled, v->bundle_fd, v->bundle_size, fn->log, &slot_events, s) < 0) {
 			capacity_release(&gw.cap, SIZING_POOLED_CHARGE);
@@ -597,14 +669,32 @@ static int start_vm(struct fnver *v)
 	if (!s->vm) {
 		if (!from_pool)
 			pool_take(snap); /* counts the miss */
+		char layer[PATH_MAX];
+		if (have_layer && layers_path(fn->name, ver, bid, layer, sizeof(layer)) < 0)
+			have_layer = 0;
 		struct vm_spec spec = {.vmm = gw.vmm,
 				       .snapshot = snap,
 				       .base = b,
 				       .bundle_fd = v->bundle_fd,
 				       .bundle_size = v->bundle_size,
-				       .log = fn->log};
+				       .log = fn->log,
+				       .layer = have_layer ? layer : NULL};
 		s->vm = vm_start(gw.loop, &spec, &slot_events, s, &err);
+		if (s->vm && !have_layer && take && s->layer_fd < 0) {
+			s->layer_fd = layers_open_take(fn->name, ver);
+			if (s->layer_fd >= 0 && vm_take_layer(s->vm, s->layer_fd) == 0)
+				v->taking_layer = 1;
+			else if (s->layer_fd >= 0) {
+				close(s->layer_fd);
+				s->layer_fd = -1;
+			}
+		}
 		if (!s->vm) {
+			if (s->layer_fd >= 0) {
+				close(s->layer_fd);
+				s->layer_fd = -1;
+				v->taking_layer = 0;
+			}
 			h2o_linklist_unlink(&s->link);
 			free(s);
 			fnlog_notef(fn->log, "cannot start a VM: %s", err.msg);
@@ -614,10 +704,16 @@ static int start_vm(struct fnver *v)
 			return -1;
 		}
 		capacity_charge(&gw.cap, v->cfg.mem);
-		s->origin = METRICS_PATH_COLD_RESTORE;
+		s->origin = have_layer ? METRICS_PATH_COLD_LAYER : METRICS_PATH_COLD_RESTORE;
+		s->from_layer = have_layer;
+		if (have_layer)
+			layer_counts.hits++;
+		else if (layers_enabled())
+			layer_counts.misses++;
 		pool_count_restore(snap, POOL_RESTORE_REQUEST);
-		vlogf("vm %d spawned for %s version %lld (restored from base %.12s, no pooled VM)",
-		      (int)vm_pid(s->vm), fn->name, (long long)v->cfg.version, base_id(b));
+		vlogf("vm %d spawned for %s version %lld (restored from %s %.12s, no pooled VM)",
+		      (int)vm_pid(s->vm), fn->name, (long long)v->cfg.version,
+		      have_layer ? "its layer on base" : "base", base_id(b));
 	}
 	s->charge = v->cfg.mem;
 	s->charged = 1;
@@ -893,6 +989,7 @@ static void maybe_free_fn(struct fn *fn)
 			*p = fn->next;
 			break;
 		}
+	layers_remove_version(fn->name, -1);
 	fnlog_close(fn->log);
 	free(fn);
 }
@@ -1095,6 +1192,7 @@ void fn_metrics(struct metrics_buf *b)
 		       (double)evictions_idle);
 	metrics_family(b, "mote_inflight_requests", "gauge", "Requests waiting or running");
 	metrics_sample(b, "mote_inflight_requests", NULL, (double)inflight_calls);
+	layers_metrics(b);
 }
 
 void fn_latency(enum metrics_path p, struct metrics_histogram *out)
