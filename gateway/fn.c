@@ -45,6 +45,7 @@ struct slot {
 	int charged;
 	int layer_fd;		   /* the unnamed file its layer is being written to, or -1 */
 	int from_layer;		   /* restored from its version's layer on layer_base */
+	int took_layer;		   /* its VM was asked for a layer */
 	char layer_base[65];	   /* the base id of the layer it takes or was restored from */
 };
 
@@ -62,7 +63,9 @@ struct fnver {
 	h2o_timeout_t *idle_timeout; /* NULL when the idle time is 0 */
 	uint64_t idle_ms;
 	int uses_noted; /* pool_note_use(+1) was called */
-	int taking_layer; /* one of its VMs is taking its layer (one take at a time) */
+	int taking_layer;	 /* one of its VMs is taking its layer (one take at a time) */
+	unsigned layer_failures; /* takes that failed and layers refused; none is taken past the cap */
+	double load_ms;		 /* its load time as last measured (RUNNING to READY), -1: not yet */
 };
 
 struct fn {
@@ -421,6 +424,8 @@ static struct slot *slot_new(struct fnver *v, struct vm *vm, enum slot_state sta
 static void slot_ready(struct vm *vm, void *owner, const char *text, size_t len)
 {
 	struct slot *s = owner;
+	if (!s->from_layer && !s->took_layer)
+		s->ver->load_ms = vm_load_ms(vm); /* a take's load time includes writing the layer */
 	vlogf("vm %d idle (%s version %lld loaded)", (int)vm_pid(vm), s->ver->fn->name,
 	      (long long)s->ver->cfg.version);
 	slot_became_idle(s);
@@ -449,6 +454,7 @@ static void slot_layer_done(struct slot *s, int status, uint64_t bytes, const ch
 	if (status != 0 || v->retired)
 		close(fd); /* else layers_commit closed it */
 	layer_counts.take_failures++;
+	v->layer_failures++;
 	if (status == 0 && !v->retired)
 		fnlog_notef(v->fn->log, "layer of version %lld not stored: %s", (long long)v->cfg.version,
 			    strerror(errno));
@@ -501,6 +507,50 @@ static void free_version(struct fnver *v)
 	free(v);
 }
 
+/* Ask s's VM for a layer of its version into a new unnamed file (nothing when none can be opened). */
+static void ask_layer(struct slot *s, struct vm *vm)
+{
+	s->layer_fd = layers_open_take();
+	if (s->layer_fd < 0)
+		return;
+	if (vm_take_layer(vm, s->layer_fd) == 0) {
+		s->ver->taking_layer = 1;
+		s->took_layer = 1;
+		return;
+	}
+	close(s->layer_fd);
+	s->layer_fd = -1;
+}
+
+/* Forget a layer take that will not happen (its VM is not used). */
+static void drop_layer_take(struct slot *s)
+{
+	if (s->layer_fd < 0)
+		return;
+	close(s->layer_fd);
+	s->layer_fd = -1;
+	s->ver->taking_layer = 0;
+}
+
+/*
+ * Exit statuses of a mote-vmm restoring a layer that mean the layer cannot be
+ * used (missing, corrupt, foreign, on another base, taken with another
+ * bundle): nothing of the function ran.
+ */
+static int layer_refused(int code)
+{
+	switch (code) {
+	case MOTE_STATUS_NOT_FOUND:
+	case MOTE_STATUS_SNAP_TRUNCATED:
+	case MOTE_STATUS_SNAP_CORRUPT:
+	case MOTE_STATUS_SNAP_FOREIGN:
+	case MOTE_STATUS_SNAP_INCOMPATIBLE:
+	case MOTE_STATUS_LAYER_BASE:
+	case MOTE_STATUS_ATTACH_BUNDLE: return 1;
+	default: return 0;
+	}
+}
+
 static void slot_exited(struct vm *vm, void *owner, const char *why)
 {
 	struct slot *s = owner;
@@ -514,11 +564,11 @@ static void slot_exited(struct vm *vm, void *owner, const char *why)
 	slot_layer_done(s, MOTE_STATUS_HOST, 0, "the VM ended before its layer was written");
 	vlogf("vm %d exited (%s): %s", (int)vm_pid(vm), fn->name, why);
 	int code = vm_exit_code(vm);
-	if (s->from_layer && was == SLOT_STARTING &&
-	    (code == 66 || code == 74 || code == 75 || code == 76 || code == 77 || code == 79)) {
-		/* mote-vmm refused the layer before any guest code ran: drop it, start from the base. */
+	if (s->from_layer && was == SLOT_STARTING && layer_refused(code)) {
+		/* mote-vmm refused the layer before any guest code ran: drop it; pump() starts from the base. */
 		layers_remove(fn->name, (long long)v->cfg.version, s->layer_base);
 		layer_counts.fallbacks++;
+		v->layer_failures++;
 		fnlog_notef(fn->log, "layer of version %lld on base %.12s refused, deleted; starting from the base: %s",
 			    (long long)v->cfg.version, s->layer_base, why);
 		fprintf(stderr, "mote: %s: layer of version %lld on base %.12s refused (status %d), deleted\n",
@@ -639,22 +689,23 @@ static int start_vm(struct fnver *v)
 	struct mote_err err = {0};
 	const char *bid = base_id(b);
 	long long ver = (long long)v->cfg.version;
-	int have_layer = layers_exists(fn->name, ver, bid);
-	/* The first cold start of a version on a base (with no layer, none being taken) takes one. */
-	int take = layers_enabled() && !have_layer && !v->taking_layer;
 	snprintf(s->layer_base, sizeof(s->layer_base), "%s", bid);
-	struct vm *pooled = from_pool ? pool_take(snap) : NULL;
-	if (pooled && take) {
-		s->layer_fd = layers_open_take(fn->name, ver);
-		if (s->layer_fd >= 0 && vm_take_layer(pooled, s->layer_fd) == 0)
-			v->taking_layer = 1;
-		else if (s->layer_fd >= 0) {
-			close(s->layer_fd);
-			s->layer_fd = -1;
-		}
-	}
+	/*
+	 * With a layer, a restore skips the function's load; a pooled VM skips the restore. Take the pooled VM
+	 * unless the load costs more than a layer's restore (--layer-min-load); restore the layer when there is
+	 * no pooled VM. Without a layer, this start takes one (one at a time, a few failures at most).
+	 */
+	int have_layer = layers_exists(fn->name, ver, bid);
+	int use_layer = have_layer && (!from_pool || gw.layer_min_load_ms == 0 ||
+				       (v->load_ms >= 0 && v->load_ms >= (double)gw.layer_min_load_ms));
+	int take = layers_enabled() && !have_layer && !v->taking_layer &&
+		   v->layer_failures < GW_LAYER_MAX_FAILURES;
+	struct vm *pooled = from_pool && !use_layer ? pool_take(snap) : NULL;
 	if (pooled) {
+		if (take)
+			ask_layer(s, pooled);
 		if (vm_attach(pooled, v->bundle_fd, v->bundle_size, fn->log, &slot_events, s) < 0) {
+			drop_layer_take(s);
 			capacity_release(&gw.cap, SIZING_POOLED_CHARGE);
 			vm_kill(pooled, "killed: cannot pass it the bundle");
 			pooled = NULL;
@@ -663,38 +714,24 @@ static int start_vm(struct fnver *v)
 			s->origin = METRICS_PATH_COLD_POOL;
 			capacity_change(&gw.cap, SIZING_POOLED_CHARGE, v->cfg.mem);
 			vlogf("vm %d attached to %s version %lld (from the pool of base %.12s)",
-			      (int)vm_pid(pooled), fn->name, (long long)v->cfg.version, base_id(b));
+			      (int)vm_pid(pooled), fn->name, ver, bid);
 		}
 	}
 	if (!s->vm) {
 		if (!from_pool)
-			pool_take(snap); /* counts the miss */
+			pool_take(snap); /* counts the miss (a pooled VM passed over for the layer is none) */
 		char layer[PATH_MAX];
-		if (have_layer && layers_path(fn->name, ver, bid, layer, sizeof(layer)) < 0)
-			have_layer = 0;
+		if (use_layer && layers_path(fn->name, ver, bid, layer, sizeof(layer)) < 0)
+			use_layer = 0;
 		struct vm_spec spec = {.vmm = gw.vmm,
 				       .snapshot = snap,
 				       .base = b,
 				       .bundle_fd = v->bundle_fd,
 				       .bundle_size = v->bundle_size,
 				       .log = fn->log,
-				       .layer = have_layer ? layer : NULL};
+				       .layer = use_layer ? layer : NULL};
 		s->vm = vm_start(gw.loop, &spec, &slot_events, s, &err);
-		if (s->vm && !have_layer && take && s->layer_fd < 0) {
-			s->layer_fd = layers_open_take(fn->name, ver);
-			if (s->layer_fd >= 0 && vm_take_layer(s->vm, s->layer_fd) == 0)
-				v->taking_layer = 1;
-			else if (s->layer_fd >= 0) {
-				close(s->layer_fd);
-				s->layer_fd = -1;
-			}
-		}
 		if (!s->vm) {
-			if (s->layer_fd >= 0) {
-				close(s->layer_fd);
-				s->layer_fd = -1;
-				v->taking_layer = 0;
-			}
 			h2o_linklist_unlink(&s->link);
 			free(s);
 			fnlog_notef(fn->log, "cannot start a VM: %s", err.msg);
@@ -703,17 +740,19 @@ static int start_vm(struct fnver *v)
 					  "no_vm", "mote: cannot start a VM for '%s': %s", fn->name, err.msg);
 			return -1;
 		}
+		if (take && !use_layer)
+			ask_layer(s, s->vm);
 		capacity_charge(&gw.cap, v->cfg.mem);
-		s->origin = have_layer ? METRICS_PATH_COLD_LAYER : METRICS_PATH_COLD_RESTORE;
-		s->from_layer = have_layer;
-		if (have_layer)
+		s->origin = use_layer ? METRICS_PATH_COLD_LAYER : METRICS_PATH_COLD_RESTORE;
+		s->from_layer = use_layer;
+		if (use_layer)
 			layer_counts.hits++;
 		else if (layers_enabled())
 			layer_counts.misses++;
 		pool_count_restore(snap, POOL_RESTORE_REQUEST);
-		vlogf("vm %d spawned for %s version %lld (restored from %s %.12s, no pooled VM)",
-		      (int)vm_pid(s->vm), fn->name, (long long)v->cfg.version,
-		      have_layer ? "its layer on base" : "base", base_id(b));
+		vlogf("vm %d spawned for %s version %lld (restored from %s %.12s, %s)", (int)vm_pid(s->vm),
+		      fn->name, ver, use_layer ? "its layer on base" : "base", bid,
+		      from_pool ? "its load is longer than a layer restore" : "no pooled VM");
 	}
 	s->charge = v->cfg.mem;
 	s->charged = 1;
@@ -989,7 +1028,6 @@ static void maybe_free_fn(struct fn *fn)
 			*p = fn->next;
 			break;
 		}
-	layers_remove_version(fn->name, -1);
 	fnlog_close(fn->log);
 	free(fn);
 }
@@ -1009,6 +1047,7 @@ static struct fnver *version_new(struct fn *fn, const struct reg_function *f, in
 		v->cfg.concurrency = 1;
 	v->idle_ms = f->idle_ms >= 0 ? (uint64_t)f->idle_ms : gw.idle_ms;
 	v->idle_timeout = v->idle_ms ? timeout_for(v->idle_ms) : NULL;
+	v->load_ms = -1;
 	h2o_linklist_init_anchor(&v->slots);
 	pool_note_use(v->cfg.runtime, v->cfg.mem, +1);
 	v->uses_noted = 1;
@@ -1077,9 +1116,19 @@ static int load_one(const struct reg_function *f, void *arg)
 	return 0;
 }
 
+/* Is (name, version) a deployed function's current version? (the layers the sweep keeps) */
+static int layer_wanted(const char *name, long long version, void *arg)
+{
+	struct fn *fn = fn_find(name);
+	return fn && fn->cur && (long long)fn->cur->cfg.version == version;
+}
+
 int fn_load_all(struct mote_err *err)
 {
-	return registry_each_function(gw.reg, load_one, NULL, err);
+	if (registry_each_function(gw.reg, load_one, NULL, err) < 0)
+		return -1;
+	layers_sweep(layer_wanted, NULL);
+	return 0;
 }
 
 uint64_t fn_inflight(void)

@@ -59,7 +59,7 @@ struct vm {
 	struct vm_memory mem; /* last measurement, at t_mem */
 	uint64_t t_mem;
 	/* When it was spawned, restored (READY), asked to attach, attached (RUNNING): CLOCK_MONOTONIC ns. */
-	uint64_t t_spawn, t_restored, t_attach_asked, t_attached;
+	uint64_t t_spawn, t_restored, t_attach_asked, t_attached, t_ready;
 	char why[512];	/* the reason it was killed, once it was */
 	char line[512]; /* the output line being assembled */
 	size_t line_len;
@@ -388,6 +388,7 @@ static void on_doorbell(h2o_socket_t *sock, const char *err)
 				    ms_between(vm->t_spawn, vm->t_restored),
 				    ms_between(vm->t_restored, vm->t_attached));
 			vm->state = VM_IDLE;
+			vm->t_ready = t;
 			vm->ev->ready(vm, vm->owner, "", 0);
 		} else if (mote_msg_decode_text(msg, len, &type, &text, &tlen) != MOTE_MSG_OK) {
 			protocol_error(vm, "first message is neither READY nor INIT_ERROR");
@@ -412,6 +413,7 @@ static void on_doorbell(h2o_socket_t *sock, const char *err)
 				    ms_between(vm->t_restored, vm->t_attached), ms_between(vm->t_attached, t),
 				    (int)(tlen < 100 ? tlen : 100), text);
 			vm->state = VM_IDLE;
+			vm->t_ready = t;
 			vm->ev->ready(vm, vm->owner, text, tlen);
 		} else {
 			char why[600];
@@ -570,11 +572,18 @@ int vm_attach(struct vm *vm, int bundle_fd, uint64_t bundle_size, struct fnlog *
 
 int vm_take_layer(struct vm *vm, int fd)
 {
-	if (vm->layer_fd >= 0 || vm->from_layer || (vm->state != VM_SPAWNED && vm->state != VM_PAUSED) ||
-	    (vm->attach_asked && vm->state != VM_SPAWNED))
+	if (vm->layer_fd >= 0 || vm->from_layer || (vm->state != VM_SPAWNED && vm->state != VM_PAUSED))
+		return -1;
+	/* A paused VM has told what its mote-vmm can do: refuse here rather than fail inside vm_attach. */
+	if (vm->state == VM_PAUSED && !(vm->ready_flags & MOTE_CTL_F_LAYERS))
 		return -1;
 	vm->layer_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	return vm->layer_fd >= 0 ? 0 : -1;
+}
+
+double vm_load_ms(const struct vm *vm)
+{
+	return vm->t_ready && vm->t_attached ? ms_between(vm->t_attached, vm->t_ready) : -1;
 }
 
 int vm_from_layer(const struct vm *vm)

@@ -97,10 +97,19 @@ int vm_attach(struct vm *vm, int bundle_fd, uint64_t bundle_size, struct fnlog *
  * Ask the VM (not yet attached, not restored from a layer) to write a layer
  * of itself into `fd` (a regular file open for writing; the VM uses its own
  * duplicate) when the runtime first signals ready: the `layer` event
- * reports the result before `ready`. Returns 0, or -1 (too late, or fd
- * cannot be duplicated).
+ * reports the result before `ready` (for a VM still restoring whose
+ * mote-vmm turns out to take no layers: at its READY, with a failure).
+ * Call it before vm_attach, or right after vm_start. Returns 0, or -1 (too late, a paused VM whose
+ * mote-vmm takes no layers, or fd cannot be duplicated).
  */
 int vm_take_layer(struct vm *vm, int fd);
+
+/*
+ * Milliseconds from RUNNING to the runtime's first message (the function's
+ * load and initialisation; with a layer taken, its writing too), or -1
+ * before the VM is ready.
+ */
+double vm_load_ms(const struct vm *vm);
 
 /* Was the VM restored from a function layer (vm_spec.layer)? */
 int vm_from_layer(const struct vm *vm);
