@@ -35,7 +35,7 @@ struct deploy {
 	char init_error[512];
 	int replaced; /* the name had a function: 200 instead of 201 */
 	int done;
-	int charged; /* its VM's guest RAM is charged in gw.cap (handed to the function on commit) */
+	int charged;	  /* its VM's guest RAM is charged in gw.cap (handed to the function on commit) */
 	int layer_fd;	  /* the unnamed file the check VM writes the function's layer to, or -1 */
 	int layer_status; /* -1: not written (yet), 0: written, else the MOTE_STATUS_* of the failure */
 	uint64_t layer_bytes;
@@ -149,8 +149,8 @@ static void store_layer(struct deploy *d)
 			    strerror(errno)); /* layers_commit closed fd */
 	else {
 		close(fd);
-		fnlog_notef(d->log, "no layer of version %lld taken (status %d): %s", (long long)d->cfg.version,
-			    d->layer_status, d->layer_why);
+		fnlog_notef(d->log, "no layer of version %lld taken (status %d): %s",
+			    (long long)d->cfg.version, d->layer_status, d->layer_why);
 	}
 }
 

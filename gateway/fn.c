@@ -43,10 +43,10 @@ struct slot {
 	enum metrics_path origin;  /* how its next request is served: cold_* for the first, then warm */
 	uint64_t charge;	   /* bytes charged in gw.cap (0 once released) */
 	int charged;
-	int layer_fd;		   /* the unnamed file its layer is being written to, or -1 */
-	int from_layer;		   /* restored from its version's layer on layer_base */
-	int took_layer;		   /* its VM was asked for a layer */
-	char layer_base[65];	   /* the base id of the layer it takes or was restored from */
+	int layer_fd;	     /* the unnamed file its layer is being written to, or -1 */
+	int from_layer;	     /* restored from its version's layer on layer_base */
+	int took_layer;	     /* its VM was asked for a layer */
+	char layer_base[65]; /* the base id of the layer it takes or was restored from */
 };
 
 struct fnver {
@@ -62,7 +62,7 @@ struct fnver {
 	struct base *base_waited;
 	h2o_timeout_t *idle_timeout; /* NULL when the idle time is 0 */
 	uint64_t idle_ms;
-	int uses_noted; /* pool_note_use(+1) was called */
+	int uses_noted;		 /* pool_note_use(+1) was called */
 	int taking_layer;	 /* one of its VMs is taking its layer (one take at a time) */
 	unsigned layer_failures; /* takes that failed and layers refused; none is taken past the cap */
 	double load_ms;		 /* its load time as last measured (RUNNING to READY), -1: not yet */
@@ -565,13 +565,17 @@ static void slot_exited(struct vm *vm, void *owner, const char *why)
 	vlogf("vm %d exited (%s): %s", (int)vm_pid(vm), fn->name, why);
 	int code = vm_exit_code(vm);
 	if (s->from_layer && was == SLOT_STARTING && layer_refused(code)) {
-		/* mote-vmm refused the layer before any guest code ran: drop it; pump() starts from the base. */
+		/* mote-vmm refused the layer before any guest code ran: drop it; pump() starts from the base.
+		 */
 		layers_remove(fn->name, (long long)v->cfg.version, s->layer_base);
 		layer_counts.fallbacks++;
 		v->layer_failures++;
-		fnlog_notef(fn->log, "layer of version %lld on base %.12s refused, deleted; starting from the base: %s",
-			    (long long)v->cfg.version, s->layer_base, why);
-		fprintf(stderr, "mote: %s: layer of version %lld on base %.12s refused (status %d), deleted\n",
+		fnlog_notef(
+		    fn->log,
+		    "layer of version %lld on base %.12s refused, deleted; starting from the base: %s",
+		    (long long)v->cfg.version, s->layer_base, why);
+		fprintf(stderr,
+			"mote: %s: layer of version %lld on base %.12s refused (status %d), deleted\n",
 			fn->name, (long long)v->cfg.version, s->layer_base, code);
 	} else if (s->call) {
 		fnlog_notef(fn->log, "VM pid %d died during request %llu: %s", (int)vm_pid(vm),
@@ -691,15 +695,16 @@ static int start_vm(struct fnver *v)
 	long long ver = (long long)v->cfg.version;
 	snprintf(s->layer_base, sizeof(s->layer_base), "%s", bid);
 	/*
-	 * With a layer, a restore skips the function's load; a pooled VM skips the restore. Take the pooled VM
-	 * unless the load costs more than a layer's restore (--layer-min-load); restore the layer when there is
-	 * no pooled VM. Without a layer, this start takes one (one at a time, a few failures at most).
+	 * With a layer, a restore skips the function's load; a pooled VM skips the restore. Take the pooled
+	 * VM unless the load costs more than a layer's restore (--layer-min-load); restore the layer when
+	 * there is no pooled VM. Without a layer, this start takes one (one at a time, a few failures at
+	 * most).
 	 */
 	int have_layer = layers_exists(fn->name, ver, bid);
 	int use_layer = have_layer && (!from_pool || gw.layer_min_load_ms == 0 ||
 				       (v->load_ms >= 0 && v->load_ms >= (double)gw.layer_min_load_ms));
-	int take = layers_enabled() && !have_layer && !v->taking_layer &&
-		   v->layer_failures < GW_LAYER_MAX_FAILURES;
+	int take =
+	    layers_enabled() && !have_layer && !v->taking_layer && v->layer_failures < GW_LAYER_MAX_FAILURES;
 	struct vm *pooled = from_pool && !use_layer ? pool_take(snap) : NULL;
 	if (pooled) {
 		if (take)

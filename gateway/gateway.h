@@ -58,7 +58,7 @@ struct gateway {
 	uint64_t drain_ms; /* SIGTERM: how long in-flight requests may take to finish */
 	/* Pools and caps. */
 	struct pool_config pools;
-	unsigned pool_rate; /* pool restores per second */
+	unsigned pool_rate;	    /* pool restores per second */
 	uint64_t layer_min_load_ms; /* 0: a function with a layer always starts from it */
 	struct capacity cap;
 };

@@ -1,4 +1,5 @@
-/* The store of function layers (state/layers/NAME/VERSION/BASE.layer): lookup, atomic commit, deletion, counts. */
+/* The store of function layers (state/layers/NAME/VERSION/BASE.layer): lookup, atomic commit, deletion,
+ * counts. */
 #include "layers.h"
 
 #include <dirent.h>
@@ -271,7 +272,8 @@ void layers_metrics(struct metrics_buf *b)
 	     offsetof(struct layer_counts, hits)},
 	    {"mote_layer_misses_total", "Cold starts restored from the base with no layer to use",
 	     offsetof(struct layer_counts, misses)},
-	    {"mote_layer_takes_total", "Function layers taken and stored", offsetof(struct layer_counts, takes)},
+	    {"mote_layer_takes_total", "Function layers taken and stored",
+	     offsetof(struct layer_counts, takes)},
 	    {"mote_layer_take_failures_total", "Function layers asked for but not stored",
 	     offsetof(struct layer_counts, take_failures)},
 	    {"mote_layer_fallbacks_total", "Layers refused at restore (deleted; started from the base)",

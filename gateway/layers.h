@@ -1,4 +1,5 @@
-/* The store of function layers (state/layers/NAME/VERSION/BASE.layer): lookup, atomic commit, deletion, counts. */
+/* The store of function layers (state/layers/NAME/VERSION/BASE.layer): lookup, atomic commit, deletion,
+ * counts. */
 #ifndef MOTE_GATEWAY_LAYERS_H
 #define MOTE_GATEWAY_LAYERS_H
 

@@ -357,8 +357,8 @@ static void on_doorbell(h2o_socket_t *sock, const char *err)
 		return; /* spurious */
 	/* mote-vmm sends LAYER (and RUNNING) before it rings: take them first, whatever order the loop
 	 * reports the two sockets in. */
-	for (int i = 0; i < 2 && vm->ctl && (vm->state == VM_ATTACHING || (vm->layer_asked && !vm->layer_seen));
-	     i++)
+	for (int i = 0;
+	     i < 2 && vm->ctl && (vm->state == VM_ATTACHING || (vm->layer_asked && !vm->layer_seen)); i++)
 		on_control(vm->ctl, NULL);
 	if (vm->state == VM_DEAD)
 		return;
@@ -383,7 +383,8 @@ static void on_doorbell(h2o_socket_t *sock, const char *err)
 		if (vm->from_layer && len == 0) {
 			/* Restored from a layer: the function was loaded when the layer was taken. */
 			uint64_t t = now_ns();
-			fnlog_notef(vm->log, "VM pid %d ready in %.1f ms from its layer (restore %.1f, attach %.1f)",
+			fnlog_notef(vm->log,
+				    "VM pid %d ready in %.1f ms from its layer (restore %.1f, attach %.1f)",
 				    (int)vm->proc.pid, ms_between(vm->t_spawn, t),
 				    ms_between(vm->t_spawn, vm->t_restored),
 				    ms_between(vm->t_restored, vm->t_attached));
@@ -490,8 +491,9 @@ static struct vm *spawn_vm(h2o_loop_t *loop, const char *vmm, const char *snapsh
 		mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot create a VM's control channel");
 		goto fail;
 	}
-	const char *argv[] = {vmm,	   "--restore", snapshot, "--control", "3", "--die-with-parent",
-			      layer ? "--layer" : NULL, layer, NULL};
+	const char *argv[] = {
+	    vmm,   "--restore", snapshot, "--control", "3", "--die-with-parent", layer ? "--layer" : NULL,
+	    layer, NULL};
 	vm->t_spawn = now_ns();
 	if (spawn_vmm(argv, sv[1], pipefd[1], &vm->proc, err) < 0)
 		goto fail;
@@ -529,8 +531,8 @@ struct vm *vm_spawn(h2o_loop_t *loop, const char *vmm, const char *snapshot, str
 struct vm *vm_start(h2o_loop_t *loop, const struct vm_spec *spec, const struct vm_events *ev, void *owner,
 		    struct mote_err *err)
 {
-	struct vm *vm = spawn_vm(loop, spec->vmm, spec->snapshot, spec->layer, spec->base, ev, owner, spec->log,
-				 err);
+	struct vm *vm =
+	    spawn_vm(loop, spec->vmm, spec->snapshot, spec->layer, spec->base, ev, owner, spec->log, err);
 	if (!vm)
 		return NULL;
 	if (vm_attach(vm, spec->bundle_fd, spec->bundle_size, spec->log, ev, owner) < 0) {
