@@ -1,6 +1,7 @@
 /* Bases: a guest kernel and a runtime program, copied into bases/ID and snapshotted once per memory size; one
  * active per runtime, built, activated and retired without redeploying any function. */
 #include "base.h"
+#include "layers.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -995,6 +996,7 @@ void base_collect(void)
 			continue;
 		}
 		remove_tree(r->dir);
+		layers_remove_base(r->reg.id);
 		rec_free(r);
 	}
 	if (pending)

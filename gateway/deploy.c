@@ -2,6 +2,7 @@
  */
 #include "deploy.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,9 @@
 #include "bundle.h"
 #include "fn.h"
 #include "fnlog.h"
+#include "layers.h"
 #include "pool.h"
+#include "vlog.h"
 #include "vm.h"
 
 struct deploy_ref;
@@ -32,7 +35,11 @@ struct deploy {
 	char init_error[512];
 	int replaced; /* the name had a function: 200 instead of 201 */
 	int done;
-	int charged; /* its VM's guest RAM is charged in gw.cap (handed to the function on commit) */
+	int charged;	  /* its VM's guest RAM is charged in gw.cap (handed to the function on commit) */
+	int layer_fd;	  /* the unnamed file the check VM writes the function's layer to, or -1 */
+	int layer_status; /* -1: not written (yet), 0: written, else the MOTE_STATUS_* of the failure */
+	uint64_t layer_bytes;
+	char layer_why[200];
 };
 
 struct deploy_ref {
@@ -73,6 +80,8 @@ static void deploy_free(struct deploy *d)
 	h2o_timeout_unlink(&d->timer);
 	if (d->bundle_fd >= 0)
 		close(d->bundle_fd);
+	if (d->layer_fd >= 0)
+		close(d->layer_fd);
 	free(d);
 }
 
@@ -118,6 +127,33 @@ static void refuse(struct deploy *d, int http, const char *code, const char *fmt
 		finish_refused(d);
 }
 
+/* The check VM wrote (or failed to write) the function's layer: the version is known now, store it. */
+static void store_layer(struct deploy *d)
+{
+	if (d->layer_fd < 0)
+		return;
+	int fd = d->layer_fd;
+	d->layer_fd = -1;
+	const char *bid = base_id(vm_base(d->vm));
+	if (d->layer_status == 0 && layers_commit(fd, d->cfg.name, (long long)d->cfg.version, bid) == 0) {
+		layer_counts.takes++;
+		fnlog_notef(d->log, "layer of version %lld on base %.12s stored (%llu bytes)",
+			    (long long)d->cfg.version, bid, (unsigned long long)d->layer_bytes);
+		vlogf("layer of %s version %lld on base %.12s stored (%llu bytes)", d->cfg.name,
+		      (long long)d->cfg.version, bid, (unsigned long long)d->layer_bytes);
+		return;
+	}
+	layer_counts.take_failures++;
+	if (d->layer_status == 0)
+		fnlog_notef(d->log, "layer of version %lld not stored: %s", (long long)d->cfg.version,
+			    strerror(errno)); /* layers_commit closed fd */
+	else {
+		close(fd);
+		fnlog_notef(d->log, "no layer of version %lld taken (status %d): %s",
+			    (long long)d->cfg.version, d->layer_status, d->layer_why);
+	}
+}
+
 static void commit(struct deploy *d)
 {
 	struct mote_err err = {0};
@@ -130,6 +166,7 @@ static void commit(struct deploy *d)
 	fnlog_notef(d->log, "deployed %s version %lld (%s, bundle %.12s, %llu bytes)", d->cfg.name,
 		    (long long)d->cfg.version, d->cfg.runtime, d->cfg.bundle,
 		    (unsigned long long)d->bundle_size);
+	store_layer(d);
 	struct vm *vm = d->vm;
 	d->vm = NULL;
 	d->charged = 0; /* fn_install takes the VM's charge */
@@ -146,6 +183,14 @@ static void commit(struct deploy *d)
 static void check_ready(struct vm *vm, void *owner, const char *text, size_t len)
 {
 	commit(owner);
+}
+
+static void check_layer(struct vm *vm, void *owner, int status, uint64_t bytes, const char *text)
+{
+	struct deploy *d = owner;
+	d->layer_status = status ? status : 0;
+	d->layer_bytes = bytes;
+	snprintf(d->layer_why, sizeof(d->layer_why), "%s", text);
 }
 
 static void check_init_error(struct vm *vm, void *owner, const char *text, size_t len)
@@ -177,6 +222,7 @@ static void check_exited(struct vm *vm, void *owner, const char *why)
 
 static const struct vm_events check_events = {
     .ready = check_ready,
+    .layer = check_layer,
     .init_error = check_init_error,
     .response = check_response,
     .exited = check_exited,
@@ -205,6 +251,24 @@ static void limit_cpu(struct deploy *d)
 	}
 }
 
+static void drop_layer(struct deploy *d);
+
+/* The check VM also takes the function's layer, so that the function's first cold start can use it. */
+static void ask_layer(struct deploy *d, struct vm *vm)
+{
+	d->layer_status = -1;
+	d->layer_fd = layers_open_take();
+	if (d->layer_fd >= 0 && vm_take_layer(vm, d->layer_fd) < 0)
+		drop_layer(d);
+}
+
+static void drop_layer(struct deploy *d)
+{
+	if (d->layer_fd >= 0)
+		close(d->layer_fd);
+	d->layer_fd = -1;
+}
+
 static void start_check(struct deploy *d)
 {
 	struct api_error e;
@@ -224,6 +288,8 @@ static void start_check(struct deploy *d)
 	}
 	/* A paused VM of the pool when there is one (its charge grows to the guest's RAM), else a restore. */
 	struct vm *pooled = pool_available(snap) > 0 ? pool_take(snap) : NULL;
+	if (pooled)
+		ask_layer(d, pooled);
 	if (pooled && vm_attach(pooled, d->bundle_fd, d->bundle_size, d->log, &check_events, d) == 0) {
 		d->vm = pooled;
 		capacity_change(&gw.cap, SIZING_POOLED_CHARGE, d->cfg.mem);
@@ -232,6 +298,7 @@ static void start_check(struct deploy *d)
 		return;
 	}
 	if (pooled) {
+		drop_layer(d);
 		capacity_release(&gw.cap, SIZING_POOLED_CHARGE);
 		vm_kill(pooled, "killed: cannot pass it the bundle");
 	}
@@ -247,6 +314,7 @@ static void start_check(struct deploy *d)
 		refuse(d, 503, "no_vm", "cannot start a VM: %s", err.msg);
 		return;
 	}
+	ask_layer(d, d->vm);
 	pool_count_restore(snap, POOL_RESTORE_DEPLOY);
 	capacity_charge(&gw.cap, d->cfg.mem);
 	d->charged = 1;
@@ -283,6 +351,8 @@ void deploy_start(h2o_req_t *req, const struct reg_function *cfg, const char *co
 		return;
 	}
 	d->cfg = *cfg;
+	d->layer_fd = -1;
+	d->layer_status = -1;
 	snprintf(d->cfg.runtime, sizeof(d->cfg.runtime), "%s", runtime);
 	struct mote_err err = {0};
 	d->bundle_fd = bundle_store(gw.bundles_dir, img, img_len, d->cfg.bundle, &err);

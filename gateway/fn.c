@@ -2,6 +2,7 @@
 #include "fn.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,9 @@
 #include "base.h"
 #include "bundle.h"
 #include "fnlog.h"
+#include "layers.h"
 #include "pool.h"
+#include "status.h"
 #include "vlog.h"
 #include "vm.h"
 
@@ -40,6 +43,10 @@ struct slot {
 	enum metrics_path origin;  /* how its next request is served: cold_* for the first, then warm */
 	uint64_t charge;	   /* bytes charged in gw.cap (0 once released) */
 	int charged;
+	int layer_fd;	     /* the unnamed file its layer is being written to, or -1 */
+	int from_layer;	     /* restored from its version's layer on layer_base */
+	int took_layer;	     /* its VM was asked for a layer */
+	char layer_base[65]; /* the base id of the layer it takes or was restored from */
 };
 
 struct fnver {
@@ -55,7 +62,10 @@ struct fnver {
 	struct base *base_waited;
 	h2o_timeout_t *idle_timeout; /* NULL when the idle time is 0 */
 	uint64_t idle_ms;
-	int uses_noted; /* pool_note_use(+1) was called */
+	int uses_noted;		 /* pool_note_use(+1) was called */
+	int taking_layer;	 /* one of its VMs is taking its layer (one take at a time) */
+	unsigned layer_failures; /* takes that failed and layers refused; none is taken past the cap */
+	double load_ms;		 /* its load time as last measured (RUNNING to READY), -1: not yet */
 };
 
 struct fn {
@@ -305,9 +315,11 @@ static void slot_ready(struct vm *vm, void *owner, const char *text, size_t len)
 static void slot_init_error(struct vm *vm, void *owner, const char *text, size_t len);
 static void slot_response(struct vm *vm, void *owner, const struct mote_msg_response *res);
 static void slot_exited(struct vm *vm, void *owner, const char *why);
+static void slot_layer(struct vm *vm, void *owner, int status, uint64_t bytes, const char *text);
 
 static const struct vm_events slot_events = {
     .ready = slot_ready,
+    .layer = slot_layer,
     .init_error = slot_init_error,
     .response = slot_response,
     .exited = slot_exited,
@@ -404,6 +416,7 @@ static struct slot *slot_new(struct fnver *v, struct vm *vm, enum slot_state sta
 	s->ver = v;
 	s->state = state;
 	s->origin = METRICS_PATH_WARM;
+	s->layer_fd = -1;
 	h2o_linklist_insert(&v->slots, &s->link);
 	return s;
 }
@@ -411,11 +424,48 @@ static struct slot *slot_new(struct fnver *v, struct vm *vm, enum slot_state sta
 static void slot_ready(struct vm *vm, void *owner, const char *text, size_t len)
 {
 	struct slot *s = owner;
+	if (!s->from_layer && !s->took_layer)
+		s->ver->load_ms = vm_load_ms(vm); /* a take's load time includes writing the layer */
 	vlogf("vm %d idle (%s version %lld loaded)", (int)vm_pid(vm), s->ver->fn->name,
 	      (long long)s->ver->cfg.version);
 	slot_became_idle(s);
 	pump(s->ver->fn);
 	end_if_not_kept(s);
+}
+
+/* The end of a layer take (the slot's VM wrote it, failed, or is gone): commit or drop the file. */
+static void slot_layer_done(struct slot *s, int status, uint64_t bytes, const char *text)
+{
+	struct fnver *v = s->ver;
+	if (s->layer_fd < 0)
+		return;
+	int fd = s->layer_fd;
+	s->layer_fd = -1;
+	v->taking_layer = 0;
+	if (status == 0 && !v->retired &&
+	    layers_commit(fd, v->fn->name, (long long)v->cfg.version, s->layer_base) == 0) {
+		layer_counts.takes++;
+		fnlog_notef(v->fn->log, "layer of version %lld on base %.12s stored (%llu bytes)",
+			    (long long)v->cfg.version, s->layer_base, (unsigned long long)bytes);
+		vlogf("layer of %s version %lld on base %.12s stored (%llu bytes)", v->fn->name,
+		      (long long)v->cfg.version, s->layer_base, (unsigned long long)bytes);
+		return;
+	}
+	if (status != 0 || v->retired)
+		close(fd); /* else layers_commit closed it */
+	layer_counts.take_failures++;
+	v->layer_failures++;
+	if (status == 0 && !v->retired)
+		fnlog_notef(v->fn->log, "layer of version %lld not stored: %s", (long long)v->cfg.version,
+			    strerror(errno));
+	if (status != 0)
+		fnlog_notef(v->fn->log, "no layer of version %lld taken (status %d): %s",
+			    (long long)v->cfg.version, status, text);
+}
+
+static void slot_layer(struct vm *vm, void *owner, int status, uint64_t bytes, const char *text)
+{
+	slot_layer_done(owner, status, bytes, text);
 }
 
 static void slot_init_error(struct vm *vm, void *owner, const char *text, size_t len)
@@ -452,7 +502,53 @@ static void free_version(struct fnver *v)
 		h2o_linklist_unlink(&v->link);
 	if (v->bundle_fd >= 0)
 		close(v->bundle_fd);
+	if (v->retired)
+		layers_remove_version(v->fn->name, (long long)v->cfg.version);
 	free(v);
+}
+
+/* Ask s's VM for a layer of its version into a new unnamed file (nothing when none can be opened). */
+static void ask_layer(struct slot *s, struct vm *vm)
+{
+	s->layer_fd = layers_open_take();
+	if (s->layer_fd < 0)
+		return;
+	if (vm_take_layer(vm, s->layer_fd) == 0) {
+		s->ver->taking_layer = 1;
+		s->took_layer = 1;
+		return;
+	}
+	close(s->layer_fd);
+	s->layer_fd = -1;
+}
+
+/* Forget a layer take that will not happen (its VM is not used). */
+static void drop_layer_take(struct slot *s)
+{
+	if (s->layer_fd < 0)
+		return;
+	close(s->layer_fd);
+	s->layer_fd = -1;
+	s->ver->taking_layer = 0;
+}
+
+/*
+ * Exit statuses of a mote-vmm restoring a layer that mean the layer cannot be
+ * used (missing, corrupt, foreign, on another base, taken with another
+ * bundle): nothing of the function ran.
+ */
+static int layer_refused(int code)
+{
+	switch (code) {
+	case MOTE_STATUS_NOT_FOUND:
+	case MOTE_STATUS_SNAP_TRUNCATED:
+	case MOTE_STATUS_SNAP_CORRUPT:
+	case MOTE_STATUS_SNAP_FOREIGN:
+	case MOTE_STATUS_SNAP_INCOMPATIBLE:
+	case MOTE_STATUS_LAYER_BASE:
+	case MOTE_STATUS_ATTACH_BUNDLE: return 1;
+	default: return 0;
+	}
 }
 
 static void slot_exited(struct vm *vm, void *owner, const char *why)
@@ -465,8 +561,23 @@ static void slot_exited(struct vm *vm, void *owner, const char *why)
 	h2o_linklist_unlink(&s->link);
 	slot_not_idle(s);
 	slot_release(s);
+	slot_layer_done(s, MOTE_STATUS_HOST, 0, "the VM ended before its layer was written");
 	vlogf("vm %d exited (%s): %s", (int)vm_pid(vm), fn->name, why);
-	if (s->call) {
+	int code = vm_exit_code(vm);
+	if (s->from_layer && was == SLOT_STARTING && layer_refused(code)) {
+		/* mote-vmm refused the layer before any guest code ran: drop it; pump() starts from the base.
+		 */
+		layers_remove(fn->name, (long long)v->cfg.version, s->layer_base);
+		layer_counts.fallbacks++;
+		v->layer_failures++;
+		fnlog_notef(
+		    fn->log,
+		    "layer of version %lld on base %.12s refused, deleted; starting from the base: %s",
+		    (long long)v->cfg.version, s->layer_base, why);
+		fprintf(stderr,
+			"mote: %s: layer of version %lld on base %.12s refused (status %d), deleted\n",
+			fn->name, (long long)v->cfg.version, s->layer_base, code);
+	} else if (s->call) {
 		fnlog_notef(fn->log, "VM pid %d died during request %llu: %s", (int)vm_pid(vm),
 			    (unsigned long long)s->call->id, why);
 		call_fail(s->call, 502, "crashed", "mote: function '%s' crashed (see mote logs %s)", fn->name,
@@ -580,9 +691,26 @@ static int start_vm(struct fnver *v)
 	if (!s)
 		return -1;
 	struct mote_err err = {0};
-	struct vm *pooled = from_pool ? pool_take(snap) : NULL;
+	const char *bid = base_id(b);
+	long long ver = (long long)v->cfg.version;
+	snprintf(s->layer_base, sizeof(s->layer_base), "%s", bid);
+	/*
+	 * With a layer, a restore skips the function's load; a pooled VM skips the restore. Take the pooled
+	 * VM unless the load costs more than a layer's restore (--layer-min-load); restore the layer when
+	 * there is no pooled VM. Without a layer, this start takes one (one at a time, a few failures at
+	 * most).
+	 */
+	int have_layer = layers_exists(fn->name, ver, bid);
+	int use_layer = have_layer && (!from_pool || gw.layer_min_load_ms == 0 ||
+				       (v->load_ms >= 0 && v->load_ms >= (double)gw.layer_min_load_ms));
+	int take =
+	    layers_enabled() && !have_layer && !v->taking_layer && v->layer_failures < GW_LAYER_MAX_FAILURES;
+	struct vm *pooled = from_pool && !use_layer ? pool_take(snap) : NULL;
 	if (pooled) {
+		if (take)
+			ask_layer(s, pooled);
 		if (vm_attach(pooled, v->bundle_fd, v->bundle_size, fn->log, &slot_events, s) < 0) {
+			drop_layer_take(s);
 			capacity_release(&gw.cap, SIZING_POOLED_CHARGE);
 			vm_kill(pooled, "killed: cannot pass it the bundle");
 			pooled = NULL;
@@ -591,18 +719,22 @@ static int start_vm(struct fnver *v)
 			s->origin = METRICS_PATH_COLD_POOL;
 			capacity_change(&gw.cap, SIZING_POOLED_CHARGE, v->cfg.mem);
 			vlogf("vm %d attached to %s version %lld (from the pool of base %.12s)",
-			      (int)vm_pid(pooled), fn->name, (long long)v->cfg.version, base_id(b));
+			      (int)vm_pid(pooled), fn->name, ver, bid);
 		}
 	}
 	if (!s->vm) {
 		if (!from_pool)
-			pool_take(snap); /* counts the miss */
+			pool_take(snap); /* counts the miss (a pooled VM passed over for the layer is none) */
+		char layer[PATH_MAX];
+		if (use_layer && layers_path(fn->name, ver, bid, layer, sizeof(layer)) < 0)
+			use_layer = 0;
 		struct vm_spec spec = {.vmm = gw.vmm,
 				       .snapshot = snap,
 				       .base = b,
 				       .bundle_fd = v->bundle_fd,
 				       .bundle_size = v->bundle_size,
-				       .log = fn->log};
+				       .log = fn->log,
+				       .layer = use_layer ? layer : NULL};
 		s->vm = vm_start(gw.loop, &spec, &slot_events, s, &err);
 		if (!s->vm) {
 			h2o_linklist_unlink(&s->link);
@@ -613,11 +745,19 @@ static int start_vm(struct fnver *v)
 					  "no_vm", "mote: cannot start a VM for '%s': %s", fn->name, err.msg);
 			return -1;
 		}
+		if (take && !use_layer)
+			ask_layer(s, s->vm);
 		capacity_charge(&gw.cap, v->cfg.mem);
-		s->origin = METRICS_PATH_COLD_RESTORE;
+		s->origin = use_layer ? METRICS_PATH_COLD_LAYER : METRICS_PATH_COLD_RESTORE;
+		s->from_layer = use_layer;
+		if (use_layer)
+			layer_counts.hits++;
+		else if (layers_enabled())
+			layer_counts.misses++;
 		pool_count_restore(snap, POOL_RESTORE_REQUEST);
-		vlogf("vm %d spawned for %s version %lld (restored from base %.12s, no pooled VM)",
-		      (int)vm_pid(s->vm), fn->name, (long long)v->cfg.version, base_id(b));
+		vlogf("vm %d spawned for %s version %lld (restored from %s %.12s, %s)", (int)vm_pid(s->vm),
+		      fn->name, ver, use_layer ? "its layer on base" : "base", bid,
+		      from_pool ? "its load is longer than a layer restore" : "no pooled VM");
 	}
 	s->charge = v->cfg.mem;
 	s->charged = 1;
@@ -912,6 +1052,7 @@ static struct fnver *version_new(struct fn *fn, const struct reg_function *f, in
 		v->cfg.concurrency = 1;
 	v->idle_ms = f->idle_ms >= 0 ? (uint64_t)f->idle_ms : gw.idle_ms;
 	v->idle_timeout = v->idle_ms ? timeout_for(v->idle_ms) : NULL;
+	v->load_ms = -1;
 	h2o_linklist_init_anchor(&v->slots);
 	pool_note_use(v->cfg.runtime, v->cfg.mem, +1);
 	v->uses_noted = 1;
@@ -980,9 +1121,19 @@ static int load_one(const struct reg_function *f, void *arg)
 	return 0;
 }
 
+/* Is (name, version) a deployed function's current version? (the layers the sweep keeps) */
+static int layer_wanted(const char *name, long long version, void *arg)
+{
+	struct fn *fn = fn_find(name);
+	return fn && fn->cur && (long long)fn->cur->cfg.version == version;
+}
+
 int fn_load_all(struct mote_err *err)
 {
-	return registry_each_function(gw.reg, load_one, NULL, err);
+	if (registry_each_function(gw.reg, load_one, NULL, err) < 0)
+		return -1;
+	layers_sweep(layer_wanted, NULL);
+	return 0;
 }
 
 uint64_t fn_inflight(void)
@@ -1095,6 +1246,7 @@ void fn_metrics(struct metrics_buf *b)
 		       (double)evictions_idle);
 	metrics_family(b, "mote_inflight_requests", "gauge", "Requests waiting or running");
 	metrics_sample(b, "mote_inflight_requests", NULL, (double)inflight_calls);
+	layers_metrics(b);
 }
 
 void fn_latency(enum metrics_path p, struct metrics_histogram *out)

@@ -30,6 +30,10 @@ struct registry;
 #define GW_POOL_INFLIGHT 2u	   /* pool restores under way at once */
 #define GW_DEFAULT_DRAIN_MS 30000u /* --drain-timeout */
 #define GW_MAX_CONCURRENCY 1000u   /* mote deploy --concurrency */
+/* --layer-min-load: a function whose load takes this long starts from its layer even when a pooled VM waits
+ * (about what restoring a layer costs here, docs/functions.md "Layers"). */
+#define GW_DEFAULT_LAYER_MIN_LOAD_MS 10u
+#define GW_LAYER_MAX_FAILURES 3u /* layer takes (or refused layers) after which a version takes no more */
 
 struct gateway {
 	h2o_loop_t *loop;
@@ -54,7 +58,8 @@ struct gateway {
 	uint64_t drain_ms; /* SIGTERM: how long in-flight requests may take to finish */
 	/* Pools and caps. */
 	struct pool_config pools;
-	unsigned pool_rate; /* pool restores per second */
+	unsigned pool_rate;	    /* pool restores per second */
+	uint64_t layer_min_load_ms; /* 0: a function with a layer always starts from it */
 	struct capacity cap;
 };
 

@@ -22,6 +22,7 @@
 #include "bundle.h"
 #include "deploy.h"
 #include "fn.h"
+#include "layers.h"
 #include "gateway.h"
 #include "http.h"
 #include "pool.h"
@@ -42,7 +43,8 @@ static void usage(FILE *out)
 	    "                  [--body-max SIZE] [--bundle-max SIZE] [--queue N] [--queue-wait S]\n"
 	    "                  [--idle S] [--start-timeout S] [--pool SPEC] [--pool-rate N] [--max-vms N]\n"
 	    "                  [--memory-budget SIZE] [--metrics-listen ADDR:PORT] [--drain-timeout S]\n"
-	    "                  [--verbose] [--vmm PATH] [--kernel PATH] [--runtimes DIR]\n"
+	    "                  [--verbose] [--no-layers] [--layer-min-load MS] [--vmm PATH] [--kernel PATH]\n"
+	    "                  [--runtimes DIR]\n"
 	    "  --listen ADDR:PORT  public endpoint, ANY /fn/NAME[/REST] (default %s; port 0: any free port)\n"
 	    "  --state DIR         registry, bundles, bases and logs (default /var/lib/mote for root,\n"
 	    "                      else $XDG_STATE_HOME/mote or ~/.local/state/mote)\n"
@@ -65,11 +67,14 @@ static void usage(FILE *out)
 	    "  --metrics-listen ADDR:PORT  also serve GET /metrics on this TCP address\n"
 	    "  --drain-timeout S   on SIGTERM, how long in-flight requests may take (default %u s)\n"
 	    "  --verbose           one line on stderr per VM lifecycle event\n"
+	    "  --no-layers         take and use no per-function layers (docs/functions.md, \"Layers\")\n"
+	    "  --layer-min-load MS a function whose load took this long starts from its layer even when a\n"
+	    "                      pooled VM waits (default %u; 0: always from its layer)\n"
 	    "  --vmm, --kernel, --runtimes  mote-vmm, the guest kernel and the runtimes directory\n"
 	    "                      (default: found beside this program)\n",
 	    GW_DEFAULT_LISTEN, GW_DEFAULT_QUEUE, GW_DEFAULT_QUEUE_WAIT_MS / 1000, GW_DEFAULT_IDLE_MS / 1000,
 	    GW_DEFAULT_START_MS / 1000, SIZING_DEFAULT_POOL, GW_DEFAULT_POOL_RATE, GW_DEFAULT_TOTAL_VMS,
-	    GW_DEFAULT_DRAIN_MS / 1000);
+	    GW_DEFAULT_DRAIN_MS / 1000, GW_DEFAULT_LAYER_MIN_LOAD_MS);
 }
 
 static void __attribute__((noreturn)) die(const struct mote_err *err)
@@ -103,6 +108,17 @@ static uint64_t parse_ms_flag(const char *flag, const char *v)
 	if (mote_parse_duration(v, &ns) < 0 || ns < 1000000ull || ns / 1000000ull > 24ull * 3600 * 1000)
 		usage_error("%s: '%s' is not a duration like 10 or 0.5", flag, v);
 	return ns / 1000000ull;
+}
+
+/* Whole milliseconds, 0 to one minute. */
+static uint64_t parse_count_ms(const char *flag, const char *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-' || n > 60000)
+		usage_error("%s: '%s' is not a whole number of milliseconds from 0 to 60000", flag, v);
+	return n;
 }
 
 /* mkdir -p, mode 0700 for what is created. */
@@ -294,6 +310,8 @@ int main(int argc, char **argv)
 	    {"metrics-listen", required_argument, NULL, 'L'},
 	    {"drain-timeout", required_argument, NULL, 'd'},
 	    {"verbose", no_argument, NULL, 'v'},
+	    {"no-layers", no_argument, NULL, 'N'},
+	    {"layer-min-load", required_argument, NULL, 'Y'},
 	    {"vmm", required_argument, NULL, 'V'},
 	    {"kernel", required_argument, NULL, 'K'},
 	    {"runtimes", required_argument, NULL, 'R'},
@@ -310,12 +328,13 @@ int main(int argc, char **argv)
 	gw.idle_ms = GW_DEFAULT_IDLE_MS;
 	gw.start_ms = GW_DEFAULT_START_MS;
 	gw.drain_ms = GW_DEFAULT_DRAIN_MS;
+	gw.layer_min_load_ms = GW_DEFAULT_LAYER_MIN_LOAD_MS;
 	gw.pool_rate = GW_DEFAULT_POOL_RATE;
 	gw.cap.max_vms = GW_DEFAULT_TOTAL_VMS;
 	gw.cap.budget = 0;
 	gw.pools.default_size = SIZING_DEFAULT_POOL;
 	opterr = 0;
-	int c;
+	int c, no_layers = 0;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen_addr = optarg; break;
@@ -350,6 +369,8 @@ int main(int argc, char **argv)
 		case 'L': metrics_addr = optarg; break;
 		case 'd': gw.drain_ms = parse_ms_flag("--drain-timeout", optarg); break;
 		case 'v': vlog_enabled = 1; break;
+		case 'N': no_layers = 1; break;
+		case 'Y': gw.layer_min_load_ms = parse_count_ms("--layer-min-load", optarg); break;
 		case 'V': vmm = optarg; break;
 		case 'K': kernel = optarg; break;
 		case 'R': runtimes = optarg; break;
@@ -390,6 +411,12 @@ int main(int argc, char **argv)
 	if (make_dirs(gw.bundles_dir, &err) < 0 || make_dirs(gw.bases_dir, &err) < 0 ||
 	    make_dirs(gw.logs_dir, &err) < 0)
 		die(&err);
+	char layers_dir[PATH_MAX + 16];
+	snprintf(layers_dir, sizeof(layers_dir), "%s/layers", gw.state_dir);
+	if (layers_init(layers_dir, !no_layers) < 0) {
+		mote_errnof(&err, MOTE_STATUS_HOST, errno, "%s", layers_dir);
+		die(&err);
+	}
 	find_tools(vmm, kernel, runtimes);
 	if (lock_state(&err) < 0)
 		die(&err);

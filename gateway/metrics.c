@@ -18,6 +18,7 @@ const char *metrics_path_name(enum metrics_path p)
 	case METRICS_PATH_WARM: return "warm";
 	case METRICS_PATH_COLD_POOL: return "cold_pool";
 	case METRICS_PATH_COLD_RESTORE: return "cold_restore";
+	case METRICS_PATH_COLD_LAYER: return "cold_layer";
 	default: return "other";
 	}
 }

@@ -16,10 +16,11 @@ enum metrics_path {
 	METRICS_PATH_WARM,
 	METRICS_PATH_COLD_POOL,
 	METRICS_PATH_COLD_RESTORE,
+	METRICS_PATH_COLD_LAYER, /* restored from the function's layer over its base */
 	METRICS_PATHS,
 };
 
-/* The label value of a path ("warm", "cold_pool", "cold_restore"). */
+/* The label value of a path ("warm", "cold_pool", "cold_restore", "cold_layer"). */
 const char *metrics_path_name(enum metrics_path p);
 
 /* Upper bounds (seconds) of the latency histogram's buckets, ascending; +Inf follows. */

@@ -48,12 +48,18 @@ struct vm {
 	uint64_t bundle_size;
 	volatile struct mote_invoke_region *region;
 	uint64_t seq;
+	int layer_fd;	      /* vm_take_layer's fd (our duplicate) until ATTACH took it, else -1 */
+	int layer_asked;      /* ATTACH asked for a layer: LAYER is due before the first message */
+	int layer_seen;	      /* LAYER received */
+	int from_layer;	      /* restored from a layer (READY had MOTE_CTL_F_FROM_LAYER) */
+	uint32_t ready_flags; /* READY's flags */
+	int exit_code;	      /* mote-vmm's exit status once reaped, else -1 */
 	int attached;	      /* RUNNING seen (or implied by the first message) */
 	int attach_asked;     /* vm_attach called (or vm_start): ATTACH goes out at READY */
 	struct vm_memory mem; /* last measurement, at t_mem */
 	uint64_t t_mem;
 	/* When it was spawned, restored (READY), asked to attach, attached (RUNNING): CLOCK_MONOTONIC ns. */
-	uint64_t t_spawn, t_restored, t_attach_asked, t_attached;
+	uint64_t t_spawn, t_restored, t_attach_asked, t_attached, t_ready;
 	char why[512];	/* the reason it was killed, once it was */
 	char line[512]; /* the output line being assembled */
 	size_t line_len;
@@ -157,6 +163,8 @@ static void vm_free(struct vm *vm)
 		close(vm->memfd);
 	if (vm->bundle_fd >= 0)
 		close(vm->bundle_fd);
+	if (vm->layer_fd >= 0)
+		close(vm->layer_fd);
 	if (vm->region)
 		munmap((void *)vm->region, REGION_SIZE);
 	if (vm->pprev) {
@@ -179,6 +187,7 @@ static void on_exit_ready(h2o_socket_t *sock, const char *err)
 		drain_output(vm, 1);
 	if (vm->line_len)
 		note_output_line(vm);
+	vm->exit_code = r > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	char why[1200];
 	const char *words = vm->last_vmm_line[0] ? vm->last_vmm_line : vm->last_line;
 	if (vm->why[0])
@@ -213,8 +222,14 @@ static int send_attach(struct vm *vm)
 	m.type = MOTE_CTL_ATTACH;
 	m.bundle_size = vm->bundle_size;
 	m.invoke_size = REGION_SIZE;
-	int fds[4] = {vm->bundle_fd, vm->memfd, vm->doorbell_guest, vm->doorbell_host_fd};
+	int fds[5] = {vm->bundle_fd, vm->memfd, vm->doorbell_guest, vm->doorbell_host_fd, vm->layer_fd};
 	int nfds = 4, *first = fds;
+	if (vm->layer_fd >= 0 && (vm->ready_flags & MOTE_CTL_F_LAYERS) &&
+	    !(vm->ready_flags & MOTE_CTL_F_FROM_LAYER)) {
+		m.flags |= MOTE_CTL_F_TAKE_LAYER;
+		nfds = 5;
+		vm->layer_asked = 1;
+	}
 	if (vm->bundle_size == 0) {
 		first++;
 		nfds--;
@@ -235,6 +250,13 @@ static int send_attach(struct vm *vm)
 	do
 		n = sendmsg(vm->ctl_fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
+	if (vm->layer_fd >= 0) {
+		close(vm->layer_fd);
+		vm->layer_fd = -1;
+		if (!vm->layer_asked && vm->ev->layer)
+			vm->ev->layer(vm, vm->owner, MOTE_STATUS_HOST, 0,
+				      "this mote-vmm takes no layers (or the VM is restored from one)");
+	}
 	return n == (ssize_t)sizeof(m) ? 0 : -1;
 }
 
@@ -246,6 +268,8 @@ static void on_control(h2o_socket_t *sock, const char *err)
 	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
 	struct msghdr mh = {
 	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	if (!vm->ctl)
+		return;
 	ssize_t n = recvmsg(vm->ctl_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -266,6 +290,8 @@ static void on_control(h2o_socket_t *sock, const char *err)
 	}
 	if (m.type == MOTE_CTL_READY && vm->state == VM_SPAWNED) {
 		vm->t_restored = now_ns();
+		vm->ready_flags = m.flags;
+		vm->from_layer = (m.flags & MOTE_CTL_F_FROM_LAYER) != 0;
 		if (!vm->attach_asked) {
 			vm->state = VM_PAUSED;
 			if (vm->ev->restored)
@@ -290,6 +316,11 @@ static void on_control(h2o_socket_t *sock, const char *err)
 			vm->t_attached = now_ns();
 		}
 		vm->attached = 1;
+	} else if (m.type == MOTE_CTL_LAYER && vm->layer_asked && !vm->layer_seen) {
+		vm->layer_seen = 1;
+		m.text[sizeof(m.text) - 1] = 0;
+		if (vm->ev->layer)
+			vm->ev->layer(vm, vm->owner, m.status, m.layer_bytes, m.text);
 	} else {
 		protocol_error(vm, "unexpected control message");
 	}
@@ -324,6 +355,13 @@ static void on_doorbell(h2o_socket_t *sock, const char *err)
 	uint64_t v;
 	if (read(vm->doorbell_host_fd, &v, sizeof(v)) != sizeof(v))
 		return; /* spurious */
+	/* mote-vmm sends LAYER (and RUNNING) before it rings: take them first, whatever order the loop
+	 * reports the two sockets in. */
+	for (int i = 0;
+	     i < 2 && vm->ctl && (vm->state == VM_ATTACHING || (vm->layer_asked && !vm->layer_seen)); i++)
+		on_control(vm->ctl, NULL);
+	if (vm->state == VM_DEAD)
+		return;
 	if (vm->state == VM_ATTACHING) {
 		/* RUNNING and the first message arrived in the same loop iteration, the message first. */
 		vm->state = VM_STARTING;
@@ -342,7 +380,18 @@ static void on_doorbell(h2o_socket_t *sock, const char *err)
 		int type;
 		const char *text;
 		uint32_t tlen;
-		if (mote_msg_decode_text(msg, len, &type, &text, &tlen) != MOTE_MSG_OK) {
+		if (vm->from_layer && len == 0) {
+			/* Restored from a layer: the function was loaded when the layer was taken. */
+			uint64_t t = now_ns();
+			fnlog_notef(vm->log,
+				    "VM pid %d ready in %.1f ms from its layer (restore %.1f, attach %.1f)",
+				    (int)vm->proc.pid, ms_between(vm->t_spawn, t),
+				    ms_between(vm->t_spawn, vm->t_restored),
+				    ms_between(vm->t_restored, vm->t_attached));
+			vm->state = VM_IDLE;
+			vm->t_ready = t;
+			vm->ev->ready(vm, vm->owner, "", 0);
+		} else if (mote_msg_decode_text(msg, len, &type, &text, &tlen) != MOTE_MSG_OK) {
 			protocol_error(vm, "first message is neither READY nor INIT_ERROR");
 		} else if (type == MOTE_MSG_READY) {
 			uint64_t t = now_ns();
@@ -365,6 +414,7 @@ static void on_doorbell(h2o_socket_t *sock, const char *err)
 				    ms_between(vm->t_restored, vm->t_attached), ms_between(vm->t_attached, t),
 				    (int)(tlen < 100 ? tlen : 100), text);
 			vm->state = VM_IDLE;
+			vm->t_ready = t;
 			vm->ev->ready(vm, vm->owner, text, tlen);
 		} else {
 			char why[600];
@@ -396,8 +446,9 @@ static h2o_socket_t *watch(struct vm *vm, int fd, h2o_socket_cb cb)
 	return s;
 }
 
-struct vm *vm_spawn(h2o_loop_t *loop, const char *vmm, const char *snapshot, struct base *base,
-		    const struct vm_events *ev, void *owner, struct fnlog *log, struct mote_err *err)
+static struct vm *spawn_vm(h2o_loop_t *loop, const char *vmm, const char *snapshot, const char *layer,
+			   struct base *base, const struct vm_events *ev, void *owner, struct fnlog *log,
+			   struct mote_err *err)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	if (!vm) {
@@ -410,6 +461,7 @@ struct vm *vm_spawn(h2o_loop_t *loop, const char *vmm, const char *snapshot, str
 	vm->log = log;
 	vm->base = base;
 	vm->ctl_fd = vm->doorbell_guest = vm->doorbell_host_fd = vm->memfd = vm->bundle_fd = -1;
+	vm->layer_fd = vm->exit_code = -1;
 	vm->proc.pidfd = -1;
 	int sv[2] = {-1, -1}, pipefd[2] = {-1, -1};
 
@@ -439,7 +491,9 @@ struct vm *vm_spawn(h2o_loop_t *loop, const char *vmm, const char *snapshot, str
 		mote_errnof(err, MOTE_STATUS_HOST, errno, "cannot create a VM's control channel");
 		goto fail;
 	}
-	const char *argv[] = {vmm, "--restore", snapshot, "--control", "3", "--die-with-parent", NULL};
+	const char *argv[] = {
+	    vmm,   "--restore", snapshot, "--control", "3", "--die-with-parent", layer ? "--layer" : NULL,
+	    layer, NULL};
 	vm->t_spawn = now_ns();
 	if (spawn_vmm(argv, sv[1], pipefd[1], &vm->proc, err) < 0)
 		goto fail;
@@ -468,10 +522,17 @@ fail:
 	return NULL;
 }
 
+struct vm *vm_spawn(h2o_loop_t *loop, const char *vmm, const char *snapshot, struct base *base,
+		    const struct vm_events *ev, void *owner, struct fnlog *log, struct mote_err *err)
+{
+	return spawn_vm(loop, vmm, snapshot, NULL, base, ev, owner, log, err);
+}
+
 struct vm *vm_start(h2o_loop_t *loop, const struct vm_spec *spec, const struct vm_events *ev, void *owner,
 		    struct mote_err *err)
 {
-	struct vm *vm = vm_spawn(loop, spec->vmm, spec->snapshot, spec->base, ev, owner, spec->log, err);
+	struct vm *vm =
+	    spawn_vm(loop, spec->vmm, spec->snapshot, spec->layer, spec->base, ev, owner, spec->log, err);
 	if (!vm)
 		return NULL;
 	if (vm_attach(vm, spec->bundle_fd, spec->bundle_size, spec->log, ev, owner) < 0) {
@@ -509,6 +570,32 @@ int vm_attach(struct vm *vm, int bundle_fd, uint64_t bundle_size, struct fnlog *
 		vm->state = VM_ATTACHING;
 	}
 	return 0;
+}
+
+int vm_take_layer(struct vm *vm, int fd)
+{
+	if (vm->layer_fd >= 0 || vm->from_layer || (vm->state != VM_SPAWNED && vm->state != VM_PAUSED))
+		return -1;
+	/* A paused VM has told what its mote-vmm can do: refuse here rather than fail inside vm_attach. */
+	if (vm->state == VM_PAUSED && !(vm->ready_flags & MOTE_CTL_F_LAYERS))
+		return -1;
+	vm->layer_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	return vm->layer_fd >= 0 ? 0 : -1;
+}
+
+double vm_load_ms(const struct vm *vm)
+{
+	return vm->t_ready && vm->t_attached ? ms_between(vm->t_attached, vm->t_ready) : -1;
+}
+
+int vm_from_layer(const struct vm *vm)
+{
+	return vm->from_layer;
+}
+
+int vm_exit_code(const struct vm *vm)
+{
+	return vm->exit_code;
 }
 
 int vm_is_paused(const struct vm *vm)

@@ -39,6 +39,9 @@ struct vm_events {
 	/* The answer to the request given to vm_request, checked; views valid during the call only. The VM is
 	 * idle. */
 	void (*response)(struct vm *vm, void *owner, const struct mote_msg_response *res);
+	/* The layer asked with vm_take_layer was written into its fd (status 0, `bytes` long) or not (a
+	 * MOTE_STATUS_* and `text`); comes before `ready` (may be NULL when no layer is asked). */
+	void (*layer)(struct vm *vm, void *owner, int status, uint64_t bytes, const char *text);
 	/* The process is gone (crash, exit, kill); `why` is one line: the kill's reason or mote-vmm's last
 	 * words. */
 	void (*exited)(struct vm *vm, void *owner, const char *why);
@@ -52,13 +55,18 @@ struct vm_spec {
 	int bundle_fd;	      /* the bundle image (read-only; the VM gets its own reference) */
 	uint64_t bundle_size;
 	struct fnlog *log; /* the VM's stdout and stderr go here (may be NULL) */
+	const char *layer; /* restore this function layer over the base (--layer), or NULL */
 };
 
 /*
  * Start a VM: mote-vmm --restore SNAPSHOT --control 3 --die-with-parent
  * (through spawn_vmm), then, driven by the loop, ATTACH the bundle and a
  * fresh invoke region, and wait for the runtime's first message (ready or
- * init_error). Returns the vm or NULL with *err. (vm_spawn + vm_attach.)
+ * init_error). With spec->layer, mote-vmm restores the layer over the
+ * base: the function is loaded already, and the runtime's first message is
+ * empty, reported as `ready` with an empty text. A layer mote-vmm refuses
+ * ends the process with its status (vm_exit_code; 79: another base).
+ * Returns the vm or NULL with *err. (vm_spawn + vm_attach.)
  */
 struct vm *vm_start(h2o_loop_t *loop, const struct vm_spec *spec, const struct vm_events *ev, void *owner,
 		    struct mote_err *err);
@@ -84,6 +92,30 @@ struct vm *vm_spawn(h2o_loop_t *loop, const char *vmm, const char *snapshot, str
  */
 int vm_attach(struct vm *vm, int bundle_fd, uint64_t bundle_size, struct fnlog *log,
 	      const struct vm_events *ev, void *owner);
+
+/*
+ * Ask the VM (not yet attached, not restored from a layer) to write a layer
+ * of itself into `fd` (a regular file open for writing; the VM uses its own
+ * duplicate) when the runtime first signals ready: the `layer` event
+ * reports the result before `ready` (for a VM still restoring whose
+ * mote-vmm turns out to take no layers: at its READY, with a failure).
+ * Call it before vm_attach, or right after vm_start. Returns 0, or -1 (too late, a paused VM whose
+ * mote-vmm takes no layers, or fd cannot be duplicated).
+ */
+int vm_take_layer(struct vm *vm, int fd);
+
+/*
+ * Milliseconds from RUNNING to the runtime's first message (the function's
+ * load and initialisation; with a layer taken, its writing too), or -1
+ * before the VM is ready.
+ */
+double vm_load_ms(const struct vm *vm);
+
+/* Was the VM restored from a function layer (vm_spec.layer)? */
+int vm_from_layer(const struct vm *vm);
+
+/* During `exited`: mote-vmm's exit status, or -1 when it was killed by a signal or vanished. */
+int vm_exit_code(const struct vm *vm);
 
 /*
  * Limit the VM's CPU as its function asks (quota_us per 100 ms, weight;

@@ -81,7 +81,7 @@ static int spawn_jailed(const char *const *argv, int ctl_fd, int out_fd, struct 
 	spec.envp = ne ? env : no_env;
 	const char *kernel = option(argv, "--kernel"), *rootfs = option(argv, "--rootfs"),
 		   *restore = option(argv, "--restore"), *snapshot = option(argv, "--snapshot"),
-		   *mem = option(argv, "--mem");
+		   *mem = option(argv, "--mem"), *layer = option(argv, "--layer");
 	uint64_t ram = 64ull << 20;
 	if (kernel)
 		spec.files[spec.nfiles++] = kernel;
@@ -93,6 +93,8 @@ static int spawn_jailed(const char *const *argv, int ctl_fd, int out_fd, struct 
 		spec.files[spec.nfiles++] = mem_file;
 		ram = snapshot_ram(mem_file);
 	}
+	if (layer)
+		spec.files[spec.nfiles++] = layer;
 	if (mem)
 		mote_parse_size(mem, &ram);
 	if (snapshot) {
