@@ -2,6 +2,7 @@
  * part. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -523,6 +524,52 @@ static void *outlive_main(void *arg)
 	return NULL;
 }
 
+/* ---- snapshot: taken while other threads wait on a condvar and sleep; every clone resumes them all ---- */
+static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t snap_cond = PTHREAD_COND_INITIALIZER;
+static int snap_go;
+
+static void *snap_waiter(void *arg)
+{
+	pthread_mutex_lock(&snap_lock);
+	while (!snap_go)
+		pthread_cond_wait(&snap_cond, &snap_lock);
+	pthread_mutex_unlock(&snap_lock);
+	return (void *)41;
+}
+
+static void *snap_sleeper(void *arg)
+{
+	long n = 0;
+	for (int i = 0; i < 10; i++) {
+		struct timespec ts = {0, 10 * 1000000};
+		nanosleep(&ts, NULL);
+		n++;
+	}
+	return (void *)n;
+}
+
+static void part_snapshot(void)
+{
+	pthread_t a, b;
+	must_create(&a, snap_waiter, NULL);
+	must_create(&b, snap_sleeper, NULL);
+	for (int i = 0; i < 10; i++)
+		sched_yield(); /* both are now blocked in the kernel */
+	int fd = open("/dev/mote/snapshot", O_WRONLY);
+	ssize_t n = fd < 0 ? -1 : write(fd, "1", 1);
+	check(n == 1, "snapshot: taken with 3 threads");
+	pthread_mutex_lock(&snap_lock);
+	snap_go = 1;
+	pthread_cond_signal(&snap_cond);
+	pthread_mutex_unlock(&snap_lock);
+	void *ra, *rb;
+	pthread_join(a, &ra);
+	pthread_join(b, &rb);
+	check((long)ra == 41 && (long)rb == 10,
+	      "snapshot: the waiting and the sleeping thread finished (%ld, %ld)", (long)ra, (long)rb);
+}
+
 /* ---- deadlock: two threads wait forever on futexes (natively: a hang) ---- */
 static uint32_t never;
 static void *wait_forever(void *arg)
@@ -586,6 +633,8 @@ int main(int argc, char **argv)
 		part_robust();
 	if (all || !strcmp(part, "ids"))
 		part_ids();
+	if (!strcmp(part, "snapshot"))
+		part_snapshot();
 	if (!strcmp(part, "pingpong")) {
 		if (argc > 2)
 			rounds = atol(argv[2]);
