@@ -23,7 +23,8 @@ kernel_stack_top:
 
 	.section .data
 	.balign 8
-	.globl syscall_user_rsp, syscall_user_rip, syscall_user_rflags
+	.globl syscall_user_rsp, syscall_user_rip, syscall_user_rflags, sched_kstack_top
+sched_kstack_top:	.quad kernel_stack_top
 syscall_user_rsp:	.quad 0
 syscall_user_rip:	.quad 0
 syscall_user_rflags:	.quad 0
@@ -44,7 +45,10 @@ _start:
  * Every `syscall` of the program lands here. Under PVM it arrives at CPL3;
  * under VMX at CPL0, and leaves CPL0 at once with sysretq. The program's
  * stack (and its red zone) is never touched: the user rsp, rip and rflags
- * are kept in memory and we switch to the kernel stack first.
+ * are kept in memory and we switch to the running thread's kernel stack
+ * (sched_kstack_top, guest/sched.c) first. The frame pushed there holds
+ * every general register of the program (struct syscall_frame in sched.h),
+ * so that clone can give a new thread a copy of them.
  */
 	.globl syscall_entry
 	.type syscall_entry, @function
@@ -52,7 +56,7 @@ syscall_entry:
 	mov %rsp, syscall_user_rsp(%rip)
 	mov %rcx, syscall_user_rip(%rip)
 	mov %r11, syscall_user_rflags(%rip)
-	lea kernel_stack_top(%rip), %rsp
+	mov sched_kstack_top(%rip), %rsp
 	mov %cs, %ecx
 	test $3, %ecx
 	jnz 1f
@@ -61,6 +65,9 @@ syscall_entry:
 	sysretq
 1:
 	cld
+	pushq syscall_user_rsp(%rip)
+	pushq syscall_user_rip(%rip)
+	pushq syscall_user_rflags(%rip)
 	push %rax
 	push %rdi
 	push %rsi
@@ -68,10 +75,22 @@ syscall_entry:
 	push %r10
 	push %r8
 	push %r9
-	sub $8, %rsp
-	lea 8(%rsp), %rdi
+	push %rbx
+	push %rbp
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, %rdi
 	call syscall_dispatch
-	add $8, %rsp
+	.globl syscall_return
+syscall_return:
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbp
+	pop %rbx
 	pop %r9
 	pop %r8
 	pop %r10
@@ -79,13 +98,48 @@ syscall_entry:
 	pop %rsi
 	pop %rdi
 	add $8, %rsp
-	mov syscall_user_rflags(%rip), %r11
-	mov syscall_user_rip(%rip), %rcx
+	pop %r11
+	pop %rcx
+	mov %rcx, syscall_user_rip(%rip)
 	push %r11
 	popfq
-	mov syscall_user_rsp(%rip), %rsp
+	pop %rsp
 	jmp *syscall_user_rip(%rip)
 	.size syscall_entry, . - syscall_entry
+
+/*
+ * sched_switch(save_ksp, new_ksp): keep the callee-saved registers on this
+ * kernel stack, store its rsp in *save_ksp and continue on the stack whose
+ * rsp is new_ksp (saved there by an earlier sched_switch, or prepared by
+ * sched_thread_create to start in thread_first_return).
+ */
+	.globl sched_switch
+	.type sched_switch, @function
+sched_switch:
+	push %rbx
+	push %rbp
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, (%rdi)
+	mov %rsi, %rsp
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbp
+	pop %rbx
+	ret
+	.size sched_switch, . - sched_switch
+
+/* A new thread's first run: its syscall frame (a copy of its creator's) returns 0 from clone. */
+	.globl thread_first_return
+	.type thread_first_return, @function
+thread_first_return:
+	xor %eax, %eax
+	jmp syscall_return
+	.size thread_first_return, . - thread_first_return
 
 /* enter_program(entry, stack): jump to the program with a clean register file. */
 	.globl enter_program

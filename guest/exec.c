@@ -8,6 +8,7 @@
 #include "loader.h"
 #include "mm.h"
 #include "proc.h"
+#include "sched.h"
 #include "uaccess.h"
 #include "vfs.h"
 
@@ -165,6 +166,7 @@ static long do_exec(uint64_t dirfd, uint64_t upath, uint64_t argv, uint64_t envp
 
 	/* The point of no return: the old program goes. The file is held: closing its fd must not free it. */
 	vfs_get(node);
+	sched_exec_reset(); /* the other threads go too, as on Linux */
 	mm_release_program();
 	fd_close_on_exec();
 	proc_exec_reset(exe);

@@ -10,6 +10,7 @@
 #include "linux.h"
 #include "mm.h"
 #include "pipe.h"
+#include "sched.h"
 #include "random.h"
 #include "snapshot.h"
 #include "tty.h"
@@ -707,17 +708,29 @@ static int file_poll(const struct file *f)
 }
 
 /*
- * Nothing was ready. A finite wait is slept through (poll with no fds is a
- * common way to sleep) since nothing can become ready meanwhile in a
- * single-threaded guest; an infinite wait would hang forever, so it returns
- * at once as if timed out.
+ * Nothing was ready: wait for a pipe to change (other threads run
+ * meanwhile) until the monotonic `deadline` (0: none). Returns 0 to look
+ * again, or 1 when the wait is over: the deadline passed, or nothing could
+ * ever become ready (no thread left to act), in which case an infinite wait
+ * returns as if timed out instead of hanging.
  */
-static void wait_for_nothing(int64_t timeout_ns)
+static int wait_for_change(int64_t timeout_ns, uint64_t deadline)
 {
-	if (timeout_ns > 0)
-		clock_sleep_ns((uint64_t)timeout_ns);
-	else if (timeout_ns < 0)
+	if (timeout_ns == 0)
+		return 1;
+	int r = sched_wait(SCHED_WAIT_IO, SCHED_CHAN_IO, ~0u, deadline);
+	if (r == -EDEADLK && timeout_ns < 0)
 		kdebug("poll/select with no timeout and nothing ready: returning 0 instead of hanging");
+	return r == -ETIMEDOUT || r == -EDEADLK;
+}
+
+/* The monotonic deadline of a wait of `timeout_ns` (< 0: forever, as 0). */
+static uint64_t deadline_of(int64_t timeout_ns)
+{
+	if (timeout_ns <= 0)
+		return 0;
+	uint64_t now = clock_monotonic_ns();
+	return (uint64_t)timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)timeout_ns;
 }
 
 /* poll core; timeout_ns < 0 means forever. */
@@ -728,7 +741,10 @@ static long do_poll(uint64_t fdsp, uint64_t nfds, int64_t timeout_ns)
 	if (!user_writable(fdsp, nfds * sizeof(struct linux_pollfd)))
 		return -EFAULT;
 	struct linux_pollfd *p = (struct linux_pollfd *)(uintptr_t)fdsp;
-	long ready = 0;
+	uint64_t deadline = deadline_of(timeout_ns);
+	long ready;
+again:
+	ready = 0;
 	for (uint64_t i = 0; i < nfds; i++) {
 		p[i].revents = 0;
 		if (p[i].fd < 0)
@@ -739,8 +755,8 @@ static long do_poll(uint64_t fdsp, uint64_t nfds, int64_t timeout_ns)
 		if (ev)
 			ready++;
 	}
-	if (!ready)
-		wait_for_nothing(timeout_ns);
+	if (!ready && !wait_for_change(timeout_ns, deadline))
+		goto again;
 	return ready;
 }
 
@@ -784,7 +800,10 @@ static long do_select(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds
 		nfds = FD_MAX;
 	uint64_t words = (nfds + 63) / 64, bytes = words * 8;
 	uint64_t sets[3] = {rfds, wfds, efds};
-	static uint64_t in[3][FD_MAX / 64], out[3][FD_MAX / 64]; /* too big for the kernel stack */
+	/* Too big for the kernel stack; another thread's select may use them while this one waits. */
+	static uint64_t in[3][FD_MAX / 64], out[3][FD_MAX / 64];
+	uint64_t deadline = deadline_of(timeout_ns);
+again:
 	for (int s = 0; s < 3; s++) {
 		memset(in[s], 0, sizeof(in[s]));
 		memset(out[s], 0, sizeof(out[s]));
@@ -813,8 +832,8 @@ static long do_select(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds
 			ready++;
 		}
 	}
-	if (!ready)
-		wait_for_nothing(timeout_ns);
+	if (!ready && !wait_for_change(timeout_ns, deadline))
+		goto again;
 	for (int s = 0; s < 3; s++)
 		if (sets[s])
 			memcpy((void *)(uintptr_t)sets[s], out[s], bytes);

@@ -35,6 +35,7 @@
 #define EMLINK 31
 #define EPIPE 32
 #define ERANGE 34
+#define EDEADLK 35
 #define ENAMETOOLONG 36
 #define ENOSYS 38
 #define ENOTEMPTY 39
@@ -42,6 +43,7 @@
 #define EMSGSIZE 90
 #define ENOTSUP 95
 #define EOPNOTSUPP 95
+#define ETIMEDOUT 110
 
 #define O_RDONLY 0
 #define O_WRONLY 1

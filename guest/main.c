@@ -13,6 +13,7 @@
 #include "mm.h"
 #include "proc.h"
 #include "random.h"
+#include "sched.h"
 #include "tty.h"
 #include "vfs.h"
 
@@ -45,6 +46,7 @@ void kmain(struct mote_boot_info *bi)
 	clock_init(bi);
 	random_init(bi);
 	mm_init(bi);
+	sched_init();
 	proc_init(bi);
 
 	const void *rootfs = 0;

@@ -5,6 +5,7 @@
 #include "klib.h"
 #include "linux.h"
 #include "mm.h"
+#include "sched.h"
 
 static uint64_t next_pipe_ino = 1u << 20;
 
@@ -24,13 +25,17 @@ long pipe_read(struct pipe *p, void *dst, uint64_t len, int nonblock)
 {
 	if (len == 0)
 		return 0;
-	if (p->len == 0) {
-		if (p->writers && nonblock)
+	while (p->len == 0) {
+		if (!p->writers)
+			return 0;
+		if (nonblock)
 			return -EAGAIN;
-		if (p->writers)
-			kdebug("read from an empty pipe whose write end is open: returning EOF instead of "
-			       "hanging");
-		return 0;
+		/* Other threads may fill it; when none ever could, end of file instead of a hang. */
+		if (sched_wait(SCHED_WAIT_IO, SCHED_CHAN_IO, ~0u, 0) == -EDEADLK) {
+			kdebug("read from an empty pipe whose write end is open, and no thread can write: "
+			       "returning EOF instead of hanging");
+			return 0;
+		}
 	}
 	uint64_t n = MIN(len, p->len);
 	memcpy(dst, p->buf + p->start, n);
@@ -38,6 +43,7 @@ long pipe_read(struct pipe *p, void *dst, uint64_t len, int nonblock)
 	p->len -= n;
 	if (p->len == 0)
 		p->start = 0;
+	sched_wake(SCHED_CHAN_IO, ~0u, SCHED_MAX_THREADS); /* poll for POLLOUT */
 	return (long)n;
 }
 
@@ -81,6 +87,7 @@ long pipe_write(struct pipe *p, const void *src, uint64_t len, int nonblock)
 		return -EAGAIN;
 	memcpy(p->buf + p->start + p->len, src, n);
 	p->len += n;
+	sched_wake(SCHED_CHAN_IO, ~0u, SCHED_MAX_THREADS);
 	return (long)n;
 }
 
@@ -103,6 +110,7 @@ int pipe_poll(const struct pipe *p, int write_end)
 
 void pipe_close(struct pipe *p, int write_end)
 {
+	sched_wake(SCHED_CHAN_IO, ~0u, SCHED_MAX_THREADS);
 	if (write_end)
 		p->writers--;
 	else

@@ -21,9 +21,10 @@ struct pipe *pipe_new(void);
 
 /*
  * Move up to `len` queued bytes into `dst`. An empty pipe returns 0 (EOF)
- * when no writer is left, -EAGAIN with `nonblock`, and otherwise also 0:
- * the guest has a single thread, so nothing could ever fill the pipe while
- * the reader waited (Linux would hang forever).
+ * when no writer is left, -EAGAIN with `nonblock`, and otherwise waits
+ * (other threads run) until bytes come or the writers go; when no thread
+ * could ever write (all others wait forever too), it returns 0 instead of
+ * hanging as Linux would.
  */
 long pipe_read(struct pipe *p, void *dst, uint64_t len, int nonblock);
 

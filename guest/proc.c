@@ -8,6 +8,7 @@
 #include "linux.h"
 #include "mm.h"
 #include "random.h"
+#include "sched.h"
 
 extern uint64_t syscall_user_rip, syscall_user_rsp;
 
@@ -39,11 +40,6 @@ static long get_user(void *dst, uint64_t src, uint64_t len)
 	return 0;
 }
 
-long sys_exit(uint64_t status)
-{
-	hypercall_exit(MOTE_EXIT_NORMAL, (int32_t)(status & 0xff), 0, 0, 0);
-}
-
 long sys_exit_group(uint64_t status)
 {
 	hypercall_exit(MOTE_EXIT_NORMAL, (int32_t)(status & 0xff), 0, 0, 0);
@@ -57,11 +53,6 @@ long sys_getpid(void)
 long sys_getppid(void)
 {
 	return 0;
-}
-
-long sys_gettid(void)
-{
-	return 1;
 }
 
 long sys_getuid(void)
@@ -97,16 +88,6 @@ long sys_setsid(void)
 long sys_ids_zero(void)
 {
 	return 0;
-}
-
-long sys_set_tid_address(uint64_t tidptr)
-{
-	return 1;
-}
-
-long sys_set_robust_list(uint64_t head, uint64_t len)
-{
-	return len == 24 ? 0 : -EINVAL;
 }
 
 #define ARCH_SET_GS 0x1001
@@ -345,9 +326,9 @@ static long sleep_until(uint64_t clk, int64_t deadline_ns)
 	int64_t now;
 	if (clock_now(clk, &now) < 0)
 		return -EINVAL;
-	/* The host may end a sleep early (a snapshot taken meanwhile): sleep again for what is left. */
+	/* Other threads run meanwhile. A realtime deadline is rechecked: the clock may be set meanwhile. */
 	while (deadline_ns > now) {
-		clock_sleep_ns((uint64_t)(deadline_ns - now));
+		sched_sleep_until(clock_monotonic_ns() + (uint64_t)(deadline_ns - now));
 		if (clock_now(clk, &now) < 0)
 			return -EINVAL;
 	}
@@ -399,11 +380,6 @@ long sys_getrandom(uint64_t buf, uint64_t len, uint64_t flags)
 		return -EFAULT;
 	random_bytes((void *)(uintptr_t)buf, len);
 	return (long)len;
-}
-
-long sys_sched_yield(void)
-{
-	return 0;
 }
 
 long sys_sched_getaffinity(uint64_t pid, uint64_t size, uint64_t mask)
@@ -532,43 +508,31 @@ long sys_kill(uint64_t pid, uint64_t sig)
 	return -ESRCH;
 }
 
+/*
+ * A signal to one thread acts on the whole process here (no handler runs
+ * yet, so what it does, dropped or fatal, is the same from any thread).
+ */
 long sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig)
 {
-	if (tgid != 1 || tid != 1)
+	if ((int64_t)tgid <= 0 || (int64_t)tid <= 0)
+		return -EINVAL;
+	if (tgid != 1 || !sched_find((int)tid))
 		return -ESRCH;
 	return signal_self(sig);
 }
 
 long sys_tkill(uint64_t tid, uint64_t sig)
 {
-	if (tid != 1)
+	if ((int64_t)tid <= 0)
+		return -EINVAL;
+	if (!sched_find((int)tid))
 		return -ESRCH;
 	return signal_self(sig);
 }
 
-#define FUTEX_WAIT 0
-#define FUTEX_WAKE 1
-#define FUTEX_CMD_MASK 0x7f & ~0x80
-
-long sys_futex(uint64_t uaddr, uint64_t op, uint64_t val, uint64_t timeout, uint64_t uaddr2, uint64_t val3)
-{
-	uint32_t cur;
-	switch (op & 0x7f) {
-	case FUTEX_WAIT:
-	case 9: /* FUTEX_WAIT_BITSET */
-		if (get_user(&cur, uaddr, 4) < 0)
-			return -EFAULT;
-		/* Nobody else can ever wake a lone thread: never block. */
-		return cur != (uint32_t)val ? -EAGAIN : -110 /* ETIMEDOUT */;
-	case FUTEX_WAKE:
-	case 10: return 0;
-	default: return -ENOSYS;
-	}
-}
-
 long sys_no_process(void)
 {
-	/* fork, vfork and clone: a guest runs exactly one process. */
+	/* fork and vfork: a guest runs exactly one process (threads: guest/thread.c). */
 	return -ENOSYS;
 }
 

@@ -4,15 +4,13 @@
 #include "attach.h"
 #include "exec.h"
 #include "fd.h"
+#include "futex.h"
 #include "klib.h"
 #include "linux.h"
 #include "mm.h"
 #include "proc.h"
-
-/* Matches the frame pushed by syscall_entry in entry.S (lowest address first). */
-struct syscall_frame {
-	uint64_t r9, r8, r10, rdx, rsi, rdi, nr;
-};
+#include "sched.h"
+#include "thread.h"
 
 typedef long (*syscall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 
@@ -74,7 +72,7 @@ static const struct syscall_entry table[NSYSCALLS] = {
     SC(37, sys_alarm),
     SC(38, sys_setitimer),
     SC(39, sys_getpid),
-    SC(56, sys_no_process), /* clone */
+    SC(56, sys_clone),
     SC(57, sys_no_process), /* fork */
     SC(58, sys_no_process), /* vfork */
     SC(59, sys_execve),
@@ -165,6 +163,7 @@ static const struct syscall_entry table[NSYSCALLS] = {
     SC(269, sys_faccessat),
     SC(271, sys_ppoll),
     SC(273, sys_set_robust_list),
+    SC(274, sys_get_robust_list),
     SC(280, sys_utimensat),
     SC(292, sys_dup3),
     SC(293, sys_pipe2),
@@ -175,7 +174,7 @@ static const struct syscall_entry table[NSYSCALLS] = {
     SC(322, sys_execveat),
     SC(332, sys_statx),
     SC(334, sys_rseq_unsupported),
-    SC(435, sys_no_process), /* clone3 */
+    SC(435, sys_clone3),
     SC(439, sys_faccessat2),
     SC(23, sys_select),
     SC(40, sys_sendfile),

@@ -51,9 +51,10 @@ enum mote_status {
 };
 
 /* Signals that end mote-vmm for failures after the guest started. */
-#define MOTE_SIGNAL_CRASH 11   /* SIGSEGV: guest fault, triple fault, guest kernel panic */
-#define MOTE_SIGNAL_ABORT 6    /* SIGABRT: program raised SIGABRT (abort()) */
-#define MOTE_SIGNAL_TIMEOUT 14 /* SIGALRM: --timeout expired */
+#define MOTE_SIGNAL_CRASH 11	/* SIGSEGV: guest fault, triple fault, guest kernel panic */
+#define MOTE_SIGNAL_ABORT 6	/* SIGABRT: program raised SIGABRT (abort()) */
+#define MOTE_SIGNAL_TIMEOUT 14	/* SIGALRM: --timeout expired */
+#define MOTE_SIGNAL_DEADLOCK 24 /* SIGXCPU: every thread of the program waits forever (a deadlock) */
 
 /*
  * `mote snapshot take PID` asks mote-vmm for a snapshot with sigqueue(PID,

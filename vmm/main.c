@@ -212,6 +212,10 @@ static void __attribute__((noreturn)) finish(struct guest *g)
 		fprintf(stderr, "mote-vmm: %s\n",
 			x->msg[0] ? x->msg : "guest kernel could not load the program");
 		exit(load_error_status(x->status));
+	case MOTE_EXIT_DEADLOCK:
+		fprintf(stderr, "mote-vmm: guest stopped: %s\n",
+			x->msg[0] ? x->msg : "deadlock: every thread of the program waits forever");
+		mote_die_by_signal(MOTE_SIGNAL_DEADLOCK);
 	case MOTE_EXIT_PANIC:
 	default: {
 		char what[600];

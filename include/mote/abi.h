@@ -96,6 +96,7 @@ enum mote_exit_reason {
 	MOTE_EXIT_SIGNAL = 1,	  /* program killed itself with signal `status` (e.g. abort()) */
 	MOTE_EXIT_LOAD_ERROR = 2, /* guest kernel could not start the program: status is a MOTE_LOAD_* */
 	MOTE_EXIT_PANIC = 3,	  /* guest kernel invariant broken: message says which */
+	MOTE_EXIT_DEADLOCK = 4,	  /* every thread waits forever (futexes, no timer): status is their number */
 };
 
 /* Program load failures reported with MOTE_EXIT_LOAD_ERROR. */

@@ -11,6 +11,7 @@
  * (captured, see below), clock_realtime_ns/clock_monotonic_ns/clock_sleep_ns
  * (fake clock), random_bytes, snapshot_request/snapshot_read_generation
  * (counted, fake generation), clock_generation, hypercall (a hook),
+ * sched_wait/sched_wake (a lone thread: waits sleep to their deadline),
  * mm_user_range_ok (any address >= 4096),
  * ksnprintf/kvsnprintf/kdebug/kdebug_enabled/kpanic. A test includes
  * guest_shim.c once and lists the guest modules it needs in its

@@ -191,14 +191,15 @@ static void plain_policy(void)
 	allow("getpid");
 	allow("getuid");
 	/* Signals: handlers return; SIGALRM (--timeout) and SIGUSR1 (snapshot) are blocked around waits;
-	 * a deliberate death (crash, timeout, SIGSYS) resets the handler and raises the signal itself. */
+	 * a deliberate death (crash, timeout, deadlock, SIGSYS) resets the handler and raises the signal
+	 * itself. */
 	allow("rt_sigreturn");
 	allow("restart_syscall"); /* a sleep or wait resumed after SIGSTOP/SIGCONT */
 	allow("rt_sigprocmask");
 	allow("rt_sigaction");
 	struct scmp_arg_cmp core[] = {SCMP_CMP(0, SCMP_CMP_EQ, 0), SCMP_CMP(1, SCMP_CMP_EQ, RLIMIT_CORE)};
 	allow_if("prlimit64", 2, core);
-	static const int own_deaths[] = {SIGABRT, SIGSEGV, SIGALRM, SIGSYS};
+	static const int own_deaths[] = {SIGABRT, SIGSEGV, SIGALRM, SIGSYS, SIGXCPU};
 	for (size_t i = 0; i < sizeof(own_deaths) / sizeof(own_deaths[0]); i++) {
 		allow_arg_eq("tkill", 1, (uint64_t)own_deaths[i]);
 		allow_arg_eq("tgkill", 2, (uint64_t)own_deaths[i]);
