@@ -1,4 +1,4 @@
-/* Guest kernel entry points: boot, the one syscall stub (PVM and VMX), entering the program. */
+/* Guest kernel entry points: boot, the one syscall stub (PVM and VMX), preemption, entering the program. */
 #include <mote/abi.h>
 
 /* ELF notes read by mote-vmm: the ABI version and the syscall entry (MSR_LSTAR). */
@@ -23,11 +23,13 @@ kernel_stack_top:
 
 	.section .data
 	.balign 8
-	.globl syscall_user_rsp, syscall_user_rip, syscall_user_rflags, sched_kstack_top
+	.globl syscall_user_rsp, syscall_user_rip, syscall_user_rflags, sched_kstack_top, preempt_area
 sched_kstack_top:	.quad kernel_stack_top
 syscall_user_rsp:	.quad 0
 syscall_user_rip:	.quad 0
 syscall_user_rflags:	.quad 0
+preempt_area:		.quad 0	/* struct mote_preempt in the boot info (sched_init) */
+preempt_ret_rip:	.quad 0
 
 	.section .text.boot, "ax"
 /* Boot: %rdi = boot-info block. */
@@ -132,6 +134,67 @@ sched_switch:
 	pop %rbx
 	ret
 	.size sched_switch, . - sched_switch
+
+/*
+ * The monitor preempted the program here (struct mote_preempt in abi.h): it
+ * kept the program's rip, rsp and rflags in the preempt area and left every
+ * other register as the program had it. Nothing is written below the
+ * program's rsp (its red zone): the first instruction moves to the running
+ * thread's kernel stack, where the whole register file is saved as a struct
+ * user_regs (sched.h). The FPU/AVX state is untouched here (the kernel never
+ * uses it); the scheduler saves it with XSAVE when it switches threads.
+ */
+	.globl preempt_entry
+	.type preempt_entry, @function
+preempt_entry:
+	mov sched_kstack_top(%rip), %rsp
+	cld
+	sub $24, %rsp		/* rflags, rip, rsp: filled in below */
+	push %rax
+	push %rbx
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %rbp
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov preempt_area(%rip), %rax
+	mov MOTE_PREEMPT_RFLAGS(%rax), %rcx
+	mov %rcx, 15*8(%rsp)
+	mov MOTE_PREEMPT_RIP(%rax), %rcx
+	mov %rcx, 16*8(%rsp)
+	mov MOTE_PREEMPT_RSP(%rax), %rcx
+	mov %rcx, 17*8(%rsp)
+	mov %rsp, %rdi
+	call preempt_dispatch
+	/* Back to the program with every register as it was (rsp -> struct user_regs). */
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rbp
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rbx
+	pop %rax
+	popfq
+	popq preempt_ret_rip(%rip)
+	pop %rsp
+	jmp *preempt_ret_rip(%rip)
+	.size preempt_entry, . - preempt_entry
 
 /* A new thread's first run: its syscall frame (a copy of its creator's) returns 0 from clone. */
 	.globl thread_first_return

@@ -46,7 +46,7 @@ void kmain(struct mote_boot_info *bi)
 	clock_init(bi);
 	random_init(bi);
 	mm_init(bi);
-	sched_init();
+	sched_init(bi);
 	proc_init(bi);
 
 	const void *rootfs = 0;

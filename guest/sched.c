@@ -1,4 +1,5 @@
-/* The scheduler: the program's threads on the one vCPU, switched cooperatively at blocking calls. */
+/* The scheduler: the program's threads on the one vCPU, switched at blocking calls and preempted by the
+ * monitor. */
 #include "sched.h"
 
 #include <mote/abi.h>
@@ -17,6 +18,8 @@
 
 void sched_switch(uint64_t *save_ksp, uint64_t new_ksp);
 void thread_first_return(void);
+extern char preempt_entry[], __kernel_start[], __kernel_end[]; /* entry.S, kernel.ld */
+extern volatile struct mote_preempt *preempt_area;	       /* entry.S reads the monitor's part */
 extern uint64_t sched_kstack_top; /* entry.S: where syscall_entry puts the next frame */
 extern char kernel_stack[];	  /* entry.S: the boot thread's kernel stack (64 KiB) */
 
@@ -26,6 +29,7 @@ static struct thread
 static struct thread *current;
 static struct thread *zombie; /* exited, freed by the next thread to run */
 static int nthreads, next_tid = 2;
+static int nforever; /* blocked with no deadline: only another thread can make them runnable */
 static uint64_t wait_seq_next;
 static uint64_t wait_seqs[SCHED_MAX_THREADS]; /* FIFO order of waiters, by slot */
 
@@ -33,6 +37,7 @@ static uint64_t wait_seqs[SCHED_MAX_THREADS]; /* FIFO order of waiters, by slot 
 static int use_xsave;
 static uint64_t xsave_mask;
 static uint32_t xstate_size = 512;
+#define XFEATURES_AMX (3ull << 17) /* XTILECFG, XTILEDATA */
 static uint8_t boot_xstate[512 + 64] __attribute__((aligned(64)));
 
 static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
@@ -76,16 +81,37 @@ static uint64_t rdgsbase(void)
 	return v;
 }
 
-void sched_init(void)
+/* Tell the monitor how many threads could use the vCPU (it preempts only while that is more than one). */
+static void publish_contenders(void)
+{
+	if (preempt_area)
+		preempt_area->contenders = (uint32_t)(nthreads - nforever);
+}
+
+void sched_init(struct mote_boot_info *bi)
 {
 	uint32_t r[4];
 	cpuid(1, 0, r);
 	if (r[2] & (1u << 27)) { /* OSXSAVE: XSAVE is on and XGETBV works */
 		uint32_t lo, hi;
 		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-		xsave_mask = (uint64_t)hi << 32 | lo;
+		/*
+		 * XGETBV at CPL3 is not intercepted: under PVM it shows the host's
+		 * XCR0, which may hold more than the monitor enabled (AMX tiles, 8 KiB).
+		 * Save what the guest's CPUID offers, without AMX (a Linux program
+		 * must ask for it with arch_prctl first, which this kernel refuses),
+		 * and size the area from each component's offset and size: leaf
+		 * 0xd's total follows the XCR0 the monitor set, not the real one.
+		 */
 		cpuid(0xd, 0, r);
-		xstate_size = r[1];
+		xsave_mask = ((uint64_t)hi << 32 | lo) & ((uint64_t)r[3] << 32 | r[0]) & ~XFEATURES_AMX;
+		xstate_size = 576; /* legacy area and header */
+		for (uint32_t i = 2; i < 63; i++)
+			if (xsave_mask >> i & 1) {
+				cpuid(0xd, i, r);
+				if (r[1] + r[0] > xstate_size)
+					xstate_size = r[1] + r[0];
+			}
 		use_xsave = 1;
 	}
 	boot_thread.tid = 1;
@@ -96,6 +122,12 @@ void sched_init(void)
 	current = &boot_thread;
 	nthreads = 1;
 	(void)kernel_stack;
+	preempt_area = &bi->preempt;
+	preempt_area->kernel_start = (uint64_t)(uintptr_t)__kernel_start;
+	preempt_area->kernel_end = (uint64_t)(uintptr_t)__kernel_end;
+	preempt_area->pending = 0;
+	publish_contenders();
+	preempt_area->entry = (uint64_t)(uintptr_t)preempt_entry;
 }
 
 struct thread *sched_current(void)
@@ -180,6 +212,7 @@ struct thread *sched_thread_create(uint64_t user_sp, uint64_t fs_base)
 			break;
 		}
 	nthreads++;
+	publish_contenders();
 	return t;
 }
 
@@ -189,6 +222,17 @@ static int slot_of(const struct thread *t)
 		if (threads[i] == t)
 			return i;
 	kpanic("scheduler: thread %d is in no slot", t->tid);
+}
+
+/* A blocked thread may run again; its wait returns `result`. */
+static void make_runnable(struct thread *t, int result)
+{
+	if (!t->deadline_ns) {
+		nforever--;
+		publish_contenders();
+	}
+	t->state = THREAD_RUNNABLE;
+	t->wait_result = result;
 }
 
 /* Make runnable every blocked thread whose deadline has passed. */
@@ -251,15 +295,14 @@ static void idle(void)
 		return;
 	}
 	if (io) {
-		io->state = THREAD_RUNNABLE;
-		io->wait_result = -EDEADLK;
+		make_runnable(io, -EDEADLK);
 		return;
 	}
 	deadlock();
 }
 
-/* Run another thread (or, if the current one is still runnable and alone, go on). */
-static void schedule(void)
+/* Run another thread (or, if the current one is still runnable and alone, go on); `preempted`: count it. */
+static void schedule(int preempted)
 {
 	if (nthreads > 1 || current->state != THREAD_RUNNABLE)
 		expire_deadlines(clock_monotonic_ns());
@@ -268,6 +311,8 @@ static void schedule(void)
 		idle();
 	if (next == current)
 		return;
+	if (preempted && preempt_area)
+		preempt_area->switches++;
 	struct thread *prev = current;
 	if (prev->state != THREAD_DEAD) {
 		prev->fs_base = rdfsbase();
@@ -295,6 +340,7 @@ void sched_exit_current(void)
 	t->state = THREAD_DEAD;
 	threads[slot_of(t)] = NULL;
 	nthreads--;
+	publish_contenders();
 	struct thread *next = NULL;
 	expire_deadlines(clock_monotonic_ns());
 	for (;;) {
@@ -329,6 +375,8 @@ void sched_exec_reset(void)
 		zombie = NULL;
 	}
 	nthreads = 1;
+	nforever = 0;
+	publish_contenders();
 	current->tid = 1;
 	current->robust_head = current->robust_len = 0;
 	current->clear_child_tid = 0;
@@ -344,7 +392,11 @@ int sched_wait(int kind, uint64_t chan, uint32_t bits, uint64_t deadline_ns)
 	t->deadline_ns = deadline_ns;
 	t->wait_result = 0;
 	wait_seqs[slot_of(t)] = ++wait_seq_next;
-	schedule();
+	if (!deadline_ns) {
+		nforever++;
+		publish_contenders();
+	}
+	schedule(0);
 	t->deadline_ns = 0;
 	t->wait_chan = 0;
 	return t->wait_result;
@@ -371,8 +423,7 @@ int sched_wake(uint64_t chan, uint32_t bits, int max)
 		int i = oldest_waiter(chan, bits);
 		if (i < 0)
 			break;
-		threads[i]->state = THREAD_RUNNABLE;
-		threads[i]->wait_result = 0;
+		make_runnable(threads[i], 0);
 		n++;
 	}
 	return n;
@@ -395,13 +446,27 @@ int sched_requeue(uint64_t from, uint64_t to, int max)
 void sched_yield_current(void)
 {
 	if (nthreads > 1)
-		schedule();
+		schedule(0);
 }
 
 void sched_sleep_until(uint64_t deadline_ns)
 {
 	while (clock_monotonic_ns() < deadline_ns)
 		sched_wait(SCHED_WAIT_SLEEP, 0, 0, deadline_ns);
+}
+
+void sched_preempt(void)
+{
+	if (nthreads > 1)
+		schedule(1);
+}
+
+void sched_preempt_if_pending(void)
+{
+	if (preempt_area && preempt_area->pending) {
+		preempt_area->pending = 0;
+		sched_preempt();
+	}
 }
 
 long sys_sched_yield(void)

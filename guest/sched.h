@@ -1,12 +1,23 @@
-/* The scheduler: the program's threads on the one vCPU, switched cooperatively at blocking calls. */
+/* The scheduler: the program's threads on the one vCPU, switched at blocking calls and preempted by the
+ * monitor. */
 #ifndef GUEST_SCHED_H
 #define GUEST_SCHED_H
 
 #include <stdint.h>
 
+#include <mote/abi.h>
+
 /* Matches the frame syscall_entry (entry.S) pushes at the top of a thread's kernel stack, lowest first. */
 struct syscall_frame {
 	uint64_t r15, r14, r13, r12, rbp, rbx, r9, r8, r10, rdx, rsi, rdi, nr, rflags, rip, rsp;
+};
+
+/*
+ * Matches the frame preempt_entry (entry.S) pushes when the monitor preempted
+ * the program: every general register, lowest first.
+ */
+struct user_regs {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax, rflags, rip, rsp;
 };
 
 #define SCHED_MAX_THREADS 256
@@ -41,8 +52,11 @@ struct thread {
 	uint64_t robust_head, robust_len;
 };
 
-/* Make the boot thread (tid 1) and size the FPU state area from CPUID. Call once at boot. */
-void sched_init(void);
+/*
+ * Make the boot thread (tid 1), size the FPU state area from CPUID and offer
+ * preemption to the monitor (bi->preempt). Call once at boot.
+ */
+void sched_init(struct mote_boot_info *bi);
 
 /* The running thread. */
 struct thread *sched_current(void);
@@ -97,6 +111,16 @@ void sched_yield_current(void);
 
 /* Sleep the running thread until the monotonic `deadline_ns`. */
 void sched_sleep_until(uint64_t deadline_ns);
+
+/*
+ * The monitor preempted the program (preempt_entry), or asked for it while
+ * the kernel ran (then called when a system call returns): let the other
+ * runnable threads run, the running one going last.
+ */
+void sched_preempt(void);
+
+/* At the end of every system call: yield if the monitor asked for a preemption meanwhile. */
+void sched_preempt_if_pending(void);
 
 long sys_sched_yield(void);
 

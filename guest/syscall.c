@@ -214,8 +214,11 @@ long syscall_dispatch(struct syscall_frame *f)
 	uint64_t nr = f->nr;
 	attach_refresh(); /* after a restore: take what the monitor attached before the program sees anything
 			   */
-	if (nr < NSYSCALLS && table[nr].fn)
-		return table[nr].fn(f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
+	if (nr < NSYSCALLS && table[nr].fn) {
+		long r = table[nr].fn(f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
+		sched_preempt_if_pending();
+		return r;
+	}
 	if (kdebug_enabled()) {
 		uint64_t slot = nr < NSYSCALLS ? nr : NSYSCALLS;
 		if (!(reported_unknown[slot / 64] >> (slot % 64) & 1)) {
@@ -225,4 +228,12 @@ long syscall_dispatch(struct syscall_frame *f)
 		}
 	}
 	return -ENOSYS;
+}
+
+/* The monitor preempted the program (preempt_entry in entry.S); `r` is its register file. */
+void preempt_dispatch(struct user_regs *r);
+void preempt_dispatch(struct user_regs *r)
+{
+	(void)r;
+	sched_preempt();
 }

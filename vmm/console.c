@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "preempt.h"
 #include "status.h"
 
 /* Held by the vCPU thread whenever it is outside KVM_RUN, by the drain thread while it drains. */
@@ -147,6 +148,7 @@ static void *drain_thread(void *arg)
 			background_drains++;
 			console_drain(g);
 		}
+		preempt_tick(g); /* the vCPU is in KVM_RUN while this thread holds the lock */
 		pthread_mutex_unlock(&console_lock);
 	}
 	return NULL;

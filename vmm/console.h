@@ -10,7 +10,7 @@
 #include "err.h"
 #include "guest.h"
 
-/* How often the drain thread sends what the guest's rings hold while the vCPU runs. */
+/* How often the drain thread sends what the guest's rings hold while the vCPU runs (and ticks preemption). */
 #define CONSOLE_DRAIN_PERIOD_NS (10 * 1000 * 1000)
 
 /* Largest ring the monitor drains (the guest kernel's are 64 KiB). */

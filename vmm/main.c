@@ -20,6 +20,7 @@
 #include "fds.h"
 #include "file.h"
 #include "guest.h"
+#include "preempt.h"
 #include "seccomp_filter.h"
 #include "size.h"
 #include "status.h"
@@ -177,12 +178,14 @@ static void debug_summary(struct guest *g, const char *how)
 		return;
 	fprintf(stderr,
 		"mote-vmm: %s after %llu console, %llu sleep, %llu entropy, %llu invoke hypercalls; "
-		"%llu exits; %llu console drains while the guest ran; %llu guest pages resident\n",
+		"%llu exits; %llu preemptions; %llu console drains while the guest ran; %llu guest pages "
+		"resident\n",
 		how, (unsigned long long)g->hypercall_count[MOTE_HC_CONSOLE],
 		(unsigned long long)g->hypercall_count[MOTE_HC_SLEEP],
 		(unsigned long long)g->hypercall_count[MOTE_HC_ENTROPY],
 		(unsigned long long)g->hypercall_count[MOTE_HC_INVOKE], (unsigned long long)g->exit_count,
-		(unsigned long long)console_background_drains(), (unsigned long long)resident_pages(&g->vm));
+		(unsigned long long)preempt_count(), (unsigned long long)console_background_drains(),
+		(unsigned long long)resident_pages(&g->vm));
 }
 
 /* The guest asked to end: turn its request into mote-vmm's own ending. */
@@ -332,6 +335,11 @@ static void run_loop(struct guest *g)
 			pid_t requester = snapshot_requester;
 			snapshot_requester = 0;
 			take_snapshot(g, requester);
+		}
+		if (preempt_take(g) < 0) {
+			snprintf(reason, sizeof(reason), "preemption: cannot move the vCPU: %s",
+				 strerror(errno));
+			crash(g, reason);
 		}
 		console_vcpu_run_begin();
 		int ran = ioctl(g->vm.vcpu_fd, KVM_RUN, 0);
@@ -605,6 +613,7 @@ int main(int argc, char **argv)
 	if ((cfg.restore_path ? guest_restore(&g, &cfg, &err) : guest_boot(&g, &cfg, &err)) < 0)
 		mote_err_exit("mote-vmm", &err);
 	g.chan.control_fd = -1;
+	preempt_init(&g);
 	if (console_start(&g, &err) < 0 || (cfg.control_fd >= 0 && attach_run(&g, &err) < 0))
 		mote_err_exit("mote-vmm", &err);
 	if (cfg.snapshot_path)

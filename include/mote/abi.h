@@ -23,7 +23,7 @@
  * descriptor) and mote-vmm refuses a kernel whose version differs.
  */
 
-#define MOTE_ABI_VERSION 3
+#define MOTE_ABI_VERSION 4
 
 #define MOTE_NOTE_NAME "MOTE"
 #define MOTE_NOTE_ABI 0x6d6f7401
@@ -41,6 +41,11 @@
 #define MOTE_HC_PORT_BASE 0x500
 
 /* Everything below is C only; the constants above are also used from assembly. */
+/* Offsets in struct mote_preempt (below) that the guest's preemption entry reads. */
+#define MOTE_PREEMPT_RIP 24
+#define MOTE_PREEMPT_RSP 32
+#define MOTE_PREEMPT_RFLAGS 40
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
@@ -289,6 +294,34 @@ struct mote_console_ring {
 };
 
 /*
+ * Preemption of a program that runs long without a system call (docs/threads.md,
+ * "Preemption"). The guest kernel fills in `entry`, `kernel_start` and
+ * `kernel_end` at boot and keeps `contenders` up to date: the threads that
+ * could use the vCPU now or at a deadline (not those waiting with no
+ * deadline). While contenders > 1 the monitor kicks the vCPU every few
+ * milliseconds; when it finds the vCPU in the program (rip outside
+ * [kernel_start, kernel_end)), it stores the program's rip, rsp and rflags
+ * here and sets rip to `entry`, leaving every other register as it was; the
+ * guest kernel saves the rest, lets another thread run, and later resumes the
+ * program exactly there. When the vCPU is in the guest kernel the monitor
+ * sets `pending` instead, and the kernel yields when its system call returns.
+ * `entry` 0: never preempt.
+ */
+struct mote_preempt {
+	uint64_t entry;	       /* guest: the preemption entry point */
+	uint64_t kernel_start; /* guest: the kernel's code and data, where it never preempts */
+	uint64_t kernel_end;
+	uint64_t rip, rsp, rflags; /* monitor: where the program was interrupted */
+	uint32_t contenders;	   /* guest */
+	uint32_t pending;	   /* monitor sets, guest clears */
+	uint64_t switches;	   /* guest: preemptions that ran another thread */
+};
+_Static_assert(__builtin_offsetof(struct mote_preempt, rip) == MOTE_PREEMPT_RIP &&
+		   __builtin_offsetof(struct mote_preempt, rsp) == MOTE_PREEMPT_RSP &&
+		   __builtin_offsetof(struct mote_preempt, rflags) == MOTE_PREEMPT_RFLAGS,
+	       "MOTE_PREEMPT_* offsets");
+
+/*
  * Written by the monitor before the first instruction; its address is passed
  * in %rdi to the guest kernel's entry point. Strings are NUL-terminated and
  * lie inside the block's string area. The guest kernel writes the `prog_*`
@@ -329,6 +362,8 @@ struct mote_boot_info {
 	struct mote_attach attach; /* written by the monitor when it attaches a function (see above) */
 
 	uint64_t cwd; /* gpa of the program's first working directory (absolute), or 0: "/" */
+
+	struct mote_preempt preempt; /* see above */
 };
 
 #endif /* __ASSEMBLER__ */

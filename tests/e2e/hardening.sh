@@ -283,6 +283,18 @@ if expect_status fault6-sleep-capped 0 "$(grep -m 3 FAILED "$OUT" | tr '\n' ';')
 	fi
 fi
 
+# ---- 6b: a program that forges the preemption area only redirects itself ----
+# It points the entry at its own function and claims 1000 contenders: the monitor preempts it there, the
+# function says so and exits 9. Nothing else happens: the monitor reads the area as data only.
+mote_run hijack --timeout 20 --debug "$TESTBIN/hostile.musl" $((64 << 20)) preempt
+if expect_status fault6b-forged-preemption-entry 9 "$(grep -m 3 FAILED "$OUT" | tr '\n' ';')"; then
+	if out_has '^hostile: the forged preemption entry ran$' && err_has ' [1-9][0-9]* preemptions;'; then
+		pass fault6b-forged-preemption-entry
+	else
+		fail fault6b-forged-preemption-entry "no line from the forged entry, or no preemption counted: $(tail -c 300 "$ERR")"
+	fi
+fi
+
 # ---- 7: with --log-fd, the monitor's lines and the guest's stderr are apart ----
 # logged TAG LOG CMD...: run CMD with descriptor 3 open on LOG.
 logged() {

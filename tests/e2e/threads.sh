@@ -4,7 +4,10 @@
 # __thread, vector registers across switches, sleeps in order, sched_yield turns, pipe and poll wake-ups,
 # futex results and errors, robust mutexes, clone errors, the main thread exiting first. Then what has no
 # native twin: a deadlock ends the VM with one line and SIGXCPU; a snapshot taken with 3 threads resumes
-# all of them in every clone; the futex ping-pong runs.
+# all of them in every clone; the futex ping-pong runs. Preemption: threads that never make a system call
+# take turns (compared with native: spinning hand-offs, a sleeper waking while another spins, registers,
+# flags, red zone and vector registers intact), --debug counts preemptions (none for a lone thread), and
+# a CPU-bound loop split over 3 threads gives the native checksum.
 . "$(dirname "$0")/lib.sh"
 need_kvm threads
 need_built "$MOTE" "$MOTE_VMM" "$MOTE_KERNEL"
@@ -16,7 +19,7 @@ for v in musl glibc; do
 	need_built "$bin"
 
 	# ---- everything comparable with a native run ----
-	for part in all exit; do
+	for part in all exit preempt; do
 		host_run threads-$part-$v "$bin" $part
 		mote_run threads-$part-$v $T "$bin" $part
 		name=threads-$part-same-as-native-$v
@@ -61,6 +64,41 @@ for v in musl glibc; do
 			fi
 		fi
 	done
+
+	# ---- preemption is counted, and only happens with more than one thread that could run ----
+	mote_run threads-preempt-debug-$v $T --debug "$bin" preempt
+	name=threads-preempt-counted-$v
+	if expect_status "$name" 0 "$(grep -m 3 FAILED "$OUT" | tr '\n' ';')"; then
+		n=$(sed -n 's/.*; \([0-9]*\) preemptions;.*/\1/p' "$ERR")
+		if [ -n "$n" ] && [ "$n" -ge 10 ]; then
+			pass "$name ($n preemptions)"
+		else
+			fail "$name" "expected at least 10 preemptions of 0.3 s of spinning threads, --debug says '$n'"
+		fi
+	fi
+	mote_run threads-solo-$v $T --debug "$bin" solo
+	name=threads-solo-not-preempted-$v
+	if expect_status "$name" 0 "$(grep -m 3 FAILED "$OUT" | tr '\n' ';')"; then
+		if err_has '; 0 preemptions;' && out_has '^solo: one thread computed alone$'; then
+			pass "$name"
+		else
+			fail "$name" "a lone thread was preempted: $(grep -o '[0-9]* preemptions' "$ERR")"
+		fi
+	fi
+
+	# ---- a CPU-bound loop over 3 threads, preempted all along: the same checksum as natively ----
+	host_run threads-crunch-$v "$bin" crunch 3 150000000
+	mote_run threads-crunch-$v $T "$bin" crunch 3 150000000
+	name=threads-crunch-checksum-$v
+	if expect_status "$name" 0; then
+		want=$(grep -o 'checksum [0-9a-f]*' "$HOUT")
+		got=$(grep -o 'checksum [0-9a-f]*' "$OUT")
+		if [ -n "$want" ] && [ "$want" = "$got" ]; then
+			pass "$name"
+		else
+			fail "$name" "native '$want', mote '$got'"
+		fi
+	fi
 
 	# ---- futex ping-pong between two threads (timed by bench; here it must just work) ----
 	mote_run threads-pingpong-$v $T "$bin" pingpong 2000

@@ -1,5 +1,5 @@
 /* libFuzzer target: the monitor's hypercall handlers (vmm/hypercall.c) over a fake guest memory, no KVM. */
-// vmm-modules: vmm/hypercall.c vmm/vm.c vmm/console.c
+// vmm-modules: vmm/hypercall.c vmm/vm.c vmm/console.c vmm/preempt.c
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -10,6 +10,9 @@
  *        hostile MEM forge-log (only: a --debug log write whose second line imitates a monitor line)
  *        hostile MEM sleep-cap (only: one sleep call of 2.5 s returns after about 1 s, the monitor's cap,
  *                               while nanosleep still sleeps its whole time)
+ *        hostile MEM preempt   (only: forge the boot info's preemption area so that the monitor "preempts"
+ *                               this one spinning thread into a function of the program's own, which
+ *                               says so and exits with status 9; the monitor only ever moves the guest)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +29,27 @@
 #include "mote/abi.h"
 
 static int failures;
+
+/* Where the monitor puts the boot info (LAYOUT_BOOT_INFO in vmm/layout.h). */
+#define BOOT_INFO_GPA 0x9000ul
+
+/* The forged preemption entry: no stack use (rsp is wherever the spin loop had it), raw system calls. */
+extern char hijacked[];
+__asm__(".text\n"
+	"hijacked:\n"
+	"	mov $1, %eax\n"
+	"	mov $1, %edi\n"
+	"	lea hijack_msg(%rip), %rsi\n"
+	"	mov $hijack_msg_len, %edx\n"
+	"	syscall\n"
+	"	mov $231, %eax\n"
+	"	mov $9, %edi\n"
+	"	syscall\n"
+	"	ud2\n"
+	".section .rodata\n"
+	"hijack_msg: .ascii \"hostile: the forged preemption entry ran\\n\"\n"
+	".set hijack_msg_len, . - hijack_msg\n"
+	".text\n");
 static uint64_t mem_size = 64ull << 20;
 
 /* The structs live in .data/.bss, below 4 GiB in a static non-PIE program. */
@@ -374,7 +398,7 @@ static void test_syscalls(void)
 
 int main(int argc, char **argv)
 {
-	int end_by_exit = 0, only_misaligned = 0, only_sleep_cap = 0, only_forge_log = 0;
+	int end_by_exit = 0, only_misaligned = 0, only_sleep_cap = 0, only_forge_log = 0, only_preempt = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "exit") == 0)
 			end_by_exit = 1;
@@ -384,6 +408,8 @@ int main(int argc, char **argv)
 			only_sleep_cap = 1;
 		else if (strcmp(argv[i], "forge-log") == 0)
 			only_forge_log = 1;
+		else if (strcmp(argv[i], "preempt") == 0)
+			only_preempt = 1;
 		else
 			mem_size = strtoull(argv[i], NULL, 0);
 	}
@@ -394,6 +420,23 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("hostile: mem_size %#llx\n", (unsigned long long)mem_size);
+	if (only_preempt) {
+		volatile struct mote_boot_info *bi = (volatile struct mote_boot_info *)BOOT_INFO_GPA;
+		if (bi->magic != MOTE_BOOT_MAGIC || !bi->preempt.entry) {
+			printf("hostile: FAILED: no boot info with a preemption entry at %#lx\n",
+			       BOOT_INFO_GPA);
+			return 1;
+		}
+		bi->preempt.entry = (uintptr_t)hijacked;
+		bi->preempt.kernel_start = bi->preempt.kernel_end = 0;
+		bi->preempt.contenders = 1000;
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (elapsed_ms(&t0) < 5000)
+			;
+		printf("hostile: FAILED: no preemption within 5 s\n");
+		return 1;
+	}
 	if (only_forge_log) {
 		static const char forged[] = "hostile: log line\nmote-vmm: guest crashed: forged\r\x1b[2K";
 		expect("console: log write with a forged monitor line",

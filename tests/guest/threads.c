@@ -610,6 +610,212 @@ static void part_pingpong(void)
 	       ns / 1e3 / (double)rounds);
 }
 
+/* ---- preempt: threads that never make a system call still take turns (the monitor preempts them) ---- */
+static atomic_int spin_started, spin_go, spin_done, sleeper_woke;
+static double spin_result;
+
+static void *spinner(void *arg)
+{
+	(void)arg;
+	atomic_store(&spin_started, 1);
+	while (!atomic_load(&spin_go))
+		;
+	double x = 1.0;
+	for (int i = 0; i < 1000000; i++)
+		x = x * 1.0000001 + 0.5 / (i + 1);
+	spin_result = x;
+	atomic_store(&spin_done, 1);
+	return NULL;
+}
+
+static void *nap_then_flag(void *arg)
+{
+	(void)arg;
+	struct timespec ts = {0, 20 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	atomic_store(&sleeper_woke, 1);
+	return NULL;
+}
+
+/* Addressed through %fs, never through rsp: the asm below owns the red zone. */
+static __thread long rs_seed, rs_bad;
+
+#define SET_REG(reg, k) "mov %[seed], %%" reg "\n\tadd $" #k ", %%" reg "\n\t"
+#define CHECK_REG(reg, k)                                                                                    \
+	"mov %[seed], %%rax\n\tadd $" #k ", %%rax\n\tcmp %%rax, %%" reg "\n\tje 6" #k                        \
+	"f\n\tincq %[bad]\n\t6" #k ":\n\t"
+#define CHECK_XMM(xmm, k)                                                                                    \
+	"movq %%" xmm ", %%rcx\n\tmov %[seed], %%rax\n\tadd $" #k ", %%rax\n\tcmp %%rax, %%rcx\n\tje 7" #k   \
+	"f\n\tincq %[bad]\n\t7" #k ":\n\t"
+
+/*
+ * Every general register the loop does not use, the carry flag, the 128-byte
+ * red zone below rsp and xmm8-xmm15 hold values made from `seed` across
+ * `iters` iterations of a loop that makes no system call: a preemption must
+ * give them all back, and another thread's values must not leak in. Returns
+ * how many values changed.
+ */
+static __attribute__((noinline)) long regs_survive(long iters, long seed)
+{
+	rs_seed = seed;
+	rs_bad = 0;
+	__asm__ volatile(
+	    "xor %%ecx, %%ecx\n\t"
+	    "1: mov %[seed], %%rax\n\t"
+	    "add %%rcx, %%rax\n\t"
+	    "mov %%rax, -128(%%rsp,%%rcx,8)\n\t"
+	    "inc %%ecx\n\t"
+	    "cmp $16, %%ecx\n\t"
+	    "jb 1b\n\t" SET_REG("rbx", 100) SET_REG("rsi", 101) SET_REG("rdi", 102) SET_REG(
+		"r8", 103) SET_REG("r9", 104) SET_REG("r10", 105) SET_REG("r11", 106) SET_REG("r12", 107)
+		SET_REG("r13", 108) SET_REG("r14", 109) SET_REG(
+		    "r15", 110) "movq %%rbx, %%xmm8\n\t"
+				"movq %%rsi, %%xmm9\n\t"
+				"movq %%rdi, %%xmm10\n\t"
+				"movq %%r8, %%xmm11\n\t"
+				"movq %%r9, %%xmm12\n\t"
+				"movq %%r10, %%xmm13\n\t"
+				"movq %%r11, %%xmm14\n\t"
+				"movq %%r12, %%xmm15\n\t"
+				"stc\n\t"
+				"2: dec %[n]\n\t" /* dec leaves the carry flag alone */
+				"jnz 2b\n\t"
+				"jc 3f\n\t"
+				"incq %[bad]\n\t"
+				"3: xor %%ecx, %%ecx\n\t"
+				"4: mov %[seed], %%rax\n\t"
+				"add %%rcx, %%rax\n\t"
+				"cmp %%rax, -128(%%rsp,%%rcx,8)\n\t"
+				"je 5f\n\t"
+				"incq %[bad]\n\t"
+				"5: inc %%ecx\n\t"
+				"cmp $16, %%ecx\n\t"
+				"jb 4b\n\t" CHECK_REG("rbx", 100) CHECK_REG("rsi", 101) CHECK_REG("rdi", 102)
+				    CHECK_REG("r8", 103) CHECK_REG("r9", 104) CHECK_REG("r10", 105)
+					CHECK_REG("r11", 106) CHECK_REG("r12", 107) CHECK_REG("r13", 108)
+					    CHECK_REG("r14", 109) CHECK_REG("r15", 110) CHECK_XMM("xmm8", 100)
+						CHECK_XMM("xmm9", 101) CHECK_XMM("xmm10", 102)
+						    CHECK_XMM("xmm11", 103) CHECK_XMM("xmm12", 104)
+							CHECK_XMM("xmm13", 105) CHECK_XMM("xmm14", 106)
+							    CHECK_XMM("xmm15", 107)
+	    : [n] "+d"(iters), [bad] "+m"(rs_bad)
+	    : [seed] "m"(rs_seed)
+	    : "rax", "rbx", "rcx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "xmm8",
+	      "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+	return rs_bad;
+}
+
+/* The upper half of ymm7 (AVX) holds `seed` across `iters` iterations with no system call. */
+static __attribute__((noinline, target("avx2"))) int ymm_survives(long iters, long seed)
+{
+	long upper;
+	__asm__ volatile("vmovq %[seed], %%xmm0\n\t"
+			 "vpbroadcastq %%xmm0, %%ymm7\n\t"
+			 "1: dec %[n]\n\t"
+			 "jnz 1b\n\t"
+			 "vextracti128 $1, %%ymm7, %%xmm0\n\t"
+			 "vpextrq $1, %%xmm0, %[upper]\n\t"
+			 "vzeroupper"
+			 : [n] "+r"(iters), [upper] "=r"(upper)
+			 : [seed] "r"(seed)
+			 : "xmm0", "xmm7", "cc");
+	return upper == seed;
+}
+
+static long preempt_iters = 400 * 1000 * 1000;
+static long regs_bad[2];
+static int ymm_ok[2];
+
+static void *regs_worker(void *arg)
+{
+	long id = (long)arg, seed = (id + 1) << 40;
+	regs_bad[id] = regs_survive(preempt_iters, seed);
+	ymm_ok[id] = __builtin_cpu_supports("avx2") ? ymm_survives(preempt_iters / 2, seed ^ 0x5555) : 1;
+	return NULL;
+}
+
+static void part_preempt(void)
+{
+	/* Two threads hand a flag back and forth by spinning on it: each needs the other to run. */
+	pthread_t t;
+	must_create(&t, spinner, NULL);
+	while (!atomic_load(&spin_started))
+		;
+	atomic_store(&spin_go, 1);
+	while (!atomic_load(&spin_done))
+		;
+	pthread_join(t, NULL);
+	printf("preempt: two spinning threads took turns, result %.6f\n", spin_result);
+
+	/* A sleeper wakes at its deadline while the main thread spins waiting for it. */
+	must_create(&t, nap_then_flag, NULL);
+	while (!atomic_load(&sleeper_woke))
+		;
+	pthread_join(t, NULL);
+	printf("preempt: a sleeping thread woke while another spun\n");
+
+	/* Two threads that only compute, preempted many times: registers, flags, red zone, vectors intact. */
+	pthread_t w[2];
+	for (long i = 0; i < 2; i++)
+		must_create(&w[i], regs_worker, (void *)i);
+	for (int i = 0; i < 2; i++)
+		pthread_join(w[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		check(regs_bad[i] == 0,
+		      "preempt: thread %d: registers, flags and red zone intact (%ld changed)", i,
+		      regs_bad[i]);
+		check(ymm_ok[i], "preempt: thread %d: the upper half of ymm7 intact", i);
+	}
+	printf("preempt: registers, flags, red zone and vector registers survived\n");
+}
+
+/* ---- solo: one thread computing alone is never preempted (mote --debug counts 0 preemptions) ---- */
+static void part_solo(void)
+{
+	long bad = regs_survive(preempt_iters, 1l << 44);
+	check(bad == 0, "solo: registers, flags and red zone intact (%ld changed)", bad);
+	printf("solo: one thread computed alone\n");
+}
+
+/* ---- crunch: a CPU-bound loop split over N threads, timed (a benchmark, not compared) ---- */
+static long crunch_rounds = 100 * 1000 * 1000;
+static uint64_t crunch_sums[64];
+
+static void *cruncher(void *arg)
+{
+	long id = (long)arg, n = (long)(intptr_t)crunch_sums[id];
+	uint64_t x = 88172645463325252ull + (uint64_t)id;
+	for (long i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+	}
+	crunch_sums[id] = x;
+	return NULL;
+}
+
+static void part_crunch(int nthreads)
+{
+	if (nthreads < 1 || nthreads > 64) {
+		printf("crunch: 1 to 64 threads\n");
+		exit(2);
+	}
+	pthread_t t[64];
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+	for (long i = 0; i < nthreads; i++) {
+		crunch_sums[i] = (uint64_t)(crunch_rounds / nthreads);
+		must_create(&t[i], cruncher, (void *)i);
+	}
+	uint64_t sum = 0;
+	for (int i = 0; i < nthreads; i++) {
+		pthread_join(t[i], NULL);
+		sum += crunch_sums[i];
+	}
+	uint64_t ns = now_ns(CLOCK_MONOTONIC) - t0;
+	printf("crunch: %ld rounds on %d threads in %.2f ms (checksum %016llx)\n", crunch_rounds, nthreads,
+	       ns / 1e6, (unsigned long long)sum);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -639,6 +845,15 @@ int main(int argc, char **argv)
 		if (argc > 2)
 			rounds = atol(argv[2]);
 		part_pingpong();
+	}
+	if (!strcmp(part, "preempt"))
+		part_preempt();
+	if (!strcmp(part, "solo"))
+		part_solo();
+	if (!strcmp(part, "crunch")) {
+		if (argc > 3)
+			crunch_rounds = atol(argv[3]);
+		part_crunch(argc > 2 ? atoi(argv[2]) : 1);
 	}
 	if (!strcmp(part, "exit")) {
 		pthread_t t;

@@ -113,6 +113,7 @@ static void allow_ioctls(void)
 	    KVM_GET_CPUID2,	 /* snapshot */
 	    KVM_GET_VCPU_EVENTS, /* snapshot */
 	    KVM_GET_DEBUGREGS,	 /* snapshot */
+	    KVM_SET_REGS,	 /* preemption: the guest's rip moves to its preemption entry */
 	};
 	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
 		struct scmp_arg_cmp c =
@@ -204,6 +205,9 @@ static void plain_policy(void)
 		allow_arg_eq("tkill", 1, (uint64_t)own_deaths[i]);
 		allow_arg_eq("tgkill", 2, (uint64_t)own_deaths[i]);
 	}
+	/* The console thread's preemption tick to the vCPU thread (musl's pthread_kill is tkill). */
+	allow_arg_eq("tkill", 1, SIGVTALRM);
+	allow_arg_eq("tgkill", 2, SIGVTALRM);
 	/* `mote snapshot take` is answered with a queued SIGUSR1 (done) or SIGUSR2 (failed). */
 	allow_arg_eq("rt_sigqueueinfo", 1, SIGUSR1);
 	allow_arg_eq("rt_sigqueueinfo", 1, SIGUSR2);
