@@ -361,13 +361,15 @@ $(BUILD)/bench/hello-c-glibc: examples/hello-c/handler.c include/mote/fn.h $(BUI
 bench: all $(filter-out $(BUILD)/bench/hello $(BUILD)/bench/fn_native,$(BENCH_BIN)) $(BUILD)/bench/hello.musl \
 	$(BUILD)/bench/first $(BUILD)/bench/snapfirst $(BUILD)/bench/hello_fn_native $(BUILD)/bench/hello-c-glibc \
 	$(BUILD)/bench/invoketool $(BUILD)/bench/fnhost $(TEST_FN_BIN) $(BUILD)/tests/guest/invoke_echo.musl \
-	$(BUILD)/tests/guest/lines.glibc $(BUILD)/tests/guest/lines.musl $(TEST_RT_BIN)
+	$(BUILD)/tests/guest/lines.glibc $(BUILD)/tests/guest/lines.musl $(BUILD)/tests/guest/threads.musl \
+	$(TEST_RT_BIN)
 	@BUILD=$(BUILD) bash bench/run
 	@BUILD=$(BUILD) bash bench/functions.sh
 	@BUILD=$(BUILD) bash bench/pool.sh
 	@BUILD=$(BUILD) bash bench/layers.sh
 	@BUILD=$(BUILD) bash bench/base_switch.sh
 	@BUILD=$(BUILD) bash bench/oci.sh
+	@BUILD=$(BUILD) bash bench/threads.sh
 
 # ---- demo, install, housekeeping ---------------------------------------------
 # The demo: `mote serve` in the foreground with the example functions deployed (gateway/demo.sh); Ctrl-C stops it.

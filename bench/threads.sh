@@ -6,12 +6,18 @@
 #   (b) native1  natively, pinned to one CPU (taskset -c 0): Linux switches on one CPU, as the guest does
 #   (c) native   natively on any CPU (the wake crosses CPUs)
 # medians, p90 and p99 of the per-run figure, and the ratio of each to mote.
-# Environment: BUILD (default build), BENCH_THREAD_RUNS (default 30), BENCH_THREAD_ROUNDS (default 20000).
+# Then preemption overhead: the `crunch` part runs a CPU-bound xorshift loop of CRUNCH rounds split over
+# threads that never make a system call, in mote with 2 threads (preempted every 10 ms: the threads take
+# turns) and 1 thread (never preempted), and natively pinned to one CPU with 2 and 1 threads; ms per run.
+# Environment: BUILD (default build), BENCH_THREAD_RUNS (default 30), BENCH_THREAD_ROUNDS (default 20000),
+# BENCH_CRUNCH_RUNS (default 10), BENCH_CRUNCH_ROUNDS (default 300000000).
 # Skips (exit 0) without /dev/kvm.
 set -uo pipefail
 BUILD=${BUILD:-build}
 RUNS=${BENCH_THREAD_RUNS:-30}
 ROUNDS=${BENCH_THREAD_ROUNDS:-20000}
+CRUNCH_RUNS=${BENCH_CRUNCH_RUNS:-10}
+CRUNCH=${BENCH_CRUNCH_ROUNDS:-300000000}
 
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	echo "bench/threads: /dev/kvm is not usable; thread benchmarks skipped"
@@ -68,4 +74,39 @@ for v in mote native1 native; do
 	native) what="(c) native, any CPU" ;;
 	esac
 	printf '%-44s %9.3f %9.3f %9.3f %11.2fx\n' "$what" "$a" "$b" "$c" "$(awk -v m="$m50" -v x="$a" 'BEGIN { print m / x }')"
+done
+
+# crunch LABEL THREADS COMMAND...: CRUNCH_RUNS runs; appends each run's ms to $tmp/LABEL.
+crunch() {
+	local label=$1 threads=$2 i line
+	shift 2
+	: >"$tmp/$label"
+	for ((i = 0; i < CRUNCH_RUNS; i++)); do
+		if ! line=$(timeout 120 "$@" crunch "$threads" "$CRUNCH" 2>"$tmp/err"); then
+			echo "bench/threads: $label failed: $(head -c 300 "$tmp/err")" >&2
+			exit 1
+		fi
+		# "crunch: N rounds on T threads in MS ms (checksum X)"
+		awk '/^crunch:/ { print $(NF-3) }' <<<"$line" >>"$tmp/$label"
+	done
+}
+
+crunch mote2 2 "$BUILD/mote" run --no-jail --timeout 120 "$BIN"
+crunch mote1 1 "$BUILD/mote" run --no-jail --timeout 120 "$BIN"
+crunch native2 2 taskset -c 0 "$BIN"
+crunch native1 1 taskset -c 0 "$BIN"
+
+echo
+echo "Preemption: $CRUNCH rounds of a CPU-bound loop, $CRUNCH_RUNS runs each (ms per run)"
+printf '%-44s %9s %9s %9s %12s\n' variant p50 p90 p99 "mote2/this"
+read -r m50 m90 m99 <<<"$(stats mote2)"
+for v in mote2 mote1 native2 native1; do
+	read -r a b c <<<"$(stats $v)"
+	case $v in
+	mote2) what="(a) mote, 2 threads (preempted)" ;;
+	mote1) what="(b) mote, 1 thread (never preempted)" ;;
+	native2) what="(c) native, 2 threads pinned to one CPU" ;;
+	native1) what="(d) native, 1 thread pinned to one CPU" ;;
+	esac
+	printf '%-44s %9.2f %9.2f %9.2f %11.3fx\n' "$what" "$a" "$b" "$c" "$(awk -v m="$m50" -v x="$a" 'BEGIN { print m / x }')"
 done
