@@ -174,7 +174,8 @@ preempt_entry:
 	mov %rcx, 17*8(%rsp)
 	mov %rsp, %rdi
 	call preempt_dispatch
-	/* Back to the program with every register as it was (rsp -> struct user_regs). */
+	/* Back to the program with every register as in the struct user_regs at rsp. */
+resume_frame:
 	pop %r15
 	pop %r14
 	pop %r13
@@ -195,6 +196,18 @@ preempt_entry:
 	pop %rsp
 	jmp *preempt_ret_rip(%rip)
 	.size preempt_entry, . - preempt_entry
+
+/*
+ * resume_user(regs): leave the kernel for the program with every register
+ * (rax, rcx and r11 too) from the struct user_regs at regs, which lies on
+ * the running thread's kernel stack (a signal's handler, rt_sigreturn).
+ */
+	.globl resume_user
+	.type resume_user, @function
+resume_user:
+	mov %rdi, %rsp
+	jmp resume_frame
+	.size resume_user, . - resume_user
 
 /* A new thread's first run: its syscall frame (a copy of its creator's) returns 0 from clone. */
 	.globl thread_first_return

@@ -11,6 +11,7 @@
 #include "mm.h"
 #include "pipe.h"
 #include "sched.h"
+#include "sig.h"
 #include "random.h"
 #include "snapshot.h"
 #include "tty.h"
@@ -272,8 +273,12 @@ static long file_write(struct file *f, const void *buf, uint64_t len, uint64_t *
 {
 	if (!file_writable(f))
 		return -EBADF;
-	if (f->kind == FILE_PIPE_WRITE)
-		return pipe_write(f->pipe, buf, len, (f->flags & O_NONBLOCK) != 0);
+	if (f->kind == FILE_PIPE_WRITE) {
+		long n = pipe_write(f->pipe, buf, len, (f->flags & O_NONBLOCK) != 0);
+		if (n == -EPIPE)
+			sig_send_thread(sched_current(), SIGPIPE, SICODE_USER);
+		return n;
+	}
 	if (f->kind != FILE_NODE)
 		return -EBADF;
 	struct vfs_node *n = f->node;
@@ -710,15 +715,17 @@ static int file_poll(const struct file *f)
 /*
  * Nothing was ready: wait for a pipe to change (other threads run
  * meanwhile) until the monotonic `deadline` (0: none). Returns 0 to look
- * again, or 1 when the wait is over: the deadline passed, or nothing could
- * ever become ready (no thread left to act), in which case an infinite wait
- * returns as if timed out instead of hanging.
+ * again, -ERESTARTNOHAND when a signal came, or 1 when the wait is over: the deadline passed, or nothing
+ * could ever become ready (no thread left to act), in which case an infinite wait returns as if timed out
+ * instead of hanging.
  */
 static int wait_for_change(int64_t timeout_ns, uint64_t deadline)
 {
 	if (timeout_ns == 0)
 		return 1;
 	int r = sched_wait(SCHED_WAIT_IO, SCHED_CHAN_IO, ~0u, deadline);
+	if (r == -EINTR)
+		return -ERESTARTNOHAND; /* a signal: EINTR once its handler ran */
 	if (r == -EDEADLK && timeout_ns < 0)
 		kdebug("poll/select with no timeout and nothing ready: returning 0 instead of hanging");
 	return r == -ETIMEDOUT || r == -EDEADLK;
@@ -755,8 +762,13 @@ again:
 		if (ev)
 			ready++;
 	}
-	if (!ready && !wait_for_change(timeout_ns, deadline))
-		goto again;
+	if (!ready) {
+		int w = wait_for_change(timeout_ns, deadline);
+		if (w < 0)
+			return w;
+		if (!w)
+			goto again;
+	}
 	return ready;
 }
 
@@ -788,6 +800,14 @@ long sys_ppoll(uint64_t fdsp, uint64_t nfds, uint64_t timeout, uint64_t sigmask,
 	int64_t r = timespec_timeout(timeout, &ns);
 	if (r < 0)
 		return r;
+	if (sigmask) { /* the call runs with this mask; the old one is back when it returns */
+		uint64_t m;
+		if (sigsetsize != 8)
+			return -EINVAL;
+		if (user_copy_from(&m, sigmask, 8) < 0)
+			return -EFAULT;
+		sig_set_temporary_mask(m);
+	}
 	return do_poll(fdsp, nfds, ns);
 }
 
@@ -832,8 +852,13 @@ again:
 			ready++;
 		}
 	}
-	if (!ready && !wait_for_change(timeout_ns, deadline))
-		goto again;
+	if (!ready) {
+		int w = wait_for_change(timeout_ns, deadline);
+		if (w < 0)
+			return w;
+		if (!w)
+			goto again;
+	}
 	for (int s = 0; s < 3; s++)
 		if (sets[s])
 			memcpy((void *)(uintptr_t)sets[s], out[s], bytes);
@@ -870,6 +895,18 @@ long sys_pselect6(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds, ui
 	int64_t r = timespec_timeout(timeout, &ns);
 	if (r < 0)
 		return r;
+	if (sigmask) { /* struct { const sigset_t *ss; size_t ss_len; } */
+		uint64_t d[2], m;
+		if (user_copy_from(d, sigmask, sizeof(d)) < 0)
+			return -EFAULT;
+		if (d[0]) {
+			if (d[1] != 8)
+				return -EINVAL;
+			if (user_copy_from(&m, d[0], 8) < 0)
+				return -EFAULT;
+			sig_set_temporary_mask(m);
+		}
+	}
 	return do_select(nfds, rfds, wfds, efds, ns);
 }
 

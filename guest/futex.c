@@ -5,6 +5,7 @@
 #include "klib.h"
 #include "linux.h"
 #include "sched.h"
+#include "sig.h"
 #include "uaccess.h"
 
 #define FUTEX_WAIT 0
@@ -69,10 +70,12 @@ static long futex_wait(uint64_t uaddr, uint32_t val, uint64_t deadline, uint32_t
 	long r = read_word(uaddr, &cur);
 	if (r < 0)
 		return r;
-	/* One vCPU and no preemption: nothing runs between this check and the wait. */
+	/* One vCPU, and the kernel is never preempted: nothing runs between this check and the wait. */
 	if (cur != val)
 		return -EAGAIN;
 	r = sched_wait(SCHED_WAIT_FUTEX, uaddr, bitset, deadline);
+	if (r == -EINTR) /* a signal: restarted after a SA_RESTART handler unless it had a timeout */
+		return deadline ? -ERESTARTNOHAND : -ERESTARTSYS;
 	return r == -ETIMEDOUT ? -ETIMEDOUT : 0;
 }
 

@@ -6,6 +6,7 @@
 #include "linux.h"
 #include "mm.h"
 #include "sched.h"
+#include "sig.h"
 
 static uint64_t next_pipe_ino = 1u << 20;
 
@@ -31,7 +32,10 @@ long pipe_read(struct pipe *p, void *dst, uint64_t len, int nonblock)
 		if (nonblock)
 			return -EAGAIN;
 		/* Other threads may fill it; when none ever could, end of file instead of a hang. */
-		if (sched_wait(SCHED_WAIT_IO, SCHED_CHAN_IO, ~0u, 0) == -EDEADLK) {
+		int w = sched_wait(SCHED_WAIT_IO, SCHED_CHAN_IO, ~0u, 0);
+		if (w == -EINTR)
+			return -ERESTARTSYS; /* a signal: restarted after a SA_RESTART handler, else EINTR */
+		if (w == -EDEADLK) {
 			kdebug("read from an empty pipe whose write end is open, and no thread can write: "
 			       "returning EOF instead of hanging");
 			return 0;

@@ -9,6 +9,7 @@
 #include "mm.h"
 #include "random.h"
 #include "sched.h"
+#include "sig.h"
 
 extern uint64_t syscall_user_rip, syscall_user_rsp;
 
@@ -321,14 +322,19 @@ long sys_time(uint64_t t)
 	return s;
 }
 
-static long sleep_until(uint64_t clk, int64_t deadline_ns)
+/* Sleep until `deadline_ns` on clock `clk`; interrupted by a signal, *left_ns is the time left. */
+static long sleep_until(uint64_t clk, int64_t deadline_ns, int64_t *left_ns)
 {
 	int64_t now;
 	if (clock_now(clk, &now) < 0)
 		return -EINVAL;
 	/* Other threads run meanwhile. A realtime deadline is rechecked: the clock may be set meanwhile. */
 	while (deadline_ns > now) {
-		sched_sleep_until(clock_monotonic_ns() + (uint64_t)(deadline_ns - now));
+		if (sched_sleep_until(clock_monotonic_ns() + (uint64_t)(deadline_ns - now)) == -EINTR) {
+			clock_now(clk, &now);
+			*left_ns = deadline_ns > now ? deadline_ns - now : 0;
+			return -ERESTARTNOHAND; /* a handler runs: EINTR */
+		}
 		if (clock_now(clk, &now) < 0)
 			return -EINVAL;
 	}
@@ -363,7 +369,14 @@ long sys_clock_nanosleep(uint64_t clk, uint64_t flags, uint64_t req, uint64_t re
 		return r;
 	if (clk == CLOCK_THREAD_CPUTIME_ID || clock_now(clk, &now) < 0)
 		return -EINVAL;
-	return sleep_until(clk, (flags & TIMER_ABSTIME) ? ns : now + ns);
+	int64_t left = 0;
+	r = sleep_until(clk, (flags & TIMER_ABSTIME) ? ns : now + ns, &left);
+	if (r == -ERESTARTNOHAND && rem && !(flags & TIMER_ABSTIME)) {
+		struct linux_timespec t = {left / 1000000000, left % 1000000000};
+		if (put_user(rem, &t, sizeof(t)) < 0)
+			return -EFAULT;
+	}
+	return r;
 }
 
 #define GRND_NONBLOCK 1
@@ -409,125 +422,14 @@ long sys_getcpu(uint64_t cpu, uint64_t node, uint64_t cache)
 	return 0;
 }
 
-/* Signals: dispositions and the mask are kept and reported back, but no handler is ever run. */
-#define NSIG 64
-#define SIG_IGN 1
-#define SIGKILL 9
-#define SIGSTOP 19
-#define SIGCHLD 17
-#define SIGCONT 18
-#define SIGURG 23
-#define SIGWINCH 28
-
-struct linux_sigaction {
-	uint64_t handler, flags, restorer, mask;
-};
-
-static struct linux_sigaction actions[NSIG + 1];
-static uint64_t sigmask;
-
-long sys_rt_sigaction(uint64_t sig, uint64_t act, uint64_t oact, uint64_t size)
-{
-	if (sig < 1 || sig > NSIG || size != 8)
-		return -EINVAL;
-	struct linux_sigaction na;
-	if (act && get_user(&na, act, sizeof(na)) < 0)
-		return -EFAULT;
-	if (act && (sig == SIGKILL || sig == SIGSTOP))
-		return -EINVAL;
-	if (oact && put_user(oact, &actions[sig], sizeof(na)) < 0)
-		return -EFAULT;
-	if (act)
-		actions[sig] = na;
-	return 0;
-}
-
-long sys_rt_sigprocmask(uint64_t how, uint64_t set, uint64_t oset, uint64_t size)
-{
-	if (size != 8)
-		return -EINVAL;
-	uint64_t old = sigmask, s;
-	if (set) {
-		if (get_user(&s, set, 8) < 0)
-			return -EFAULT;
-		switch (how) {
-		case 0: sigmask |= s; break;
-		case 1: sigmask &= ~s; break;
-		case 2: sigmask = s; break;
-		default: return -EINVAL;
-		}
-	}
-	if (oset && put_user(oset, &old, 8) < 0)
-		return -EFAULT;
-	return 0;
-}
-
-long sys_sigaltstack(uint64_t ss, uint64_t oss)
-{
-	if (oss) {
-		uint64_t disabled[3] = {0, 2 /* SS_DISABLE */, 0};
-		if (put_user(oss, disabled, sizeof(disabled)) < 0)
-			return -EFAULT;
-	}
-	return 0;
-}
-
 void proc_exec_reset(const char *path)
 {
-	for (int sig = 1; sig <= NSIG; sig++)
-		if (actions[sig].handler > SIG_IGN)
-			memset(&actions[sig], 0, sizeof(actions[sig]));
+	sig_exec_reset();
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	size_t n = MIN(strlen(base), sizeof(task_name) - 1);
 	memcpy(task_name, base, n);
 	task_name[n] = 0;
-}
-
-/* A signal sent to ourselves: ignored ones are dropped, any other ends the program as a crash. */
-static long signal_self(uint64_t sig)
-{
-	if (sig == 0)
-		return 0;
-	if (sig > NSIG)
-		return -EINVAL;
-	int default_ignored = sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
-	if (actions[sig].handler == SIG_IGN || (actions[sig].handler == 0 && default_ignored))
-		return 0;
-	hypercall_exit(MOTE_EXIT_SIGNAL, (int32_t)sig,
-		       actions[sig].handler > SIG_IGN ? "signal handlers are not run by the mote guest kernel"
-						      : 0,
-		       syscall_user_rip, syscall_user_rsp);
-}
-
-long sys_kill(uint64_t pid, uint64_t sig)
-{
-	int64_t p = (int64_t)pid;
-	if (p == 0 || p == 1 || p == -1)
-		return signal_self(sig);
-	return -ESRCH;
-}
-
-/*
- * A signal to one thread acts on the whole process here (no handler runs
- * yet, so what it does, dropped or fatal, is the same from any thread).
- */
-long sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig)
-{
-	if ((int64_t)tgid <= 0 || (int64_t)tid <= 0)
-		return -EINVAL;
-	if (tgid != 1 || !sched_find((int)tid))
-		return -ESRCH;
-	return signal_self(sig);
-}
-
-long sys_tkill(uint64_t tid, uint64_t sig)
-{
-	if ((int64_t)tid <= 0)
-		return -EINVAL;
-	if (!sched_find((int)tid))
-		return -ESRCH;
-	return signal_self(sig);
 }
 
 long sys_no_process(void)
@@ -543,19 +445,5 @@ long sys_wait4(uint64_t pid, uint64_t status, uint64_t options, uint64_t rusage)
 
 long sys_zero(void)
 {
-	return 0;
-}
-
-long sys_alarm(uint64_t seconds)
-{
-	return 0;
-}
-
-long sys_setitimer(uint64_t which, uint64_t new_value, uint64_t old_value)
-{
-	if (old_value) {
-		uint64_t zero[4] = {0, 0, 0, 0};
-		return put_user(old_value, zero, sizeof(zero));
-	}
 	return 0;
 }

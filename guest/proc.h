@@ -8,7 +8,7 @@
 
 void proc_init(const struct mote_boot_info *bi);
 
-/* For execve of `path`: handled signals back to their default (ignored ones stay ignored), the name. */
+/* For execve of `path`: the signal state (sig_exec_reset) and the name. */
 void proc_exec_reset(const char *path);
 
 long sys_exit_group(uint64_t status);
@@ -40,16 +40,8 @@ long sys_getrandom(uint64_t buf, uint64_t len, uint64_t flags);
 long sys_sched_getaffinity(uint64_t pid, uint64_t size, uint64_t mask);
 long sys_sched_setaffinity(uint64_t pid, uint64_t size, uint64_t mask);
 long sys_getcpu(uint64_t cpu, uint64_t node, uint64_t cache);
-long sys_rt_sigaction(uint64_t sig, uint64_t act, uint64_t oact, uint64_t size);
-long sys_rt_sigprocmask(uint64_t how, uint64_t set, uint64_t oset, uint64_t size);
-long sys_sigaltstack(uint64_t ss, uint64_t oss);
-long sys_kill(uint64_t pid, uint64_t sig);
-long sys_tgkill(uint64_t tgid, uint64_t tid, uint64_t sig);
-long sys_tkill(uint64_t tid, uint64_t sig);
 long sys_no_process(void);
 long sys_wait4(uint64_t pid, uint64_t status, uint64_t options, uint64_t rusage);
 long sys_zero(void);
-long sys_alarm(uint64_t seconds);
-long sys_setitimer(uint64_t which, uint64_t new_value, uint64_t old_value);
 
 #endif /* GUEST_PROC_H */

@@ -29,7 +29,9 @@ static struct thread
 static struct thread *current;
 static struct thread *zombie; /* exited, freed by the next thread to run */
 static int nthreads, next_tid = 2;
-static int nforever; /* blocked with no deadline: only another thread can make them runnable */
+static int nforever;		/* blocked with no deadline: only another thread can make them runnable */
+static uint64_t timer_deadline; /* sched_set_timer */
+static void (*timer_fire)(void);
 static uint64_t wait_seq_next;
 static uint64_t wait_seqs[SCHED_MAX_THREADS]; /* FIFO order of waiters, by slot */
 
@@ -85,7 +87,7 @@ static uint64_t rdgsbase(void)
 static void publish_contenders(void)
 {
 	if (preempt_area)
-		preempt_area->contenders = (uint32_t)(nthreads - nforever);
+		preempt_area->contenders = (uint32_t)(nthreads - nforever + (timer_deadline != 0));
 }
 
 void sched_init(struct mote_boot_info *bi)
@@ -117,6 +119,7 @@ void sched_init(struct mote_boot_info *bi)
 	boot_thread.tid = 1;
 	boot_thread.state = THREAD_RUNNABLE;
 	boot_thread.kstack_top = sched_kstack_top;
+	boot_thread.sig.alt_disabled = 1;
 	boot_thread.xstate = boot_xstate; /* enough until a second thread exists (sched_thread_create) */
 	threads[0] = &boot_thread;
 	current = &boot_thread;
@@ -193,6 +196,8 @@ struct thread *sched_thread_create(uint64_t user_sp, uint64_t fs_base)
 	t->kstack_top = (uint64_t)(uintptr_t)t->kstack_mem + KSTACK_SIZE;
 	t->fs_base = fs_base;
 	t->gs_base = rdgsbase();
+	t->sig.mask = current->sig.mask; /* as Linux: the creator's mask; no altstack, nothing pending */
+	t->sig.alt_disabled = 1;
 	xstate_save(t->xstate);
 
 	/* The frame a syscall of the new thread would have pushed, then what sched_switch pops. */
@@ -263,8 +268,8 @@ static void __attribute__((noreturn)) deadlock(void)
 {
 	static char msg[160];
 	ksnprintf(msg, sizeof(msg),
-		  "deadlock: all %d threads of the program wait forever (futex waits with no timeout, "
-		  "nothing can wake them)",
+		  "deadlock: all %d threads of the program wait forever (futex or signal waits with no "
+		  "timeout, nothing can wake them)",
 		  nthreads);
 	hypercall_exit(MOTE_EXIT_DEADLOCK, nthreads, msg, sched_current_frame()->rip,
 		       sched_current_frame()->rsp);
@@ -287,10 +292,13 @@ static void idle(void)
 		if (t->wait_kind == SCHED_WAIT_IO && (!io || t == current))
 			io = t;
 	}
+	if (timer_deadline && (!earliest || timer_deadline < earliest))
+		earliest = timer_deadline;
 	if (earliest) {
 		uint64_t now = clock_monotonic_ns();
 		if (earliest > now)
 			clock_sleep_ns(earliest - now);
+		sched_poll_timer();
 		expire_deadlines(clock_monotonic_ns());
 		return;
 	}
@@ -304,8 +312,10 @@ static void idle(void)
 /* Run another thread (or, if the current one is still runnable and alone, go on); `preempted`: count it. */
 static void schedule(int preempted)
 {
-	if (nthreads > 1 || current->state != THREAD_RUNNABLE)
+	if (nthreads > 1 || current->state != THREAD_RUNNABLE) {
+		sched_poll_timer();
 		expire_deadlines(clock_monotonic_ns());
+	}
 	struct thread *next;
 	while (!(next = next_runnable(current)))
 		idle();
@@ -409,7 +419,7 @@ static int oldest_waiter(uint64_t chan, uint32_t bits)
 	for (int i = 0; i < SCHED_MAX_THREADS; i++) {
 		struct thread *t = threads[i];
 		if (t && t->state == THREAD_BLOCKED && t->wait_kind != SCHED_WAIT_SLEEP &&
-		    t->wait_chan == chan && (t->wait_bits & bits) &&
+		    t->wait_kind != SCHED_WAIT_SIGNAL && t->wait_chan == chan && (t->wait_bits & bits) &&
 		    (best < 0 || wait_seqs[i] < wait_seqs[best]))
 			best = i;
 	}
@@ -449,10 +459,84 @@ void sched_yield_current(void)
 		schedule(0);
 }
 
-void sched_sleep_until(uint64_t deadline_ns)
+int sched_sleep_until(uint64_t deadline_ns)
 {
 	while (clock_monotonic_ns() < deadline_ns)
-		sched_wait(SCHED_WAIT_SLEEP, 0, 0, deadline_ns);
+		if (sched_wait(SCHED_WAIT_SLEEP, 0, 0, deadline_ns) == -EINTR)
+			return -EINTR;
+	return 0;
+}
+
+void sched_interrupt(struct thread *t)
+{
+	if (t->state == THREAD_BLOCKED)
+		make_runnable(t, -EINTR);
+}
+
+void sched_set_timer(uint64_t deadline_ns, void (*fire)(void))
+{
+	timer_deadline = deadline_ns;
+	timer_fire = fire;
+	publish_contenders();
+}
+
+uint64_t sched_timer_deadline(void)
+{
+	return timer_deadline;
+}
+
+void sched_poll_timer(void)
+{
+	if (timer_deadline && clock_monotonic_ns() >= timer_deadline) {
+		void (*fire)(void) = timer_fire;
+		timer_deadline = 0;
+		publish_contenders();
+		if (fire)
+			fire(); /* may arm the timer again (an interval) */
+	}
+}
+
+struct thread *sched_thread_at(int i)
+{
+	return i >= 0 && i < SCHED_MAX_THREADS ? threads[i] : NULL;
+}
+
+uint32_t sched_fpu_size(void)
+{
+	return xstate_size;
+}
+
+uint64_t sched_fpu_features(void)
+{
+	return use_xsave ? xsave_mask : 0;
+}
+
+void sched_fpu_save(void *area)
+{
+	xstate_save(area);
+}
+
+void sched_fpu_restore(const void *area)
+{
+	xstate_restore(area);
+}
+
+void sched_fpu_init(void)
+{
+	/* An area in the initial state: no component in use, the default control words. */
+	static uint8_t init_area[576] __attribute__((aligned(64)));
+	static const uint16_t fcw = 0x37f;
+	static const uint32_t mxcsr = 0x1f80;
+	memcpy(init_area, &fcw, 2);
+	memcpy(init_area + 24, &mxcsr, 4);
+	if (use_xsave)
+		__asm__ volatile("xrstor64 (%0)"
+				 :
+				 : "r"(init_area), "a"((uint32_t)xsave_mask),
+				   "d"((uint32_t)(xsave_mask >> 32))
+				 : "memory");
+	else
+		__asm__ volatile("fxrstor64 (%0)" : : "r"(init_area) : "memory");
 }
 
 void sched_preempt(void)

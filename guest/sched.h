@@ -24,9 +24,23 @@ struct user_regs {
 
 /* What a blocked thread waits for (how a deadlock is resolved, see sched_wait). */
 enum sched_wait_kind {
-	SCHED_WAIT_FUTEX = 1, /* a futex word: nothing but a wake or the deadline ends it */
-	SCHED_WAIT_SLEEP = 2, /* only the deadline ends it */
-	SCHED_WAIT_IO = 3,    /* a pipe or poll: any pipe change wakes it to look again */
+	SCHED_WAIT_FUTEX = 1,  /* a futex word: nothing but a wake or the deadline ends it */
+	SCHED_WAIT_SLEEP = 2,  /* only the deadline ends it */
+	SCHED_WAIT_IO = 3,     /* a pipe or poll: any pipe change wakes it to look again */
+	SCHED_WAIT_SIGNAL = 4, /* sigsuspend, sigtimedwait: only a signal (or the deadline) ends it */
+};
+
+/* A thread's signal state (guest/sig.c keeps it; here because struct thread holds it). */
+struct thread_sig {
+	uint64_t mask;		   /* blocked signals, bit (sig - 1) */
+	uint64_t pending;	   /* sent to this thread (tgkill, tkill, SIGPIPE) */
+	uint64_t saved_mask;	   /* sigsuspend, ppoll, pselect6: the mask to put back after the handler */
+	int restore_mask;	   /* saved_mask is to be put back */
+	int32_t code[64];	   /* si_code of each pending signal */
+	int32_t from[64];	   /* si_pid: the sender's pid (1) or 0 from the kernel */
+	uint64_t alt_sp, alt_size; /* sigaltstack */
+	int alt_disabled;	   /* SS_DISABLE (the default) */
+	int alt_autodisarm;	   /* SS_AUTODISARM: disabled while a handler runs on it */
 };
 
 /* The channel of SCHED_WAIT_IO waits (futex channels are addresses, never this small). */
@@ -43,13 +57,14 @@ struct thread {
 	void *xstate_mem;
 	/* while blocked */
 	int wait_kind;
-	int wait_result; /* 0 woken, -ETIMEDOUT, -EDEADLK */
+	int wait_result; /* 0 woken, -ETIMEDOUT, -EDEADLK, -EINTR (a signal: sched_interrupt) */
 	uint64_t wait_chan;
 	uint32_t wait_bits;
 	uint64_t deadline_ns; /* monotonic; 0 = none */
 	/* thread-level state the syscalls keep */
 	uint64_t clear_child_tid; /* set_tid_address / CLONE_CHILD_CLEARTID */
 	uint64_t robust_head, robust_len;
+	struct thread_sig sig;
 };
 
 /*
@@ -109,8 +124,37 @@ int sched_requeue(uint64_t from, uint64_t to, int max);
 /* Let every other runnable thread run once (sched_yield). */
 void sched_yield_current(void);
 
-/* Sleep the running thread until the monotonic `deadline_ns`. */
-void sched_sleep_until(uint64_t deadline_ns);
+/* Sleep the running thread until the monotonic `deadline_ns`. Returns 0, or -EINTR (a signal). */
+int sched_sleep_until(uint64_t deadline_ns);
+
+/* A signal for `t`: if it is blocked in sched_wait, that returns -EINTR. */
+void sched_interrupt(struct thread *t);
+
+/*
+ * Arm the process's one timer (setitimer ITIMER_REAL, alarm): at the
+ * monotonic `deadline_ns` (0: disarm) `fire` is called, from the idle loop
+ * when no thread runs, or from sched_poll_timer. While armed the timer counts
+ * as a contender, so a lone spinning thread is still preempted to notice it.
+ */
+void sched_set_timer(uint64_t deadline_ns, void (*fire)(void));
+
+/* The armed timer's deadline, or 0. */
+uint64_t sched_timer_deadline(void);
+
+/* Call the timer's `fire` if its deadline has passed (at signal delivery points). */
+void sched_poll_timer(void);
+
+/* The live threads, for signal delivery: slot i's thread or NULL, i < SCHED_MAX_THREADS. */
+struct thread *sched_thread_at(int i);
+
+/* FPU state for signal frames: the size of an XSAVE area, its feature mask (0: FXSAVE only). */
+uint32_t sched_fpu_size(void);
+uint64_t sched_fpu_features(void);
+/* Save the live FPU state to `area` (64-byte aligned, sched_fpu_size bytes), or load it from one. */
+void sched_fpu_save(void *area);
+void sched_fpu_restore(const void *area);
+/* Put the FPU in its initial state (what a signal handler starts with). */
+void sched_fpu_init(void);
 
 /*
  * The monitor preempted the program (preempt_entry), or asked for it while

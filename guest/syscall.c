@@ -10,6 +10,7 @@
 #include "mm.h"
 #include "proc.h"
 #include "sched.h"
+#include "sig.h"
 #include "thread.h"
 
 typedef long (*syscall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
@@ -55,6 +56,7 @@ static const struct syscall_entry table[NSYSCALLS] = {
     SC(12, sys_brk),
     SC(13, sys_rt_sigaction),
     SC(14, sys_rt_sigprocmask),
+    SC(15, sys_rt_sigreturn),
     SC(16, sys_ioctl),
     SC(17, sys_pread64),
     SC(18, sys_pwrite64),
@@ -68,7 +70,9 @@ static const struct syscall_entry table[NSYSCALLS] = {
     SC(28, sys_madvise),
     SC(32, sys_dup),
     SC(33, sys_dup2),
+    SC(34, sys_pause),
     SC(35, sys_nanosleep),
+    SC(36, sys_getitimer),
     SC(37, sys_alarm),
     SC(38, sys_setitimer),
     SC(39, sys_getpid),
@@ -125,6 +129,9 @@ static const struct syscall_entry table[NSYSCALLS] = {
     SC(120, sys_getresuid), /* getresgid */
     SC(121, sys_getpgid),
     SC(124, sys_getsid),
+    SC(127, sys_rt_sigpending),
+    SC(128, sys_rt_sigtimedwait),
+    SC(130, sys_rt_sigsuspend),
     SC(131, sys_sigaltstack),
     SC(140, sys_ids_zero), /* getpriority */
     SC(141, sys_ids_zero), /* setpriority */
@@ -217,6 +224,8 @@ long syscall_dispatch(struct syscall_frame *f)
 	if (nr < NSYSCALLS && table[nr].fn) {
 		long r = table[nr].fn(f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
 		sched_preempt_if_pending();
+		if (sig_exit_work(r))
+			sig_syscall_exit(f, r); /* handlers to run, a restart to decide */
 		return r;
 	}
 	if (kdebug_enabled()) {
@@ -234,6 +243,6 @@ long syscall_dispatch(struct syscall_frame *f)
 void preempt_dispatch(struct user_regs *r);
 void preempt_dispatch(struct user_regs *r)
 {
-	(void)r;
 	sched_preempt();
+	sig_preempt_exit(r);
 }

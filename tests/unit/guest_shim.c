@@ -15,6 +15,7 @@
 #include "mm.h"
 #include "random.h"
 #include "sched.h"
+#include "sig.h"
 #include "linux.h"
 
 /* ---- heap and pages -------------------------------------------------------------------------- */
@@ -142,6 +143,31 @@ int sched_wait(int kind, uint64_t chan, uint32_t bits, uint64_t deadline_ns)
 int sched_wake(uint64_t chan, uint32_t bits, int max)
 {
 	return 0;
+}
+
+static struct thread lone_thread;
+struct thread *sched_current(void)
+{
+	return &lone_thread;
+}
+
+/* Signals: what the file layer sends is recorded (SIGPIPE); no handler runs here. */
+static uint64_t signals_sent;
+void sig_send_thread(struct thread *t, int sig, int code)
+{
+	(void)t;
+	(void)code;
+	signals_sent |= 1ull << (sig - 1);
+}
+
+void sig_set_temporary_mask(uint64_t mask)
+{
+	lone_thread.sig.mask = mask;
+}
+
+uint64_t shim_signals_sent(void)
+{
+	return signals_sent;
 }
 
 uint64_t shim_slept_ns(void)

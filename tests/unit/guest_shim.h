@@ -41,4 +41,7 @@ void shim_set_generation(uint64_t generation);
  */
 void shim_set_hypercall(void (*fn)(unsigned nr, void *arg));
 
+/* Signals sent through sig_send_thread so far, bit (sig - 1). */
+uint64_t shim_signals_sent(void);
+
 #endif /* TESTS_GUEST_SHIM_H */

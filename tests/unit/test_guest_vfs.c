@@ -791,7 +791,9 @@ static void test_pipes(void)
 	EXPECT_EQ("pipe2 nonblock", sys_fcntl((uint64_t)p[1], F_GETFL, 0), O_WRONLY | O_NONBLOCK);
 	EXPECT_EQ("pipe2 bad flags", sys_pipe2(U(p + 0), 1), -EINVAL);
 	sys_close((uint64_t)p[0]);
+	EXPECT_EQ("no SIGPIPE before", shim_signals_sent() >> 12 & 1, 0);
 	EXPECT_EQ("EPIPE", sys_write((uint64_t)p[1], U("x"), 1), -EPIPE);
+	EXPECT_EQ("EPIPE sends SIGPIPE to the writer", shim_signals_sent() >> 12 & 1, 1);
 	pf[0] = (struct linux_pollfd){p[1], POLLOUT, 0};
 	EXPECT_EQ("poll no reader", (sys_poll(U(pf), 1, 0), pf[0].revents & POLLERR), POLLERR);
 	sys_close((uint64_t)p[1]);
