@@ -54,8 +54,14 @@ static int elf_status(int r)
 	}
 }
 
-/* Check the program on the host first, so that common mistakes get their message before any VM. */
-static int check_program(const char *host_path, const char *shown, uint64_t mem, struct mote_err *err)
+/*
+ * Check the program on the host first, so that common mistakes get their
+ * message before any VM. A dynamic program needs its interpreter in the root
+ * file system: `rootfs_dir` (NULL: the root file system holds just the
+ * program, so it cannot run).
+ */
+static int check_program(const char *host_path, const char *shown, const char *rootfs_dir, uint64_t mem,
+			 struct mote_err *err)
 {
 	struct stat st;
 	int fd = mote_open_regular(host_path, &st);
@@ -77,11 +83,19 @@ static int check_program(const char *host_path, const char *shown, uint64_t mem,
 	struct mote_elf_info info;
 	int r = mote_elf_parse(p, (size_t)st.st_size, &info);
 	munmap(p, (size_t)st.st_size);
-	if (r == MOTE_ELF_DYNAMIC)
-		return mote_errf(
-		    err, MOTE_STATUS_DYNAMIC,
-		    "program %s: dynamically linked (PT_INTERP %s); mote runs static programs only", shown,
-		    info.interp);
+	if (r == MOTE_ELF_DYNAMIC) {
+		char interp[PATH_MAX];
+		struct stat ist;
+		snprintf(interp, sizeof(interp), "%s%s", rootfs_dir ? rootfs_dir : "", info.interp);
+		if (!rootfs_dir || stat(interp, &ist) < 0 || !S_ISREG(ist.st_mode))
+			return mote_errf(
+			    err, MOTE_STATUS_DYNAMIC,
+			    "program %s: dynamically linked (PT_INTERP %s), and %s is not in the root "
+			    "file system: run it with --rootfs DIR holding its libraries "
+			    "(mote rootfs add-program, docs/dynamic.md)",
+			    shown, info.interp, info.interp);
+		r = MOTE_ELF_OK; /* the guest starts it with its interpreter */
+	}
 	if (r != MOTE_ELF_OK)
 		return mote_errf(err, elf_status(r), "program %s: %s", shown, mote_elf_strerror(r));
 	uint64_t need = info.hi - info.lo;
@@ -202,7 +216,7 @@ int cmd_run(int argc, char **argv)
 		snprintf(host_path, sizeof(host_path), "%s%s", rootfs_dir, exec_path);
 		struct stat lst;
 		if (lstat(host_path, &lst) == 0 && !S_ISLNK(lst.st_mode) &&
-		    check_program(host_path, exec_path, mem, &err) < 0)
+		    check_program(host_path, exec_path, rootfs_dir, mem, &err) < 0)
 			mote_err_exit("mote", &err);
 		if (lstat(host_path, &lst) < 0) {
 			mote_errf(&err, MOTE_STATUS_NOT_FOUND, "program %s: no such file in --rootfs %s",
@@ -212,7 +226,7 @@ int cmd_run(int argc, char **argv)
 		if (mote_rootfs_cached_dir(rootfs_dir, image, sizeof(image), &err) < 0)
 			mote_err_exit("mote", &err);
 	} else {
-		if (check_program(program, program, mem, &err) < 0)
+		if (check_program(program, program, NULL, mem, &err) < 0)
 			mote_err_exit("mote", &err);
 		char tmp[PATH_MAX];
 		snprintf(tmp, sizeof(tmp), "%s", program);

@@ -26,4 +26,8 @@ int cmd_base(int argc, char **argv);
 /* `mote build`: execs mote-build, the OCI image builder (cli/cmd_build.c, docs/build.md). */
 int cmd_build(int argc, char **argv);
 
+/* `mote rootfs add-program`: a program and the shared libraries it needs into a rootfs dir
+ * (cli/cmd_rootfs.c). */
+int cmd_rootfs(int argc, char **argv);
+
 #endif /* MOTE_CLI_COMMANDS_H */

@@ -12,7 +12,8 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-    {"run", cmd_run, "run a static Linux program in a fresh microVM"},
+    {"run", cmd_run, "run a Linux program in a fresh microVM"},
+    {"rootfs", cmd_rootfs, "add-program: copy a dynamic program and its libraries into a rootfs dir"},
     {"snapshot", cmd_snapshot, "restore clones of a snapshot, or snapshot a running VM"},
     {"serve", cmd_serve, "run the function platform (HTTP gateway, registry, VMs)"},
     {"deploy", cmd_deploy, "deploy a function (a Lua handler or a static C ELF) to mote serve"},

@@ -1,4 +1,4 @@
-/* Loading the program: static ELF (ET_EXEC or static-pie) and its initial stack. */
+/* Loading the program: its ELF image (and, for a dynamic one, its interpreter's) and its initial stack. */
 #include "loader.h"
 
 #include "clock.h"
@@ -66,15 +66,61 @@ static uint64_t push_bytes(uint64_t *sp, const void *data, uint64_t len)
 int loader_check(struct loader_program *p, char *msg, size_t size)
 {
 	int r = mote_elf_parse(p->image, p->size, &p->elf);
-	if (r == MOTE_ELF_DYNAMIC) {
-		ksnprintf(msg, size,
-			  "program %s: dynamically linked (PT_INTERP %s); mote runs static programs only",
-			  p->path, p->elf.interp);
-		return MOTE_LOAD_DYNAMIC;
-	}
-	if (r != MOTE_ELF_OK) {
+	p->dynamic = r == MOTE_ELF_DYNAMIC;
+	if (r != MOTE_ELF_OK && r != MOTE_ELF_DYNAMIC) {
 		ksnprintf(msg, size, "program %s: %s", p->path, mote_elf_strerror(r));
 		return elf_load_code(r);
+	}
+	if (!p->dynamic)
+		return 0;
+	const char *interp = p->elf.interp;
+	if (vfs_map_file(interp, &p->interp_image, &p->interp_size) < 0) {
+		ksnprintf(msg, size,
+			  "program %s: dynamically linked (PT_INTERP %s), and %s is not in the rootfs "
+			  "(run it with --rootfs holding its libraries: docs/dynamic.md)",
+			  p->path, interp, interp);
+		return MOTE_LOAD_DYNAMIC;
+	}
+	r = mote_elf_parse(p->interp_image, p->interp_size, &p->interp_elf);
+	if (r != MOTE_ELF_OK || !p->interp_elf.is_pie) {
+		ksnprintf(msg, size, "program %s: its interpreter %s: %s", p->path, interp,
+			  r == MOTE_ELF_OK ? "not position-independent (ET_EXEC)" : mote_elf_strerror(r));
+		return r == MOTE_ELF_OK ? MOTE_LOAD_UNSUPPORTED : elf_load_code(r);
+	}
+	return 0;
+}
+
+/*
+ * Copy the segments of the checked ELF `e` (file bytes at `image`) into
+ * program memory: ET_EXEC at its addresses, ET_DYN at a free range. Stores
+ * the load bias; or returns -1 with a MOTE_LOAD_* code and one line.
+ */
+static int place(const struct mote_elf_info *e, const void *image, const char *path, uint64_t *bias,
+		 int *code, char *msg, size_t size)
+{
+	uint64_t span = e->hi - e->lo;
+	*bias = 0;
+	if (e->is_pie) {
+		void *at = mm_alloc_user(span, 0);
+		if (!at) {
+			*code = MOTE_LOAD_NO_MEMORY;
+			ksnprintf(msg, size,
+				  "program %s: needs %lu KiB, more than guest memory has free (raise --mem)",
+				  path, span >> 10);
+			return -1;
+		}
+		*bias = (uint64_t)(uintptr_t)at - e->lo;
+	} else if (mm_claim_user(e->lo, span) < 0) {
+		*code = MOTE_LOAD_NO_MEMORY;
+		ksnprintf(msg, size,
+			  "program %s: its segments [%#lx, %#lx) do not fit in guest memory (raise --mem)",
+			  path, e->lo, e->hi);
+		return -1;
+	}
+	for (unsigned i = 0; i < e->nloads; i++) {
+		const struct mote_elf_load *ld = &e->loads[i];
+		memcpy((void *)(uintptr_t)(ld->vaddr + *bias), (const uint8_t *)image + ld->offset,
+		       ld->filesz);
 	}
 	return 0;
 }
@@ -98,29 +144,11 @@ uint64_t loader_start(struct mote_boot_info *bi, const struct loader_program *p,
 {
 	const struct mote_elf_info *e = &p->elf;
 	const char *path = p->path;
-	uint64_t span = e->hi - e->lo, bias = 0;
-	if (e->is_pie) {
-		void *at = mm_alloc_user(span, 0);
-		if (!at) {
-			*code = MOTE_LOAD_NO_MEMORY;
-			ksnprintf(msg, size,
-				  "program %s: needs %lu KiB, more than guest memory has free (raise --mem)",
-				  path, span >> 10);
-			return 0;
-		}
-		bias = (uint64_t)(uintptr_t)at - e->lo;
-	} else if (mm_claim_user(e->lo, span) < 0) {
-		*code = MOTE_LOAD_NO_MEMORY;
-		ksnprintf(msg, size,
-			  "program %s: its segments [%#lx, %#lx) do not fit in guest memory (raise --mem)",
-			  path, e->lo, e->hi);
+	uint64_t bias, interp_bias = 0;
+	if (place(e, p->image, path, &bias, code, msg, size) < 0 ||
+	    (p->dynamic &&
+	     place(&p->interp_elf, p->interp_image, e->interp, &interp_bias, code, msg, size) < 0))
 		return 0;
-	}
-	for (unsigned i = 0; i < e->nloads; i++) {
-		const struct mote_elf_load *ld = &e->loads[i];
-		memcpy((void *)(uintptr_t)(ld->vaddr + bias), (const uint8_t *)p->image + ld->offset,
-		       ld->filesz);
-	}
 	mm_set_brk_base(e->hi + bias);
 	bi->prog_start = e->lo + bias;
 	bi->prog_end = e->hi + bias;
@@ -166,7 +194,7 @@ uint64_t loader_start(struct mote_boot_info *bi, const struct loader_program *p,
 	    {AT_PHENT, e->phentsize},
 	    {AT_PHNUM, e->phnum},
 	    {AT_PAGESZ, PAGE_SIZE},
-	    {AT_BASE, 0},
+	    {AT_BASE, p->dynamic ? interp_bias : 0},
 	    {AT_FLAGS, 0},
 	    {AT_ENTRY, e->entry + bias},
 	    {AT_UID, 0},
@@ -198,7 +226,7 @@ uint64_t loader_start(struct mote_boot_info *bi, const struct loader_program *p,
 	if (ev != uenvp)
 		kfree(ev);
 	*sp_out = sp;
-	return e->entry + bias;
+	return p->dynamic ? p->interp_elf.entry + interp_bias : e->entry + bias;
 }
 
 uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp_out)

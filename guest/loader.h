@@ -15,6 +15,11 @@ struct loader_program {
 	const void *image;
 	uint64_t size;
 	struct mote_elf_info elf; /* filled by loader_check */
+	/* A dynamic program (PT_INTERP): its interpreter from the rootfs, found by loader_check. */
+	int dynamic;
+	const void *interp_image;
+	uint64_t interp_size;
+	struct mote_elf_info interp_elf;
 };
 
 /*
@@ -26,15 +31,18 @@ struct loader_program {
 uint64_t loader_load_program(struct mote_boot_info *bi, uint64_t *sp);
 
 /*
- * Check that p->image is a static x86-64 ELF executable (ET_EXEC or
- * static-pie) and fill p->elf. Changes nothing. Returns 0, or a
- * MOTE_LOAD_* code with one line in msg[size].
+ * Check that p->image is an x86-64 ELF executable (ET_EXEC, PIE or
+ * static-pie) and fill p->elf. A dynamic one (PT_INTERP) needs its
+ * interpreter in the rootfs, itself a static ELF (ld.so is): found, it is
+ * checked into p->interp_*. Changes nothing. Returns 0, or a MOTE_LOAD_*
+ * code with one line in msg[size].
  */
 int loader_check(struct loader_program *p, char *msg, size_t size);
 
 /*
  * Start the checked program `p`: place its segments (ET_EXEC at its
- * addresses, static-pie at the lowest free range), set the brk, build the
+ * addresses, PIE at a free range) and its interpreter's (at a free range;
+ * the program then starts there, with AT_BASE), set the brk, build the
  * stack at the top of the stack region with argv and envp (kernel strings,
  * copied onto it) and the auxiliary vector, and fill bi->prog_*. Returns the
  * entry point with *sp set, or 0 with a MOTE_LOAD_* code in *code and one

@@ -36,6 +36,7 @@ struct elf64_sym {
 #define ET_DYN 3
 #define EM_X86_64 62
 #define PT_LOAD 1
+#define PT_DYNAMIC 2
 #define PT_INTERP 3
 #define PT_NOTE 4
 #define PT_PHDR 6
@@ -183,8 +184,6 @@ int mote_elf_parse(const void *data, size_t size, struct mote_elf_info *info)
 		default: break;
 		}
 	}
-	if (dynamic)
-		return MOTE_ELF_DYNAMIC;
 	if (info->nloads == 0)
 		return MOTE_ELF_NOT_EXEC;
 	if (eh.entry < info->lo || eh.entry >= info->hi)
@@ -196,6 +195,102 @@ int mote_elf_parse(const void *data, size_t size, struct mote_elf_info *info)
 			if (a->vaddr < b->vaddr + b->memsz && b->vaddr < a->vaddr + a->memsz)
 				return MOTE_ELF_CORRUPT;
 		}
+	/* Checked like a static one: a loader may go on and start it with its interpreter. */
+	return dynamic ? MOTE_ELF_DYNAMIC : MOTE_ELF_OK;
+}
+
+#define DT_NULL 0
+#define DT_NEEDED 1
+#define DT_STRTAB 5
+#define DT_STRSZ 10
+#define DT_RPATH 15
+#define DT_RUNPATH 29
+
+/* The file offset of `vaddr` inside a loaded segment's file bytes, or UINT64_MAX. */
+static uint64_t file_offset(const struct mote_elf_info *info, uint64_t vaddr)
+{
+	for (unsigned i = 0; i < info->nloads; i++) {
+		const struct mote_elf_load *ld = &info->loads[i];
+		if (vaddr >= ld->vaddr && vaddr - ld->vaddr < ld->filesz)
+			return ld->offset + (vaddr - ld->vaddr);
+	}
+	return UINT64_MAX;
+}
+
+/* Copy the string at offset `off` of the string table [str, str + strsz) into dst[MOTE_ELF_NAME_MAX]. */
+static int copy_dyn_string(const uint8_t *p, uint64_t str, uint64_t strsz, uint64_t off, char *dst,
+			   size_t cap)
+{
+	for (size_t n = 0; n < cap; n++) {
+		if (off + n >= strsz)
+			return -1;
+		char c = (char)p[str + off + n];
+		dst[n] = c;
+		if (!c)
+			return 0;
+	}
+	return -1;
+}
+
+int mote_elf_deps(const void *data, size_t size, struct mote_elf_deps *deps)
+{
+	const uint8_t *p = data;
+	struct mote_elf_info info;
+	clear_bytes(deps, sizeof(*deps));
+	int r = mote_elf_parse(data, size, &info);
+	if (r != MOTE_ELF_OK && r != MOTE_ELF_DYNAMIC)
+		return r;
+	struct elf64_ehdr eh;
+	read_ehdr(p, &eh);
+	uint64_t dyn_off = 0, dyn_size = 0;
+	for (unsigned i = 0; i < eh.phnum; i++) {
+		struct elf64_phdr ph;
+		copy_bytes(&ph, p + eh.phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.type == PT_DYNAMIC) {
+			if (!in_bounds(ph.offset, ph.filesz, size))
+				return MOTE_ELF_CORRUPT;
+			dyn_off = ph.offset;
+			dyn_size = ph.filesz;
+		}
+	}
+	if (!dyn_size)
+		return MOTE_ELF_OK;
+	/* First pass: the string table; second: the names. */
+	uint64_t strtab = UINT64_MAX, strsz = 0, rpath = UINT64_MAX, runpath = UINT64_MAX;
+	uint64_t needed[MOTE_ELF_MAX_NEEDED];
+	unsigned nneeded = 0;
+	for (uint64_t off = dyn_off; off + 16 <= dyn_off + dyn_size; off += 16) {
+		int64_t tag;
+		uint64_t val;
+		copy_bytes(&tag, p + off, 8);
+		copy_bytes(&val, p + off + 8, 8);
+		if (tag == DT_NULL)
+			break;
+		switch (tag) {
+		case DT_NEEDED:
+			if (nneeded == MOTE_ELF_MAX_NEEDED)
+				return MOTE_ELF_CORRUPT;
+			needed[nneeded++] = val;
+			break;
+		case DT_STRTAB: strtab = file_offset(&info, val); break;
+		case DT_STRSZ: strsz = val; break;
+		case DT_RPATH: rpath = val; break;
+		case DT_RUNPATH: runpath = val; break;
+		default: break;
+		}
+	}
+	if (!nneeded && runpath == UINT64_MAX && rpath == UINT64_MAX)
+		return MOTE_ELF_OK;
+	if (strtab == UINT64_MAX || !in_bounds(strtab, strsz, size))
+		return MOTE_ELF_CORRUPT;
+	for (unsigned i = 0; i < nneeded; i++)
+		if (copy_dyn_string(p, strtab, strsz, needed[i], deps->needed[i], MOTE_ELF_NAME_MAX) < 0)
+			return MOTE_ELF_CORRUPT;
+	deps->nneeded = nneeded;
+	uint64_t path = runpath != UINT64_MAX ? runpath : rpath;
+	if (path != UINT64_MAX &&
+	    copy_dyn_string(p, strtab, strsz, path, deps->runpath, sizeof(deps->runpath)) < 0)
+		return MOTE_ELF_CORRUPT;
 	return MOTE_ELF_OK;
 }
 

@@ -13,8 +13,8 @@ enum mote_elf_result {
 	MOTE_ELF_32BIT,	      /* ELFCLASS32 */
 	MOTE_ELF_BAD_MACHINE, /* not EM_X86_64 or not little-endian */
 	MOTE_ELF_NOT_EXEC,    /* not ET_EXEC / ET_DYN, or no PT_LOAD */
-	MOTE_ELF_DYNAMIC,     /* has PT_INTERP: `interp` names it */
-	MOTE_ELF_TRUNCATED,   /* a segment or header table lies past the end of the file */
+	MOTE_ELF_DYNAMIC,   /* has PT_INTERP: `interp` names it; otherwise checked (and *info filled) as OK */
+	MOTE_ELF_TRUNCATED, /* a segment or header table lies past the end of the file */
 };
 
 #define MOTE_ELF_PF_X 1u
@@ -54,6 +54,25 @@ int mote_elf_parse(const void *data, size_t size, struct mote_elf_info *info);
 
 /* One-line English description of a result, e.g. "not an ELF file". */
 const char *mote_elf_strerror(int result);
+
+/* What a dynamic ELF file needs from the loader (its PT_DYNAMIC section). */
+#define MOTE_ELF_MAX_NEEDED 64
+#define MOTE_ELF_NAME_MAX 128
+struct mote_elf_deps {
+	unsigned nneeded;
+	char needed[MOTE_ELF_MAX_NEEDED][MOTE_ELF_NAME_MAX]; /* DT_NEEDED names, in order */
+	char runpath[256]; /* DT_RUNPATH, else DT_RPATH ("" if none); may hold $ORIGIN */
+};
+
+/*
+ * Read the DT_NEEDED entries and the run path of the ELF image `data` (a
+ * program or a shared object; one mote_elf_parse accepts, OK or DYNAMIC).
+ * A file with no PT_DYNAMIC needs nothing. Never reads outside the buffer.
+ * Returns MOTE_ELF_OK, a mote_elf_parse error, or MOTE_ELF_CORRUPT for a
+ * dynamic section or string table out of bounds, a name too long, or more
+ * than MOTE_ELF_MAX_NEEDED entries.
+ */
+int mote_elf_deps(const void *data, size_t size, struct mote_elf_deps *deps);
 
 /*
  * Find the function symbol (from .symtab) containing unbiased address

@@ -1,5 +1,5 @@
-/* libFuzzer target: mote_elf_parse and mote_elf_symbolize on arbitrary bytes; checks the parser's promises.
- */
+/* libFuzzer target: mote_elf_parse, mote_elf_deps and mote_elf_symbolize on arbitrary bytes; checks the
+ * parser's promises. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r = mote_elf_parse(data, size, &info);
 	if (r < MOTE_ELF_OK || r > MOTE_ELF_TRUNCATED || !mote_elf_strerror(r))
 		__builtin_trap();
-	if (r == MOTE_ELF_OK) {
+	/* A dynamic program is checked as a static one. */
+	if (r == MOTE_ELF_OK || r == MOTE_ELF_DYNAMIC) {
 		/* What a loader relies on: at least one load, all inside the file, entry inside the span. */
 		if (info.nloads == 0 || info.nloads > MOTE_ELF_MAX_LOADS || info.lo > info.hi)
 			__builtin_trap();
@@ -32,6 +33,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	if (r == MOTE_ELF_DYNAMIC && strnlen(info.interp, sizeof(info.interp)) == sizeof(info.interp))
+		__builtin_trap();
+
+	struct mote_elf_deps deps;
+	int d = mote_elf_deps(data, size, &deps);
+	if ((r != MOTE_ELF_OK && r != MOTE_ELF_DYNAMIC && d != r) || deps.nneeded > MOTE_ELF_MAX_NEEDED)
+		__builtin_trap(); /* deps fails as parse does, and never overflows */
+	for (unsigned i = 0; d == MOTE_ELF_OK && i < deps.nneeded; i++)
+		if (strnlen(deps.needed[i], MOTE_ELF_NAME_MAX) == MOTE_ELF_NAME_MAX)
+			__builtin_trap();
+	if (strnlen(deps.runpath, sizeof(deps.runpath)) == sizeof(deps.runpath))
 		__builtin_trap();
 
 	char name[32];

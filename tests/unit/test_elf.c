@@ -323,7 +323,28 @@ static void test_dynamic(const char *path)
 	EXPECT_RESULT("elf-dynamic-bin-ls", r, MOTE_ELF_DYNAMIC);
 	check("elf-dynamic-interp", strstr(info.interp, "ld-linux") != NULL && info.interp[0] == '/',
 	      "interp '%s'", info.interp);
+	/* Checked as fully as a static program: a loader can start it with its interpreter. */
+	check("elf-dynamic-checked", info.nloads > 0 && info.entry >= info.lo && info.entry < info.hi,
+	      "%u loads, entry %#llx in [%#llx, %#llx)", info.nloads, (unsigned long long)info.entry,
+	      (unsigned long long)info.lo, (unsigned long long)info.hi);
+	struct mote_elf_deps deps;
+	r = mote_elf_deps(f.data, f.size, &deps);
+	int has_libc = 0;
+	for (unsigned i = 0; i < deps.nneeded; i++)
+		has_libc |= strcmp(deps.needed[i], "libc.so.6") == 0;
+	check("elf-deps-bin-ls", r == MOTE_ELF_OK && has_libc,
+	      "result %d, %u needed, libc.so.6 among them: %d", r, deps.nneeded, has_libc);
 	free(f.data);
+	/* A static program needs nothing; bytes that are no ELF fail as mote_elf_parse does. */
+	if (read_whole("/bin/busybox", &f) == 0) {
+		r = mote_elf_deps(f.data, f.size, &deps);
+		check("elf-deps-static-none", r == MOTE_ELF_OK && deps.nneeded == 0 && !deps.runpath[0],
+		      "result %d, %u needed", r, deps.nneeded);
+		free(f.data);
+	}
+	static const uint8_t junk[64] = "not an elf";
+	check("elf-deps-not-elf", mote_elf_deps(junk, sizeof(junk), &deps) == MOTE_ELF_NOT_ELF,
+	      "junk accepted");
 }
 
 /* ---- crafted headers ---- */
