@@ -43,6 +43,7 @@ long pipe_read(struct pipe *p, void *dst, uint64_t len, int nonblock)
 	p->len -= n;
 	if (p->len == 0)
 		p->start = 0;
+	p->seq_out++;
 	sched_wake(SCHED_CHAN_IO, ~0u, SCHED_MAX_THREADS); /* poll for POLLOUT */
 	return (long)n;
 }
@@ -87,6 +88,7 @@ long pipe_write(struct pipe *p, const void *src, uint64_t len, int nonblock)
 		return -EAGAIN;
 	memcpy(p->buf + p->start + p->len, src, n);
 	p->len += n;
+	p->seq_in++;
 	sched_wake(SCHED_CHAN_IO, ~0u, SCHED_MAX_THREADS);
 	return (long)n;
 }
@@ -111,10 +113,13 @@ int pipe_poll(const struct pipe *p, int write_end)
 void pipe_close(struct pipe *p, int write_end)
 {
 	sched_wake(SCHED_CHAN_IO, ~0u, SCHED_MAX_THREADS);
-	if (write_end)
+	if (write_end) {
 		p->writers--;
-	else
+		p->seq_in++;
+	} else {
 		p->readers--;
+		p->seq_out++;
+	}
 	if (p->readers == 0 && p->writers == 0) {
 		kfree(p->buf);
 		kfree(p);
