@@ -97,10 +97,10 @@ int pipe_poll(const struct pipe *p, int write_end)
 {
 	int ev = 0;
 	if (write_end) {
-		if (p->readers == 0)
-			ev |= POLLERR;
-		else if (p->len < PIPE_CAPACITY)
+		if (p->len < PIPE_CAPACITY)
 			ev |= POLLOUT;
+		if (p->readers == 0)
+			ev |= POLLERR; /* with POLLOUT, as Linux's pipe_poll */
 	} else {
 		if (p->len)
 			ev |= POLLIN;
