@@ -20,7 +20,7 @@
 #define CLOCK_REALTIME_ALARM 8
 #define CLOCK_BOOTTIME_ALARM 9
 #define NS_PER_S 1000000000ll
-#define TIMER_NS_MAX (30ll * 366 * 86400 * NS_PER_S) /* longer values and intervals are clamped */
+#define TIMER_NS_MAX (100ll * 366 * 86400 * NS_PER_S) /* later values and longer intervals are clamped */
 
 struct linux_itimerspec {
 	struct linux_timespec it_interval, it_value;
