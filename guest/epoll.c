@@ -301,8 +301,8 @@ long sys_epoll_ctl(uint64_t epfd, uint64_t op, uint64_t fd, uint64_t event)
 	if (ef == tf || !ep)
 		return -EINVAL;
 	if (e.events & EPOLLEXCLUSIVE) {
-		if (op == EPOLL_CTL_MOD ||
-		    (op == EPOLL_CTL_ADD && (fd_file_priv(tf, &epoll_ops) || (e.events & ~EPOLLEXCLUSIVE_OK))))
+		if (op == EPOLL_CTL_MOD || (op == EPOLL_CTL_ADD && (fd_file_priv(tf, &epoll_ops) ||
+								    (e.events & ~EPOLLEXCLUSIVE_OK))))
 			return -EINVAL;
 	}
 	struct epoll_item *it = find_item(ep, tf, (int)fd);
@@ -364,7 +364,8 @@ static long do_epoll_wait(uint64_t epfd, uint64_t events, uint64_t maxevents, in
 		n = collect(ep, events, (int32_t)maxevents);
 		if (n != 0 || timeout_ns == 0 || timed_out || ep->closed)
 			break;
-		/* Until the timeout or the next expiry of a watched timerfd, or a wake from a pipe, an eventfd... */
+		/* Until the timeout or the next expiry of a watched timerfd, or a wake from a pipe, an
+		 * eventfd... */
 		uint64_t wake_at = items_deadline(ep);
 		if (!wake_at || (deadline && deadline < wake_at))
 			wake_at = deadline;
@@ -420,7 +421,8 @@ long sys_epoll_pwait2(uint64_t epfd, uint64_t events, uint64_t maxevents, uint64
 			return -EFAULT;
 		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
 			return -EINVAL;
-		ns = ts.tv_sec >= INT64_MAX / 1000000000 - 1 ? INT64_MAX : ts.tv_sec * 1000000000 + ts.tv_nsec;
+		ns =
+		    ts.tv_sec >= INT64_MAX / 1000000000 - 1 ? INT64_MAX : ts.tv_sec * 1000000000 + ts.tv_nsec;
 	}
 	long r = check_sigmask(sigmask, sigsetsize);
 	return r < 0 ? r : do_epoll_wait(epfd, events, maxevents, ns);

@@ -1,4 +1,5 @@
-/* eventfd and timerfd: a counter and a timer served as files (fd.h's fd_ops), waited on with the scheduler. */
+/* eventfd and timerfd: a counter and a timer served as files (fd.h's fd_ops), waited on with the scheduler.
+ */
 #include "event.h"
 
 #include "clock.h"
@@ -139,12 +140,12 @@ long sys_eventfd(uint64_t initval)
 /* ---- timerfd --------------------------------------------------------------------------------- */
 
 struct timerfd {
-	int realtime;	   /* CLOCK_REALTIME(_ALARM); else monotonic (BOOTTIME is monotonic here) */
-	int armed;	   /* an expiry is due at `next` */
-	int64_t next;	   /* ns on the timer's clock */
-	int64_t interval;  /* ns; 0: one expiry */
-	uint64_t ticks;	   /* expirations not read yet */
-	uint64_t seq;	   /* expirations since creation (EPOLLET) */
+	int realtime;	  /* CLOCK_REALTIME(_ALARM); else monotonic (BOOTTIME is monotonic here) */
+	int armed;	  /* an expiry is due at `next` */
+	int64_t next;	  /* ns on the timer's clock */
+	int64_t interval; /* ns; 0: one expiry */
+	uint64_t ticks;	  /* expirations not read yet */
+	uint64_t seq;	  /* expirations since creation (EPOLLET) */
 };
 
 static int64_t timer_now(const struct timerfd *t)
@@ -295,8 +296,8 @@ long sys_timerfd_settime(uint64_t fd, uint64_t flags, uint64_t new_value, uint64
 	struct linux_itimerspec nv;
 	if (user_copy_from(&nv, new_value, sizeof(nv)) < 0)
 		return -EFAULT;
-	if ((flags & ~(uint64_t)(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET)) || !timespec_valid(&nv.it_value) ||
-	    !timespec_valid(&nv.it_interval))
+	if ((flags & ~(uint64_t)(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET)) ||
+	    !timespec_valid(&nv.it_value) || !timespec_valid(&nv.it_interval))
 		return -EINVAL;
 	struct timerfd *t;
 	long r = timerfd_of(fd, &t);

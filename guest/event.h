@@ -10,7 +10,8 @@
 long sys_eventfd(uint64_t initval);
 long sys_eventfd2(uint64_t initval, uint64_t flags);
 
-/* timerfd_create(CLOCK_MONOTONIC | CLOCK_REALTIME | CLOCK_BOOTTIME (+ _ALARM), TFD_NONBLOCK | TFD_CLOEXEC). */
+/* timerfd_create(CLOCK_MONOTONIC | CLOCK_REALTIME | CLOCK_BOOTTIME (+ _ALARM), TFD_NONBLOCK | TFD_CLOEXEC).
+ */
 long sys_timerfd_create(uint64_t clockid, uint64_t flags);
 
 /* timerfd_settime(fd, 0 | TFD_TIMER_ABSTIME [| TFD_TIMER_CANCEL_ON_SET, ignored], new, old or NULL). */

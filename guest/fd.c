@@ -352,7 +352,8 @@ static long file_write(struct file *f, const void *buf, uint64_t len, uint64_t *
 	if (f->kind == FILE_PIPE_WRITE)
 		return pipe_write(f->pipe, buf, len, (f->flags & O_NONBLOCK) != 0);
 	if (f->kind == FILE_OPS)
-		return f->ops->write ? f->ops->write(f->priv, buf, len, (f->flags & O_NONBLOCK) != 0) : -EINVAL;
+		return f->ops->write ? f->ops->write(f->priv, buf, len, (f->flags & O_NONBLOCK) != 0)
+				     : -EINVAL;
 	if (f->kind != FILE_NODE)
 		return -EBADF;
 	struct vfs_node *n = f->node;

@@ -40,10 +40,11 @@ struct fd_ops {
 	const char *name; /* "[eventfd]", ...: for --debug lines */
 	long (*read)(void *priv, void *buf, uint64_t len, int nonblock);
 	long (*write)(void *priv, const void *buf, uint64_t len, int nonblock);
-	int (*poll)(void *priv);	   /* POLLIN/POLLOUT/POLLERR/POLLHUP now */
-	uint64_t (*deadline)(void *priv);  /* monotonic ns when poll may change by itself (a timer); 0: never */
+	int (*poll)(void *priv); /* POLLIN/POLLOUT/POLLERR/POLLHUP now */
+	uint64_t (*deadline)(
+	    void *priv); /* monotonic ns when poll may change by itself (a timer); 0: never */
 	uint64_t (*seq)(void *priv, int out); /* moves at every input (0) or output (1) event (EPOLLET) */
-	void (*release)(void *priv);	   /* the last descriptor of the file was closed */
+	void (*release)(void *priv);	      /* the last descriptor of the file was closed */
 };
 
 /*

@@ -1,4 +1,5 @@
-/* Guest test: epoll, eventfd and timerfd; run natively too, the output must be the same. argv[1] picks a part. */
+/* Guest test: epoll, eventfd and timerfd; run natively too, the output must be the same. argv[1] picks a
+ * part. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -244,7 +245,8 @@ static void test_eventfd(void)
 	}
 	void *ret;
 	pthread_join(t, &ret);
-	check(ret == NULL && sem_taken == 20, "eventfd: semaphore: a blocked consumer took 20 posts of 10 writes");
+	check(ret == NULL && sem_taken == 20,
+	      "eventfd: semaphore: a blocked consumer took 20 posts of 10 writes");
 	close(sem_fd);
 
 	ctr_fd = eventfd(0, 0);
@@ -265,7 +267,8 @@ static void test_eventfd(void)
 	sleep_ms(20);
 	check(efd_read(full_fd) == UINT64_MAX - 1, "eventfd: main reads the maximum while a writer waits");
 	pthread_join(t, &ret);
-	check(ret == NULL && efd_read(full_fd) == 1, "eventfd: the waiting write went through after the read");
+	check(ret == NULL && efd_read(full_fd) == 1,
+	      "eventfd: the waiting write went through after the read");
 	close(full_fd);
 
 	fd = eventfd(0, EFD_CLOEXEC);
@@ -295,7 +298,8 @@ static void test_triggers(void)
 	struct epoll_event ev[4];
 	check(wait0(lt, ev) == 0 && wait0(et, ev) == 0, "triggers: nothing ready on an empty pipe");
 	write(p[1], "a", 1);
-	check(wait0(lt, ev) == 1 && ev[0].events == EPOLLIN && ev[0].data.u64 == 1, "level: EPOLLIN with its data");
+	check(wait0(lt, ev) == 1 && ev[0].events == EPOLLIN && ev[0].data.u64 == 1,
+	      "level: EPOLLIN with its data");
 	check(wait0(lt, ev) == 1, "level: reported again while unread");
 	check(wait0(et, ev) == 1 && ev[0].data.u64 == 2, "edge: reported once");
 	check(wait0(et, ev) == 0, "edge: not again without a new write");
@@ -311,7 +315,8 @@ static void test_triggers(void)
 	read(p[0], buf, sizeof(buf));
 	check(wait0(lt, ev) == 0 && wait0(et, ev) == 0, "triggers: drained pipe not ready");
 	close(p[1]);
-	check(wait0(lt, ev) == 1 && ev[0].events == EPOLLHUP, "hup: EPOLLHUP alone when the write end closes");
+	check(wait0(lt, ev) == 1 && ev[0].events == EPOLLHUP,
+	      "hup: EPOLLHUP alone when the write end closes");
 	check(wait0(et, ev) == 1 && ev[0].events == EPOLLHUP, "hup: edge-triggered sees it once");
 	check(wait0(et, ev) == 0, "hup: edge-triggered not twice");
 	close(p[0]);
@@ -322,7 +327,8 @@ static void test_triggers(void)
 	add(lt, p[1], EPOLLOUT, 5);
 	check(wait0(lt, ev) == 1 && ev[0].events == EPOLLOUT, "write end: EPOLLOUT");
 	close(p[0]);
-	check(wait0(lt, ev) == 1 && ev[0].events == (EPOLLOUT | EPOLLERR), "write end: EPOLLERR when no reader");
+	check(wait0(lt, ev) == 1 && ev[0].events == (EPOLLOUT | EPOLLERR),
+	      "write end: EPOLLERR when no reader");
 	close(p[1]);
 
 	/* A dup keeps the file (and its item) alive; the last close removes it. */
@@ -358,7 +364,8 @@ static void test_triggers(void)
 	int outer = epoll_create1(0);
 	add(outer, lt, EPOLLIN, 20);
 	add(lt, r[0], EPOLLIN, 21);
-	check(wait0(outer, ev) == 1 && ev[0].data.u64 == 20, "nested: an epoll with a ready item is readable");
+	check(wait0(outer, ev) == 1 && ev[0].data.u64 == 20,
+	      "nested: an epoll with a ready item is readable");
 	struct pollfd pf = {lt, POLLIN, 0};
 	check(poll(&pf, 1, 0) == 1 && pf.revents == POLLIN, "nested: poll on an epoll fd");
 	for (int i = 0; i < 3; i++) {
@@ -415,7 +422,8 @@ static void test_timerfd(void)
 	int64_t now = now_ns(CLOCK_MONOTONIC) - 95 * MS;
 	struct itimerspec abs = {{0, 10 * MS}, {now / 1000000000, now % 1000000000}};
 	timerfd_settime(t, TFD_TIMER_ABSTIME, &abs, NULL);
-	check(read(t, &v, 8) == 8 && v >= 9 && v <= 12, "timerfd: absolute time in the past counts missed ticks");
+	check(read(t, &v, 8) == 8 && v >= 9 && v <= 12,
+	      "timerfd: absolute time in the past counts missed ticks");
 	close(t);
 
 	clockid_t clocks[3] = {CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME};
@@ -474,7 +482,8 @@ static void test_timerfd(void)
 /* ---- errors ---- */
 static void test_errors(void)
 {
-	int ep = epoll_create1(0), p[2], file = open("/proc/self/exe", O_RDONLY), null = open("/dev/null", O_RDWR);
+	int ep = epoll_create1(0), p[2], file = open("/proc/self/exe", O_RDONLY),
+	    null = open("/dev/null", O_RDWR);
 	must_pipe(p, 0);
 	struct epoll_event e = {.events = EPOLLIN}, ev[2];
 	expect_err(syscall(SYS_epoll_create, 0), EINVAL, "epoll_create(0)");
@@ -488,14 +497,16 @@ static void test_errors(void)
 	expect_err(epoll_ctl(ep, EPOLL_CTL_ADD, null, &e), EPERM, "epoll_ctl: /dev/null");
 	expect_err(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], NULL), EFAULT, "epoll_ctl: ADD with a NULL event");
 	expect_err(epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &e), ENOENT, "epoll_ctl: MOD of an fd not in the set");
-	expect_err(epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL), ENOENT, "epoll_ctl: DEL of an fd not in the set");
+	expect_err(epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL), ENOENT,
+		   "epoll_ctl: DEL of an fd not in the set");
 	check(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e) == 0, "epoll_ctl: ADD");
 	expect_err(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e), EEXIST, "epoll_ctl: ADD twice");
 	expect_err(epoll_ctl(ep, 42, p[0], &e), EINVAL, "epoll_ctl: unknown op");
 	struct epoll_event x = {.events = EPOLLIN | EPOLLEXCLUSIVE};
 	expect_err(epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &x), EINVAL, "epoll_ctl: MOD with EPOLLEXCLUSIVE");
 	x.events |= EPOLLONESHOT;
-	expect_err(epoll_ctl(ep, EPOLL_CTL_ADD, p[1], &x), EINVAL, "epoll_ctl: EPOLLEXCLUSIVE | EPOLLONESHOT");
+	expect_err(epoll_ctl(ep, EPOLL_CTL_ADD, p[1], &x), EINVAL,
+		   "epoll_ctl: EPOLLEXCLUSIVE | EPOLLONESHOT");
 	expect_err(epoll_wait(ep, ev, 0, 0), EINVAL, "epoll_wait: maxevents 0");
 	expect_err(syscall(SYS_epoll_wait, ep, ev, -1, 0), EINVAL, "epoll_wait: maxevents -1");
 	expect_err(epoll_wait(999, ev, 2, 0), EBADF, "epoll_wait: bad epfd");
@@ -507,7 +518,8 @@ static void test_errors(void)
 	check(syscall(SYS_epoll_pwait, ep, ev, 2, 0, &mask, 8) == 1, "epoll_pwait: with a mask");
 	struct timespec bad = {0, 1000000000}, zero = {0, 0};
 	expect_err(syscall(SYS_EPOLL_PWAIT2, ep, ev, 2, &bad, NULL, 8), EINVAL, "epoll_pwait2: bad timespec");
-	check(syscall(SYS_EPOLL_PWAIT2, ep, ev, 2, &zero, NULL, 8) == 1, "epoll_pwait2: zero timeout, one ready");
+	check(syscall(SYS_EPOLL_PWAIT2, ep, ev, 2, &zero, NULL, 8) == 1,
+	      "epoll_pwait2: zero timeout, one ready");
 	check(epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL) == 0, "epoll_ctl: DEL with a NULL event");
 
 	struct itimerspec its = {{0, 0}, {1, 0}}, badits = {{0, 0}, {0, 1000000000}};
