@@ -49,7 +49,9 @@
 #define TMPFS_MAGIC 0x01021994
 #define PIPE_DEV 0xcull
 
-enum file_kind { FILE_NODE, FILE_PIPE_READ, FILE_PIPE_WRITE };
+#define ANON_INODE_DEV 0xdull
+
+enum file_kind { FILE_NODE, FILE_PIPE_READ, FILE_PIPE_WRITE, FILE_OPS };
 
 /* An open file description: shared by dup'ed descriptors (offset and status flags). */
 struct file {
@@ -59,10 +61,13 @@ struct file {
 	enum file_kind kind;
 	struct vfs_node *node;
 	struct pipe *pipe;
+	const struct fd_ops *ops; /* FILE_OPS: served by another module (event.c, epoll.c) */
+	void *priv;
 };
 
 static struct file *fds[FD_MAX];
 static uint8_t cloexec[FD_MAX];
+static void (*close_hook)(struct file *f);
 
 static struct file *file_get(uint64_t fd)
 {
@@ -100,8 +105,12 @@ static void file_put(struct file *f)
 {
 	if (--f->refs)
 		return;
+	if (close_hook)
+		close_hook(f);
 	if (f->kind == FILE_NODE)
 		vfs_put(f->node);
+	else if (f->kind == FILE_OPS)
+		f->ops->release(f->priv);
 	else
 		pipe_close(f->pipe, f->kind == FILE_PIPE_WRITE);
 	kfree(f);
@@ -172,6 +181,64 @@ long fd_open_node(struct vfs_node *node, uint32_t flags)
 	return fd;
 }
 
+long fd_open_ops(const struct fd_ops *ops, void *priv, uint32_t flags)
+{
+	int fd = fd_alloc(0);
+	if (fd < 0)
+		return fd;
+	struct file *f = file_new(FILE_OPS, O_RDWR | (flags & O_NONBLOCK));
+	if (!f)
+		return -ENOMEM;
+	f->ops = ops;
+	f->priv = priv;
+	fd_install(fd, f, (flags & O_CLOEXEC) != 0);
+	return fd;
+}
+
+struct file *fd_file(uint64_t fd)
+{
+	return file_get(fd);
+}
+
+void *fd_file_priv(const struct file *f, const struct fd_ops *ops)
+{
+	return f->kind == FILE_OPS && f->ops == ops ? f->priv : NULL;
+}
+
+int fd_file_pollable(const struct file *f)
+{
+	if (f->kind != FILE_NODE)
+		return 1;
+	if (f->flags & O_PATH)
+		return 0;
+	int host_fd = vfs_console_index(f->node);
+	if (host_fd > 0) {
+		struct mote_stdio s = tty_host_stdio(host_fd);
+		uint32_t type = s.mode & S_IFMT;
+		return type && type != S_IFREG && type != S_IFDIR && !(type == S_IFCHR && s.rdev == 0x103);
+	}
+	return f->node->dev == VFS_DEV_RANDOM || f->node->dev == VFS_DEV_INVOKE;
+}
+
+uint64_t fd_file_deadline(const struct file *f)
+{
+	return f->kind == FILE_OPS && f->ops->deadline ? f->ops->deadline(f->priv) : 0;
+}
+
+uint64_t fd_file_seq(const struct file *f, int out)
+{
+	if (f->kind == FILE_OPS)
+		return f->ops->seq ? f->ops->seq(f->priv, out) : 0;
+	if (f->kind == FILE_NODE)
+		return 0;
+	return f->kind == FILE_PIPE_READ ? f->pipe->seq_in : f->pipe->seq_out;
+}
+
+void fd_set_close_hook(void (*hook)(struct file *f))
+{
+	close_hook = hook;
+}
+
 int fd_path_base(int dirfd, const char *path, struct vfs_node **base)
 {
 	if (path[0] == '/') {
@@ -213,6 +280,14 @@ int fd_stat(int fd, struct linux_stat *st)
 		return 0;
 	}
 	memset(st, 0, sizeof(*st));
+	if (f->kind == FILE_OPS) { /* an anonymous inode, as Linux's eventfd, timerfd and epoll files */
+		st->st_dev = ANON_INODE_DEV;
+		st->st_ino = 1;
+		st->st_nlink = 1;
+		st->st_mode = 0600;
+		st->st_blksize = 4096;
+		return 0;
+	}
 	st->st_dev = PIPE_DEV;
 	st->st_ino = f->pipe->ino;
 	st->st_nlink = 1;
@@ -248,6 +323,8 @@ static long file_read(struct file *f, void *buf, uint64_t len, uint64_t *pos)
 		return -EBADF;
 	if (f->kind == FILE_PIPE_READ)
 		return pipe_read(f->pipe, buf, len, (f->flags & O_NONBLOCK) != 0);
+	if (f->kind == FILE_OPS)
+		return f->ops->read ? f->ops->read(f->priv, buf, len, (f->flags & O_NONBLOCK) != 0) : -EINVAL;
 	if (f->kind != FILE_NODE)
 		return -EBADF;
 	struct vfs_node *n = f->node;
@@ -279,6 +356,9 @@ static long file_write(struct file *f, const void *buf, uint64_t len, uint64_t *
 			sig_send_thread(sched_current(), SIGPIPE, SICODE_USER);
 		return n;
 	}
+	if (f->kind == FILE_OPS)
+		return f->ops->write ? f->ops->write(f->priv, buf, len, (f->flags & O_NONBLOCK) != 0)
+				     : -EINVAL;
 	if (f->kind != FILE_NODE)
 		return -EBADF;
 	struct vfs_node *n = f->node;
@@ -606,7 +686,8 @@ long sys_fcntl(uint64_t fd, uint64_t cmd, uint64_t arg)
 	case F_GETOWN:
 	case F_SETOWN: return 0;
 	case F_GETPIPE_SZ:
-	case F_SETPIPE_SZ: return f->kind == FILE_NODE ? -EBADF : (long)PIPE_CAPACITY;
+	case F_SETPIPE_SZ:
+		return f->kind == FILE_PIPE_READ || f->kind == FILE_PIPE_WRITE ? (long)PIPE_CAPACITY : -EBADF;
 	default: return -EINVAL;
 	}
 }
@@ -695,6 +776,10 @@ long sys_pipe(uint64_t fdsp)
 /* What `f` is ready for right now. */
 static int file_poll(const struct file *f)
 {
+	if (f->kind == FILE_OPS) {
+		int ev = f->ops->poll(f->priv);
+		return ev | (ev & POLLIN ? POLLRDNORM : 0) | (ev & POLLOUT ? POLLWRNORM : 0);
+	}
 	if (f->kind == FILE_PIPE_READ || f->kind == FILE_PIPE_WRITE) {
 		int ev = pipe_poll(f->pipe, f->kind == FILE_PIPE_WRITE);
 		if (ev & POLLIN)
@@ -712,23 +797,38 @@ static int file_poll(const struct file *f)
 	return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM; /* files, devices and the console never wait */
 }
 
+int fd_file_poll(const struct file *f)
+{
+	return file_poll(f);
+}
+
+/* The earlier of two monotonic deadlines (0: none). */
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return !a || (b && b < a) ? b : a;
+}
+
 /*
  * Nothing was ready: wait for a pipe to change (other threads run
- * meanwhile) until the monotonic `deadline` (0: none). Returns 0 to look
- * again, -ERESTARTNOHAND when a signal came, or 1 when the wait is over: the deadline passed, or nothing
- * could ever become ready (no thread left to act), in which case an infinite wait returns as if timed out
- * instead of hanging.
+ * meanwhile) until the monotonic `deadline` (0: none), or until `wake_at`
+ * (an armed timerfd among the watched files) to look again. Returns 0 to look
+ * again, -ERESTARTNOHAND when a signal came, or 1 when the wait is over: the
+ * deadline passed, or nothing could ever become ready (no thread left to
+ * act), in which case an infinite wait returns as if timed out instead of
+ * hanging.
  */
-static int wait_for_change(int64_t timeout_ns, uint64_t deadline)
+static int wait_for_change(int64_t timeout_ns, uint64_t deadline, uint64_t wake_at)
 {
 	if (timeout_ns == 0)
 		return 1;
-	int r = sched_wait(SCHED_WAIT_IO, SCHED_CHAN_IO, ~0u, deadline);
+	int r = sched_wait(SCHED_WAIT_IO, SCHED_CHAN_IO, ~0u, earliest(deadline, wake_at));
 	if (r == -EINTR)
 		return -ERESTARTNOHAND; /* a signal: EINTR once its handler ran */
+	if (r == -ETIMEDOUT)
+		return deadline && clock_monotonic_ns() >= deadline;
 	if (r == -EDEADLK && timeout_ns < 0)
 		kdebug("poll/select with no timeout and nothing ready: returning 0 instead of hanging");
-	return r == -ETIMEDOUT || r == -EDEADLK;
+	return r == -EDEADLK;
 }
 
 /* The monotonic deadline of a wait of `timeout_ns` (< 0: forever, as 0). */
@@ -748,10 +848,11 @@ static long do_poll(uint64_t fdsp, uint64_t nfds, int64_t timeout_ns)
 	if (!user_writable(fdsp, nfds * sizeof(struct linux_pollfd)))
 		return -EFAULT;
 	struct linux_pollfd *p = (struct linux_pollfd *)(uintptr_t)fdsp;
-	uint64_t deadline = deadline_of(timeout_ns);
+	uint64_t deadline = deadline_of(timeout_ns), wake_at;
 	long ready;
 again:
 	ready = 0;
+	wake_at = 0;
 	for (uint64_t i = 0; i < nfds; i++) {
 		p[i].revents = 0;
 		if (p[i].fd < 0)
@@ -761,9 +862,11 @@ again:
 		p[i].revents = (int16_t)ev;
 		if (ev)
 			ready++;
+		if (f)
+			wake_at = earliest(wake_at, fd_file_deadline(f));
 	}
 	if (!ready) {
-		int w = wait_for_change(timeout_ns, deadline);
+		int w = wait_for_change(timeout_ns, deadline, wake_at);
 		if (w < 0)
 			return w;
 		if (!w)
@@ -822,8 +925,9 @@ static long do_select(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds
 	uint64_t sets[3] = {rfds, wfds, efds};
 	/* Too big for the kernel stack; another thread's select may use them while this one waits. */
 	static uint64_t in[3][FD_MAX / 64], out[3][FD_MAX / 64];
-	uint64_t deadline = deadline_of(timeout_ns);
+	uint64_t deadline = deadline_of(timeout_ns), wake_at;
 again:
+	wake_at = 0;
 	for (int s = 0; s < 3; s++) {
 		memset(in[s], 0, sizeof(in[s]));
 		memset(out[s], 0, sizeof(out[s]));
@@ -843,6 +947,7 @@ again:
 		if (!f)
 			return -EBADF;
 		int ev = file_poll(f);
+		wake_at = earliest(wake_at, fd_file_deadline(f));
 		if (want_r && (ev & (POLLIN | POLLHUP | POLLERR))) {
 			out[0][fd / 64] |= bit;
 			ready++;
@@ -853,7 +958,7 @@ again:
 		}
 	}
 	if (!ready) {
-		int w = wait_for_change(timeout_ns, deadline);
+		int w = wait_for_change(timeout_ns, deadline, wake_at);
 		if (w < 0)
 			return w;
 		if (!w)

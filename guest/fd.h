@@ -27,6 +27,63 @@ int fd_is_regular(int fd);
 /* For execve: close every descriptor marked FD_CLOEXEC. */
 void fd_close_on_exec(void);
 
+/* ---- files served by other modules (event.c, epoll.c) ---------------------------------------- */
+
+struct file; /* an open file description, shared by dup'ed descriptors */
+
+/*
+ * What a module-served file (eventfd, timerfd, epoll) does. `priv` is the
+ * module's object; buffers are kernel-checked. A NULL read or write fails
+ * with -EINVAL, as Linux's files without those operations do.
+ */
+struct fd_ops {
+	const char *name; /* "[eventfd]", ...: for --debug lines */
+	long (*read)(void *priv, void *buf, uint64_t len, int nonblock);
+	long (*write)(void *priv, const void *buf, uint64_t len, int nonblock);
+	int (*poll)(void *priv); /* POLLIN/POLLOUT/POLLERR/POLLHUP now */
+	uint64_t (*deadline)(
+	    void *priv); /* monotonic ns when poll may change by itself (a timer); 0: never */
+	uint64_t (*seq)(void *priv, int out); /* moves at every input (0) or output (1) event (EPOLLET) */
+	void (*release)(void *priv);	      /* the last descriptor of the file was closed */
+};
+
+/*
+ * Open a file served by `ops` on the lowest free descriptor, read-write,
+ * with O_NONBLOCK and O_CLOEXEC from `flags`. Returns the fd, -EMFILE or
+ * -ENOMEM; on failure `priv` is the caller's to free.
+ */
+long fd_open_ops(const struct fd_ops *ops, void *priv, uint32_t flags);
+
+/* The open file of descriptor `fd`, or NULL if it is not open. */
+struct file *fd_file(uint64_t fd);
+
+/* `f`'s object if `f` is served by `ops`, else NULL. */
+void *fd_file_priv(const struct file *f, const struct fd_ops *ops);
+
+/*
+ * True if `f` can be watched by epoll, as on Linux: pipes, module files,
+ * the console when the host's stream is a pipe or a terminal, the random
+ * devices and the invoke channel; not regular files, directories,
+ * /dev/null, /dev/zero, /dev/full (EPERM).
+ */
+int fd_file_pollable(const struct file *f);
+
+/* What `f` is ready for now: POLLIN, POLLOUT, POLLERR, POLLHUP (and POLLRDNORM/POLLWRNORM). */
+int fd_file_poll(const struct file *f);
+
+/* The monotonic time at which `f`'s readiness changes by itself (an armed timerfd), or 0. */
+uint64_t fd_file_deadline(const struct file *f);
+
+/*
+ * A counter that moves whenever an input event (`out` 0: data came, the
+ * other end closed) or an output event (`out` 1: room was made, the reader
+ * went away) happens on `f`: what wakes an EPOLLET watcher on Linux.
+ */
+uint64_t fd_file_seq(const struct file *f, int out);
+
+/* Call `hook` with every open file whose last descriptor is closed, before it is released (epoll). */
+void fd_set_close_hook(void (*hook)(struct file *f));
+
 /* ---- for the path-based syscalls (fs.c) ------------------------------------------------------ */
 
 /*

@@ -47,6 +47,7 @@ long pipe_read(struct pipe *p, void *dst, uint64_t len, int nonblock)
 	p->len -= n;
 	if (p->len == 0)
 		p->start = 0;
+	p->seq_out++;
 	sched_wake(SCHED_CHAN_IO, ~0u, SCHED_MAX_THREADS); /* poll for POLLOUT */
 	return (long)n;
 }
@@ -91,6 +92,7 @@ long pipe_write(struct pipe *p, const void *src, uint64_t len, int nonblock)
 		return -EAGAIN;
 	memcpy(p->buf + p->start + p->len, src, n);
 	p->len += n;
+	p->seq_in++;
 	sched_wake(SCHED_CHAN_IO, ~0u, SCHED_MAX_THREADS);
 	return (long)n;
 }
@@ -99,10 +101,10 @@ int pipe_poll(const struct pipe *p, int write_end)
 {
 	int ev = 0;
 	if (write_end) {
-		if (p->readers == 0)
-			ev |= POLLERR;
-		else if (p->len < PIPE_CAPACITY)
+		if (p->len < PIPE_CAPACITY)
 			ev |= POLLOUT;
+		if (p->readers == 0)
+			ev |= POLLERR; /* with POLLOUT, as Linux's pipe_poll */
 	} else {
 		if (p->len)
 			ev |= POLLIN;
@@ -115,10 +117,13 @@ int pipe_poll(const struct pipe *p, int write_end)
 void pipe_close(struct pipe *p, int write_end)
 {
 	sched_wake(SCHED_CHAN_IO, ~0u, SCHED_MAX_THREADS);
-	if (write_end)
+	if (write_end) {
 		p->writers--;
-	else
+		p->seq_in++;
+	} else {
 		p->readers--;
+		p->seq_out++;
+	}
 	if (p->readers == 0 && p->writers == 0) {
 		kfree(p->buf);
 		kfree(p);

@@ -13,6 +13,8 @@ struct pipe {
 	uint64_t start, len, cap;  /* queued bytes are buf[start, start + len) */
 	uint32_t readers, writers; /* open files on each end */
 	uint64_t ino;
+	uint64_t seq_in,
+	    seq_out; /* for EPOLLET: move at writes and writer closes / reads and reader closes */
 	int64_t ctime_ns;
 };
 

@@ -2,6 +2,8 @@
 #include <stdint.h>
 
 #include "attach.h"
+#include "epoll.h"
+#include "event.h"
 #include "exec.h"
 #include "fd.h"
 #include "futex.h"
@@ -211,6 +213,17 @@ static const struct syscall_entry table[NSYSCALLS] = {
     SC(296, sys_pwritev),
     SC(326, sys_copy_file_range),
     SC(436, sys_close_range),
+    SC(213, sys_epoll_create),
+    SC(232, sys_epoll_wait),
+    SC(233, sys_epoll_ctl),
+    SC(281, sys_epoll_pwait),
+    SC(291, sys_epoll_create1),
+    SC(441, sys_epoll_pwait2),
+    SC(283, sys_timerfd_create),
+    SC(286, sys_timerfd_settime),
+    SC(287, sys_timerfd_gettime),
+    SC(284, sys_eventfd),
+    SC(290, sys_eventfd2),
 };
 
 static uint64_t reported_unknown[(NSYSCALLS + 63) / 64 + 1];
