@@ -370,6 +370,7 @@ bench: all $(filter-out $(BUILD)/bench/hello $(BUILD)/bench/fn_native,$(BENCH_BI
 	@BUILD=$(BUILD) bash bench/base_switch.sh
 	@BUILD=$(BUILD) bash bench/oci.sh
 	@BUILD=$(BUILD) bash bench/threads.sh
+	@BUILD=$(BUILD) bash bench/dynamic.sh
 
 # ---- demo, install, housekeeping ---------------------------------------------
 # The demo: `mote serve` in the foreground with the example functions deployed (gateway/demo.sh); Ctrl-C stops it.

@@ -3,7 +3,8 @@
 # its interpreter and libraries into a rootfs directory; `mote run --rootfs` starts it with ld.so as Linux
 # does. Compared with native runs (stdout and status): a gcc program (libc, libm, argv, env), a g++ program
 # with std::thread/mutex/condvar (libstdc++), Debian's python3 with threading, json, hashlib, re and sqlite3
-# (its standard library copied in, extension modules added with add-program). Then the errors: no
+# (its standard library copied in, extension modules added with add-program), Debian's node (-e, and a
+# script with fs, crypto, timers/promises order, JSON, Buffer, zlib, a worker thread). Then the errors: no
 # interpreter in the rootfs (68), add-program of a missing file (66), of a non-ELF file (65), into a missing
 # directory (73), of a program whose library is nowhere (66), and a usage error (64).
 . "$(dirname "$0")/lib.sh"
@@ -86,6 +87,23 @@ if [ -x "$PY" ] && [ -d /usr/lib/python3.11 ]; then
 	same_as_native python3-c-0-same-as-native
 else
 	skip python3-threading-json-hashlib-re-sqlite3-same-as-native "no Debian python3.11"
+fi
+
+# ---- Debian's node: -e printing computed values, and a script with fs, crypto, timers, zlib, a worker ----
+NODE=/usr/bin/node
+if [ -x "$NODE" ] && [ -n "$(readelf -l "$NODE" 2>/dev/null | grep -o 'interpreter')" ]; then
+	R=$W/root-node
+	mkdir -p "$R/tmp"
+	run add-node "$MOTE" rootfs add-program "$R" "$NODE"
+	expect_status add-program-node 0 "$(head -c 300 "$ERR")" && pass add-program-node
+	host_run dyn-node-e "$NODE" -e 'console.log([1, 2, 3].map((x) => x * 7).join(" "), 2 ** 40, typeof BigInt(1))'
+	mote_run dyn-node-e $T --mem 3G --rootfs "$R" "$NODE" -e 'console.log([1, 2, 3].map((x) => x * 7).join(" "), 2 ** 40, typeof BigInt(1))'
+	same_as_native node-e-same-as-native
+	host_run dyn-node-script "$NODE" -e "$(cat "$SRC/node.js")"
+	mote_run dyn-node-script $T --mem 3G --rootfs "$R" "$NODE" -e "$(cat "$SRC/node.js")"
+	same_as_native node-fs-crypto-timers-zlib-worker-same-as-native
+else
+	skip node-e-same-as-native "no dynamic /usr/bin/node"
 fi
 
 # ---- errors ----
