@@ -2,7 +2,8 @@
 # End-to-end: dynamically linked programs (docs/dynamic.md). `mote rootfs add-program` copies a program with
 # its interpreter and libraries into a rootfs directory; `mote run --rootfs` starts it with ld.so as Linux
 # does. Compared with native runs (stdout and status): a gcc program (libc, libm, argv, env), a g++ program
-# with std::thread/mutex/condvar (libstdc++), Debian's python3 with threading, json, hashlib, re and sqlite3
+# with std::thread/mutex/condvar (libstdc++), a Rust program with std::thread, mpsc channels and a spinning
+# thread, Debian's python3 with threading, json, hashlib, re and sqlite3
 # (its standard library copied in, extension modules added with add-program), Debian's node (-e, and a
 # script with fs, crypto, timers/promises order, JSON, Buffer, zlib, a worker thread). Then the errors: no
 # interpreter in the rootfs (68), add-program of a missing file (66), of a non-ELF file (65), into a missing
@@ -62,6 +63,23 @@ if command -v g++ >/dev/null; then
 	same_as_native dynamic-cxx-threads-same-as-native
 else
 	skip dynamic-cxx-threads-same-as-native "no g++"
+fi
+
+# ---- a Rust program with std::thread, channels and a thread that spins until another sets a flag ----
+if command -v rustc >/dev/null; then
+	R=$W/root-rust
+	mkdir -p "$R"
+	if rustc -O -o "$W/rthreads" "$SRC/threads.rs" 2>"$W/rustc.err"; then
+		run add-rust "$MOTE" rootfs add-program "$R" "$W/rthreads"
+		expect_status add-program-rust 0 "$(head -c 300 "$ERR")" && pass add-program-rust
+		host_run dyn-rust "$W/rthreads"
+		mote_run dyn-rust $T --rootfs "$R" "$W/rthreads"
+		same_as_native rust-std-thread-channels-same-as-native
+	else
+		fail rust-std-thread-channels-same-as-native "rustc failed: $(head -c 300 "$W/rustc.err")"
+	fi
+else
+	skip rust-std-thread-channels-same-as-native "no rustc"
 fi
 
 # ---- Debian's python3 ----
