@@ -10,7 +10,7 @@ MUSL_CC ?= musl-gcc
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PACKAGES := gcc make musl-tools busybox-static libssl-dev clang libclang-rt-14-dev \
 	binutils coreutils curl bsdutils libh2o-evloop-dev libsqlite3-dev libjansson-dev wrk runc liblua5.4-dev pkg-config \
-	libseccomp-dev python3-prometheus-client libarchive-dev zlib1g-dev podman containerd
+	libseccomp-dev python3-prometheus-client libarchive-dev zlib1g-dev podman containerd nodejs python3
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	-Wshadow -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wimplicit-fallthrough \
@@ -61,7 +61,8 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # Function runtimes (runtimes/) and the example functions built against the C SDK (examples/*/handler.c).
 RUNTIME_BIN := $(BUILD)/runtimes/libmote-fn.a $(BUILD)/runtimes/libmote-fn-glibc.a $(BUILD)/runtimes/mote-c-init \
-	$(BUILD)/runtimes/mote-lua $(BUILD)/runtimes/pkgconfig/mote-fn.pc $(BUILD)/runtimes/pkgconfig/mote-fn-glibc.pc
+	$(BUILD)/runtimes/mote-lua $(BUILD)/runtimes/pkgconfig/mote-fn.pc $(BUILD)/runtimes/pkgconfig/mote-fn-glibc.pc \
+	$(BUILD)/runtimes/node/mote/bootstrap.js
 EXAMPLE_BIN := $(patsubst examples/%/handler.c,$(BUILD)/examples/%/handler,$(wildcard examples/*/handler.c))
 # Test functions built against the C SDK like the examples (tests/fn/NAME.c -> build/tests/fn/NAME/handler).
 TEST_FN_BIN := $(patsubst tests/fn/%.c,$(BUILD)/tests/fn/%/handler,$(wildcard tests/fn/*.c))
@@ -177,6 +178,17 @@ $(BUILD)/guest/vdso-image.o: guest/vdso/image.S $(BUILD)/guest/vdso.so
 	$(CC) -c -DVDSO_IMAGE='"$(BUILD)/guest/vdso.so"' -o $@ $<
 $(BUILD)/mote-kernel: $(GUEST_OBJ) guest/kernel.ld
 	ld -static -nostdlib -z noexecstack -z max-page-size=4096 -T guest/kernel.ld -o $@ $(GUEST_OBJ)
+
+# The node runtime's root file system: Debian's node with its libraries, our bootstrap, and the Node ABI that
+# `mote deploy` checks native addons against (docs/node.md). Rebuilt as a whole into a temporary tree.
+NODE ?= /usr/bin/node
+$(BUILD)/runtimes/node/mote/bootstrap.js: runtimes/node/bootstrap.js $(BUILD)/mote $(NODE)
+	rm -rf $(BUILD)/runtimes/node $(BUILD)/runtimes/node.tmp
+	mkdir -p $(BUILD)/runtimes/node.tmp/mote
+	$(BUILD)/mote rootfs add-program $(BUILD)/runtimes/node.tmp $(NODE) >/dev/null
+	$(NODE) -p process.versions.modules >$(BUILD)/runtimes/node.tmp/mote/abi
+	cp runtimes/node/bootstrap.js $(BUILD)/runtimes/node.tmp/mote/bootstrap.js
+	mv $(BUILD)/runtimes/node.tmp $(BUILD)/runtimes/node
 
 # ---- runtimes: static Linux programs that run inside function VMs (runtimes/, docs/functions.md) ----
 # The C SDK is built twice: libmote-fn.a with musl (the default, mote-fn.pc) and libmote-fn-glibc.a with
@@ -383,6 +395,7 @@ install: all
 	install -m 755 $(BUILD)/mote $(BUILD)/mote-oci $(BUILD)/mote-vmm $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(BUILD)/mote-kernel $(DESTDIR)$(PREFIX)/lib/mote/
 	install -m 755 $(BUILD)/runtimes/mote-c-init $(BUILD)/runtimes/mote-lua $(DESTDIR)$(PREFIX)/lib/mote/runtimes/
+	rm -rf $(DESTDIR)$(PREFIX)/lib/mote/runtimes/node && cp -a $(BUILD)/runtimes/node $(DESTDIR)$(PREFIX)/lib/mote/runtimes/node
 	install -m 644 include/mote/fn.h $(DESTDIR)$(PREFIX)/include/mote/
 	install -m 644 $(BUILD)/runtimes/libmote-fn.a $(BUILD)/runtimes/libmote-fn-glibc.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 runtimes/c/musl.specs $(DESTDIR)$(PREFIX)/lib/mote/

@@ -16,7 +16,8 @@ static void base_usage(FILE *out)
 {
 	fprintf(
 	    out,
-	    "usage: mote base build [--runtime c|lua] [--kernel FILE] [--runtime-program FILE] [--activate]\n"
+	    "usage: mote base build [--runtime c|lua|node] [--kernel FILE] [--runtime-program PATH] "
+	    "[--activate]\n"
 	    "       mote base activate ID\n"
 	    "       mote base ls\n"
 	    "  (each takes --server SOCKET: the admin socket of mote serve, default $MOTE_SERVER, else the\n"
@@ -24,7 +25,9 @@ static void base_usage(FILE *out)
 	    "  build      boot the runtime on the kernel and snapshot it, beside the bases in use; prints "
 	    "the\n"
 	    "             new base's id. --kernel and --runtime-program default to the installed files,\n"
-	    "             --runtime to what the program's name says (mote-lua, mote-c-init). --activate\n"
+	    "             --runtime to what the program's name says (mote-lua, mote-c-init). For node\n"
+	    "             the runtime program is a root file system: a directory or a cpio image with\n"
+	    "             /usr/bin/node and /mote/bootstrap.js (docs/node.md). --activate\n"
 	    "             switches to it once built (the first base of a runtime is activated anyway)\n"
 	    "  activate   new VMs of the base's runtime come from base ID (a prefix of 8 or more digits);\n"
 	    "             VMs of the previous base end after their request. Activating the previous base\n"
@@ -85,8 +88,8 @@ static int base_build_cmd(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			if (strcmp(optarg, "c") && strcmp(optarg, "lua"))
-				usage_fail("--runtime: '%s' is not c or lua", optarg);
+			if (strcmp(optarg, "c") && strcmp(optarg, "lua") && strcmp(optarg, "node"))
+				usage_fail("--runtime: '%s' is not c, lua or node", optarg);
 			runtime = optarg;
 			break;
 		case 'k': kernel = optarg; break;
@@ -102,7 +105,7 @@ static int base_build_cmd(int argc, char **argv)
 	if (!runtime && program)
 		runtime = runtime_of_program(program);
 	if (!runtime)
-		usage_fail("build: --runtime is needed (c or lua): %s",
+		usage_fail("build: --runtime is needed (c, lua or node): %s",
 			   program ? "the program's name does not tell" : "no --runtime-program to tell");
 	char kabs[PATH_MAX], pabs[PATH_MAX], target[3 * 2 * PATH_MAX + 128];
 	size_t tl = (size_t)snprintf(target, sizeof(target), "/bases?runtime=%s", runtime);

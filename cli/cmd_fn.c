@@ -53,27 +53,29 @@ int cmd_serve(int argc, char **argv)
 
 static void deploy_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: mote deploy NAME PATH [--runtime c|lua] [--mem SIZE] [--timeout S] [--env K=V]...\n"
-		"                   [--max-vms N] [--concurrency N] [--idle-timeout S] [--cpus N]\n"
-		"                   [--cpu-weight W] [--server SOCKET]\n"
-		"  PATH           a file (handler.lua for lua, a static ELF for c) or a directory holding\n"
-		"                 handler.lua or handler plus any data files\n"
-		"  --runtime R    c or lua (default: from PATH: *.lua or handler.lua is lua, an ELF is c)\n"
-		"  --mem SIZE     the function's VM memory (default 64M)\n"
-		"  --timeout S    per request (default 10 s; beyond it 504 and the VM is killed)\n"
-		"  --env K=V      environment variable for the function (repeatable)\n"
-		"  --max-vms N    most VMs serving it at once (default 4)\n"
-		"  --concurrency N  requests per VM before another VM starts (default 1; a VM serves one\n"
-		"                 request at a time, the others wait for it)\n"
-		"  --idle-timeout S  a warm VM unused this long ends (default: mote serve --idle, 300 s;\n"
-		"                 0: each VM serves one request)\n"
-		"  --cpus N       CPU quota of each of its VMs, a fraction of CPUs (0.25: 25 ms per\n"
-		"                 100 ms; default unlimited)\n"
-		"  --cpu-weight W CPU weight 1..10000 of each of its VMs against others (default 100)\n"
-		"  --server SOCKET  admin socket of mote serve (default $MOTE_SERVER, else the default\n"
-		"                 state dir's admin.sock)\n"
-		"Redeploying a name replaces it atomically. See docs/functions.md.\n");
+	fprintf(
+	    out,
+	    "usage: mote deploy NAME PATH [--runtime c|lua|node] [--mem SIZE] [--timeout S] [--env K=V]...\n"
+	    "                   [--max-vms N] [--concurrency N] [--idle-timeout S] [--cpus N]\n"
+	    "                   [--cpu-weight W] [--server SOCKET]\n"
+	    "  PATH           a file (handler.lua for lua, a static ELF for c) or a directory holding\n"
+	    "                 handler.lua or handler plus any data files\n"
+	    "  --runtime R    c, lua or node (default: from PATH: *.lua or handler.lua is lua, an ELF is c,\n"
+	    "                 *.js, *.mjs, *.cjs or a directory with package.json or handler.js is node)\n"
+	    "  --mem SIZE     the function's VM memory (default 64M)\n"
+	    "  --timeout S    per request (default 10 s; beyond it 504 and the VM is killed)\n"
+	    "  --env K=V      environment variable for the function (repeatable)\n"
+	    "  --max-vms N    most VMs serving it at once (default 4)\n"
+	    "  --concurrency N  requests per VM before another VM starts (default 1; a VM serves one\n"
+	    "                 request at a time, the others wait for it)\n"
+	    "  --idle-timeout S  a warm VM unused this long ends (default: mote serve --idle, 300 s;\n"
+	    "                 0: each VM serves one request)\n"
+	    "  --cpus N       CPU quota of each of its VMs, a fraction of CPUs (0.25: 25 ms per\n"
+	    "                 100 ms; default unlimited)\n"
+	    "  --cpu-weight W CPU weight 1..10000 of each of its VMs against others (default 100)\n"
+	    "  --server SOCKET  admin socket of mote serve (default $MOTE_SERVER, else the default\n"
+	    "                 state dir's admin.sock)\n"
+	    "Redeploying a name replaces it atomically. See docs/functions.md.\n");
 }
 
 /* Read a whole file into memory. */
@@ -108,12 +110,22 @@ static char *slurp_file(const char *path, size_t *len, struct mote_err *err)
 	return buf;
 }
 
-/* The runtime of a single-file PATH: *.lua is lua, an ELF file is c. NULL when neither. */
+/* A single-file PATH's JavaScript extension (".js", ".mjs", ".cjs"), or NULL. */
+static const char *js_extension(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	return dot && (!strcmp(dot, ".js") || !strcmp(dot, ".mjs") || !strcmp(dot, ".cjs")) ? dot : NULL;
+}
+
+/* The runtime of a single-file PATH: .lua is lua, .js, .mjs and .cjs are node, an ELF file is c. NULL when
+ * none. */
 static const char *guess_runtime(const char *path)
 {
 	size_t n = strlen(path);
 	if (n > 4 && !strcmp(path + n - 4, ".lua"))
 		return "lua";
+	if (js_extension(path))
+		return "node";
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
@@ -149,8 +161,8 @@ int cmd_deploy(int argc, char **argv)
 		uint64_t v;
 		switch (c) {
 		case 'r':
-			if (strcmp(optarg, "c") && strcmp(optarg, "lua"))
-				usage_fail("deploy", "--runtime: '%s' is not c or lua", optarg);
+			if (strcmp(optarg, "c") && strcmp(optarg, "lua") && strcmp(optarg, "node"))
+				usage_fail("deploy", "--runtime: '%s' is not c, lua or node", optarg);
 			runtime = optarg;
 			break;
 		case 'm':
@@ -237,13 +249,22 @@ int cmd_deploy(int argc, char **argv)
 		if (!runtime) {
 			rmdir(tmpdir);
 			mote_errf(&err, MOTE_STATUS_USAGE,
-				  "deploy: cannot tell the runtime of %s (not *.lua, not an ELF file): use "
+				  "deploy: cannot tell the runtime of %s (not *.lua, *.js, *.mjs, *.cjs, not "
+				  "an ELF "
+				  "file): use "
 				  "--runtime",
 				  path);
 			mote_err_exit("mote", &err);
 		}
-		struct mote_rootfs_file f = {
-		    .host_path = path, .guest_path = !strcmp(runtime, "lua") ? "handler.lua" : "handler"};
+		/* A single JavaScript file keeps its extension, which tells Node CommonJS from an ES module.
+		 */
+		char js_name[16];
+		snprintf(js_name, sizeof(js_name), "handler%s",
+			 js_extension(path) ? js_extension(path) : ".js");
+		struct mote_rootfs_file f = {.host_path = path,
+					     .guest_path = !strcmp(runtime, "lua")    ? "handler.lua"
+							   : !strcmp(runtime, "node") ? js_name
+										      : "handler"};
 		r = mote_rootfs_pack_files(&f, 1, image, &err);
 	} else {
 		rmdir(tmpdir);

@@ -18,6 +18,7 @@
 #include "fnlog.h"
 #include "pool.h"
 #include "registry.h"
+#include "runtime.h"
 #include "size.h"
 
 #define ENV_MAX 64
@@ -242,7 +243,7 @@ static void put_function(h2o_req_t *req, const char *name, const char *query, si
 	struct reg_function cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	snprintf(cfg.name, sizeof(cfg.name), "%s", name);
-	cfg.mem = GW_DEFAULT_MEM;
+	cfg.mem = 0; /* the runtime's default, once the bundle tells the runtime */
 	cfg.timeout_ms = GW_DEFAULT_TIMEOUT_MS;
 	cfg.max_vms = GW_DEFAULT_MAX_VMS;
 	cfg.idle_ms = -1;
@@ -254,9 +255,10 @@ static void put_function(h2o_req_t *req, const char *name, const char *query, si
 		const char *k = ps[i].key, *v = ps[i].value;
 		uint64_t u;
 		if (!strcmp(k, "runtime")) {
-			if (strcmp(v, "c") && strcmp(v, "lua")) {
+			if (!runtime_find(v)) {
 				json_decref(env_json);
-				send_errorf(req, 400, "bad_request", "runtime: '%s' is not c or lua", v);
+				send_errorf(req, 400, "bad_request", "runtime: '%s' is not %s", v,
+					    runtime_names());
 				return;
 			}
 			snprintf(cfg.runtime, sizeof(cfg.runtime), "%s", v);
@@ -588,7 +590,7 @@ static void build_base(h2o_req_t *req, const char *query, size_t qlen)
 		}
 	}
 	if (!runtime) {
-		send_errorf(req, 400, "bad_request", "runtime: missing (c or lua)");
+		send_errorf(req, 400, "bad_request", "runtime: missing (c, lua or node)");
 		return;
 	}
 	struct base_req *br = calloc(1, sizeof(*br));

@@ -22,6 +22,7 @@
 #include "bundle.h"
 #include "file.h"
 #include "rootfs.h"
+#include "runtime.h"
 #include "vm.h"
 #include "vmm_spawn.h"
 
@@ -74,15 +75,6 @@ static int collect_ready;
 static h2o_timeout_t build_timeout;
 static int build_timeout_ready;
 static void (*switch_hooks[MAX_HOOKS])(const char *runtime, const char *old_id, const char *new_id);
-
-static const char *runtime_binary(const char *runtime)
-{
-	if (!strcmp(runtime, "c"))
-		return "mote-c-init";
-	if (!strcmp(runtime, "lua"))
-		return "mote-lua";
-	return NULL;
-}
 
 static uint64_t now_ms(void)
 {
@@ -171,6 +163,31 @@ static int copy_file(const char *from, const char *to)
 	close(out);
 	errno = e;
 	return r;
+}
+
+/*
+ * The root file system of a runtime whose base is a whole tree (node): a directory is packed into the cpio
+ * image `to`, a regular file must already be one and is copied. Returns 0, -1 with errno, -2 when `from` is
+ * neither, or -3 with *err when packing failed.
+ */
+static int copy_root(const char *from, const char *to, struct mote_err *err)
+{
+	struct stat st;
+	if (stat(from, &st) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode))
+		return mote_rootfs_pack_dir(from, to, err) < 0 ? -3 : 0;
+	if (!S_ISREG(st.st_mode))
+		return -2;
+	char magic[6];
+	int fd = open(from, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, magic, sizeof(magic));
+	close(fd);
+	if (n != (ssize_t)sizeof(magic) || memcmp(magic, "070701", 6))
+		return -2;
+	return copy_file(from, to);
 }
 
 static int is_hex_id(const char *s, size_t len)
@@ -440,20 +457,23 @@ static void start_build(struct base *b)
 			return;
 		}
 	}
+	const struct runtime_info *rt = runtime_find(r->reg.runtime);
 	char rootfs[PATH_MAX + 220], snap[PATH_MAX + 220], kernel[PATH_MAX + 120], program[PATH_MAX + 120];
-	char guest_path[64], prog[64], mem[32], env[REG_HASH_HEX + 20];
+	char guest_path[64], mem[32], env[REG_HASH_HEX + 20];
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs.cpio", b->build_dir);
 	snprintf(snap, sizeof(snap), "%s/base.snap", b->build_dir);
 	snprintf(kernel, sizeof(kernel), "%s/kernel", r->dir);
 	snprintf(program, sizeof(program), "%s/program", r->dir);
-	snprintf(guest_path, sizeof(guest_path), "bin/%s", runtime_binary(r->reg.runtime));
-	snprintf(prog, sizeof(prog), "/%s", guest_path);
 	snprintf(mem, sizeof(mem), "%lluM", (unsigned long long)(b->mem >> 20));
 	snprintf(env, sizeof(env), "MOTE_BASE_ID=%s", r->reg.id);
-	struct mote_rootfs_file f = {.host_path = program, .guest_path = guest_path};
-	if (mote_rootfs_pack_files(&f, 1, rootfs, &err) < 0) {
-		build_failed(b, "cannot pack the runtime", err.msg);
-		return;
+	if (!rt->root) {
+		/* A static runtime program alone in its root file system, at the path its argv names. */
+		snprintf(guest_path, sizeof(guest_path), "%s", rt->argv[0] + 1);
+		struct mote_rootfs_file f = {.host_path = program, .guest_path = guest_path};
+		if (mote_rootfs_pack_files(&f, 1, rootfs, &err) < 0) {
+			build_failed(b, "cannot pack the runtime", err.msg);
+			return;
+		}
 	}
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
@@ -461,23 +481,26 @@ static void start_build(struct base *b)
 		return;
 	}
 	/* The runtime's environment carries the base id into the snapshot, so every VM restored from it (and
-	 * the function it loads) can tell which base it runs on. */
-	const char *argv[] = {gw.vmm,
-			      "--kernel",
-			      kernel,
-			      "--rootfs",
-			      rootfs,
-			      "--mem",
-			      mem,
-			      "--env",
-			      env,
-			      "--snapshot",
-			      snap,
-			      "--exit-after-snapshot",
-			      "--die-with-parent",
-			      "--",
-			      prog,
-			      NULL};
+	 * the function it loads) can tell which base it runs on. A runtime with a root tree boots on the
+	 * base's own image of it. */
+	const char *argv[24] = {gw.vmm,
+				"--kernel",
+				kernel,
+				"--rootfs",
+				rt->root ? program : rootfs,
+				"--mem",
+				mem,
+				"--env",
+				env,
+				"--snapshot",
+				snap,
+				"--exit-after-snapshot",
+				"--die-with-parent",
+				"--"};
+	size_t argc = 14;
+	for (size_t i = 0; rt->argv[i] && argc < sizeof(argv) / sizeof(argv[0]) - 1; i++)
+		argv[argc++] = rt->argv[i];
+	argv[argc] = NULL;
 	int rc = spawn_vmm(argv, -1, pipefd[1], &b->proc, &err);
 	close(pipefd[1]);
 	if (rc < 0) {
@@ -692,11 +715,12 @@ static int collect_mem(const struct reg_function *f, void *arg)
 int base_build(const char *runtime, const char *kernel, const char *program, int activate,
 	       struct base_build_waiter *w, char id_out[REG_HASH_HEX + 1], struct api_error *e)
 {
-	const char *bin = runtime_binary(runtime);
-	if (!bin)
-		return api_errorf(e, 400, "bad_request", "unknown runtime '%s' (c or lua)", runtime);
+	const struct runtime_info *rt = runtime_find(runtime);
+	if (!rt)
+		return api_errorf(e, 400, "bad_request", "unknown runtime '%s' (%s)", runtime,
+				  runtime_names());
 	char installed[PATH_MAX + 64];
-	snprintf(installed, sizeof(installed), "%s/%s", gw.runtimes_dir, bin);
+	snprintf(installed, sizeof(installed), "%s/%s", gw.runtimes_dir, rt->installed);
 	const char *kpath = kernel ? kernel : gw.kernel, *ppath = program ? program : installed;
 	const char *paths[2] = {kpath, ppath}, *names[2] = {"kernel", "program"};
 	char tmp[PATH_MAX + 32];
@@ -710,19 +734,24 @@ int base_build(const char *runtime, const char *kernel, const char *program, int
 	for (int i = 0; i < 2; i++) {
 		char to[PATH_MAX + 64];
 		snprintf(to, sizeof(to), "%s/%s", tmp, names[i]);
-		int rc = copy_file(paths[i], to);
+		struct mote_err perr = {0};
+		int root = i == 1 && rt->root;
+		int rc = root ? copy_root(paths[i], to, &perr) : copy_file(paths[i], to);
 		if (rc < 0 || hash_file(to, shas[i]) < 0) {
 			int err = errno;
 			remove_tree(tmp);
 			const char *what = i == 0 ? "the guest kernel" : "the runtime program";
+			const char *kind = root ? "not a directory or a cpio image" : "not a regular file";
 			int given = i == 0 ? kernel != NULL : program != NULL;
+			if (rc == -3)
+				return api_errorf(e, given ? 422 : 503, given ? "bad_runtime" : "no_runtime",
+						  "cannot pack the runtime's root file system: %s", perr.msg);
 			if (!given && (rc == -2 || err == ENOENT || err == EACCES || err == ENOTDIR))
 				return api_errorf(e, 503, "no_runtime", "%s %s is not installed (%s)",
 						  i == 0 ? "the guest kernel" : "the runtime", paths[i],
-						  rc == -2 ? "not a regular file" : strerror(err));
+						  rc == -2 ? kind : strerror(err));
 			if (rc == -2)
-				return api_errorf(e, 404, "no_file", "%s %s is not a regular file", what,
-						  paths[i]);
+				return api_errorf(e, 404, "no_file", "%s %s is %s", what, paths[i], kind);
 			if (err == ENOENT || err == EACCES || err == ENOTDIR)
 				return api_errorf(e, 404, "no_file", "%s %s: %s", what, paths[i],
 						  strerror(err));
@@ -784,7 +813,7 @@ int base_build(const char *runtime, const char *kernel, const char *program, int
 	if (w)
 		h2o_linklist_insert(&r->build_waiters, &w->link);
 	struct mem_set set = {.runtime = runtime};
-	mem_set_add(&set, GW_DEFAULT_MEM);
+	mem_set_add(&set, rt->default_mem);
 	registry_each_function(gw.reg, collect_mem, &set, &err);
 	for (unsigned i = 0; i < set.n; i++) {
 		struct base *b = snap_of(r, set.mems[i], 1);
@@ -805,8 +834,7 @@ void base_build_unwait(struct base_build_waiter *w)
 
 struct base *base_lookup(const char *runtime, uint64_t mem, struct api_error *e)
 {
-	const char *bin = runtime_binary(runtime);
-	if (!bin) {
+	if (!runtime_find(runtime)) {
 		api_errorf(e, 400, "bad_request", "unknown runtime '%s'", runtime);
 		return NULL;
 	}
@@ -1034,7 +1062,7 @@ static int load_row(const struct reg_base *row, void *arg)
 	snprintf(p, sizeof(p), "%s/program", dir);
 	struct stat st;
 	if (row->state == REG_BASE_BUILDING || stat(k, &st) < 0 || stat(p, &st) < 0 ||
-	    !runtime_binary(row->runtime)) {
+	    !runtime_find(row->runtime)) {
 		if (row->state != REG_BASE_BUILDING)
 			fprintf(stderr, "mote: base %.12s: its files are gone from %s; forgotten\n", row->id,
 				dir);

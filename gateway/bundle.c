@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "cpio.h"
@@ -57,10 +58,145 @@ static int check_elf(const struct mote_cpio_entry *h, struct api_error *e)
 	return 0;
 }
 
-int bundle_check(const void *img, size_t len, char *runtime, struct api_error *e)
+/* The bundle's entry named exactly name[len] (after any "./"), or 0 when there is none. */
+static int find_entry(const void *img, size_t len, const char *name, size_t name_len,
+		      struct mote_cpio_entry *out)
+{
+	size_t off = 0;
+	struct mote_cpio_entry en;
+	while (mote_cpio_next(img, len, &off, &en) == MOTE_CPIO_ENTRY) {
+		strip_dot(&en);
+		if (en.name_len == name_len && !memcmp(en.name, name, name_len)) {
+			*out = en;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int find_regular(const void *img, size_t len, const char *name, size_t name_len)
+{
+	struct mote_cpio_entry en;
+	return find_entry(img, len, name, name_len, &en) && S_ISREG(en.mode);
+}
+
+/* The entry points the node runtime tries, in order, when package.json names no "main" (docs/node.md). */
+static const char *const node_entries[] = {"handler.js", "handler.mjs", "handler.cjs",
+					   "index.js",	 "index.mjs",	"index.cjs"};
+
+/* package.json's "main" as a bundle path: "./" and "/"s trimmed; -1 when it leaves the bundle. */
+static int node_main_path(const char *main, char *out, size_t size)
+{
+	while (main[0] == '.' && main[1] == '/')
+		main += 2;
+	if (main[0] == '/' || !main[0] || strlen(main) >= size)
+		return -1;
+	snprintf(out, size, "%s", main);
+	size_t n = strlen(out);
+	while (n > 0 && out[n - 1] == '/')
+		out[--n] = 0;
+	if (!n)
+		return -1;
+	for (const char *c = out; *c;) {
+		const char *slash = strchr(c, '/');
+		size_t clen = slash ? (size_t)(slash - c) : strlen(c);
+		if (clen == 2 && !memcmp(c, "..", 2))
+			return -1;
+		c += clen + (slash != NULL);
+	}
+	return 0;
+}
+
+/* A node bundle: its entry point exists and every native addon is an x86-64 ELF for the base's Node ABI. */
+static int check_node(const void *img, size_t len, const char *node_abi, int have_pkg, struct api_error *e)
+{
+	struct mote_cpio_entry en;
+	if (have_pkg && find_entry(img, len, "package.json", 12, &en)) {
+		if (!S_ISREG(en.mode))
+			return api_errorf(e, 422, "no_handler", "bundle: package.json is not a regular file");
+		json_error_t jerr;
+		json_t *pkg = json_loadb((const char *)en.data, (size_t)en.size, 0, &jerr);
+		if (!pkg)
+			return api_errorf(e, 422, "bad_bundle", "bundle: package.json: line %d: %s",
+					  jerr.line, jerr.text);
+		json_t *main = json_is_object(pkg) ? json_object_get(pkg, "main") : NULL;
+		if (main && !json_is_string(main)) {
+			json_decref(pkg);
+			return api_errorf(e, 422, "no_handler",
+					  "bundle: package.json: \"main\" is not a string");
+		}
+		if (main) {
+			char path[512], try[600];
+			if (node_main_path(json_string_value(main), path, sizeof(path)) < 0) {
+				api_errorf(e, 422, "no_handler",
+					   "bundle: package.json: main '%.200s' is outside the bundle",
+					   json_string_value(main));
+				json_decref(pkg);
+				return -1;
+			}
+			const char *suffix[] = {"", ".js", "/index.js"};
+			int found = 0;
+			for (int i = 0; i < 3 && !found; i++) {
+				int n = snprintf(try, sizeof(try), "%s%s", path, suffix[i]);
+				found = find_regular(img, len, try, (size_t)n);
+			}
+			if (!found) {
+				api_errorf(e, 422, "no_handler",
+					   "bundle: package.json: main '%.200s' is not in the bundle (nor "
+					   "%.200s.js, "
+					   "%.200s/index.js)",
+					   path, path, path);
+				json_decref(pkg);
+				return -1;
+			}
+		}
+		json_decref(pkg);
+		if (main)
+			goto addons;
+	}
+	int found = 0;
+	for (size_t i = 0; i < sizeof(node_entries) / sizeof(node_entries[0]) && !found; i++)
+		found = find_regular(img, len, node_entries[i], strlen(node_entries[i]));
+	if (!found)
+		return api_errorf(
+		    e, 422, "no_handler",
+		    "bundle: no entry point (package.json's \"main\", or handler.js, handler.mjs, "
+		    "handler.cjs, index.js, index.mjs, index.cjs)");
+addons:;
+	size_t off = 0;
+	static const char reg[] = "node_register_module_v";
+	while (mote_cpio_next(img, len, &off, &en) == MOTE_CPIO_ENTRY) {
+		strip_dot(&en);
+		if (!S_ISREG(en.mode) || en.name_len < 5 || memcmp(en.name + en.name_len - 5, ".node", 5))
+			continue;
+		const uint8_t *d = en.data;
+		if (en.size < 64 || memcmp(d, "\177ELF", 4) || d[4] != 2 || d[18] != 62 || d[19] != 0)
+			return api_errorf(
+			    e, 422, "native_addon",
+			    "bundle: %s: a native addon that is not an x86-64 ELF shared object", en.name);
+		if (!node_abi)
+			continue;
+		const uint8_t *hit = memmem(d, (size_t)en.size, reg, sizeof(reg) - 1);
+		if (!hit)
+			continue; /* Node-API only (napi_register_module_v1): any Node runs it */
+		const uint8_t *v = hit + sizeof(reg) - 1, *end = d + en.size;
+		size_t n = 0;
+		while (v + n < end && n < 8 && v[n] >= '0' && v[n] <= '9')
+			n++;
+		if (n && (n != strlen(node_abi) || memcmp(v, node_abi, n)))
+			return api_errorf(
+			    e, 422, "native_addon",
+			    "bundle: %s is built for Node ABI %.*s, the node runtime's is %s: rebuild "
+			    "it for that Node (npm rebuild)",
+			    en.name, (int)n, (const char *)v, node_abi);
+	}
+	return 0;
+}
+
+int bundle_check(const void *img, size_t len, char *runtime, const char *node_abi, struct api_error *e)
 {
 	struct mote_cpio_entry en, handler = {0}, handler_lua = {0};
-	int have_handler = 0, have_lua = 0;
+	int have_handler = 0, have_lua = 0, have_js = 0, have_pkg = 0;
 	size_t off = 0;
 	for (;;) {
 		int r = mote_cpio_next(img, len, &off, &en);
@@ -79,18 +215,25 @@ int bundle_check(const void *img, size_t len, char *runtime, struct api_error *e
 		} else if (name_is(&en, "handler.lua")) {
 			handler_lua = en;
 			have_lua = 1;
+		} else if (name_is(&en, "package.json")) {
+			have_pkg = 1;
+		} else {
+			for (size_t i = 0; i < sizeof(node_entries) / sizeof(node_entries[0]); i++)
+				have_js |= name_is(&en, node_entries[i]);
 		}
 	}
 	if (!runtime[0]) {
-		if (have_lua && !have_handler)
-			strcpy(runtime, "lua");
-		else if (have_handler && !have_lua)
-			strcpy(runtime, "c");
+		int node = have_pkg || have_js;
+		if (have_lua + have_handler + node == 1)
+			strcpy(runtime, have_lua ? "lua" : have_handler ? "c" : "node");
 		else
-			return api_errorf(e, 422, "no_handler",
-					  "bundle: %s; name the runtime (runtime=c or lua)",
-					  have_lua ? "holds both handler and handler.lua"
-						   : "holds neither handler (c) nor handler.lua (lua)");
+			return api_errorf(
+			    e, 422, "no_handler", "bundle: %s; name the runtime (runtime=c, lua or node)",
+			    have_lua + have_handler + node
+				? "holds the handlers of more than one runtime (handler, handler.lua, "
+				  "package.json or a .js entry point)"
+				: "holds neither handler (c), handler.lua (lua) nor package.json or a "
+				  ".js entry point (node)");
 	}
 	if (!strcmp(runtime, "lua")) {
 		if (!have_lua)
@@ -107,7 +250,9 @@ int bundle_check(const void *img, size_t len, char *runtime, struct api_error *e
 			    "bundle: no handler (the c runtime runs a static ELF named handler)");
 		return check_elf(&handler, e);
 	}
-	return api_errorf(e, 400, "bad_request", "unknown runtime '%s' (c or lua)", runtime);
+	if (!strcmp(runtime, "node"))
+		return check_node(img, len, node_abi, have_pkg, e);
+	return api_errorf(e, 400, "bad_request", "unknown runtime '%s' (c, lua or node)", runtime);
 }
 
 static size_t pad4(size_t x)

@@ -18,15 +18,20 @@
 
 /*
  * Check the uploaded bundle img[len] (a cpio newc image) for `runtime`
- * ("c", "lua", or "" to infer it: handler.lua means lua, handler means c;
- * the inferred name is written back, runtime has room for 8 bytes):
- * the archive parses to its trailer, has no entry under .mote/, and holds
- * the runtime's handler: for lua a regular file handler.lua, for c a
- * regular, executable, static x86-64 ELF `handler`. Returns 0, or -1 with
- * *e (422 and code bad_bundle, no_handler, not_elf, dynamic_elf,
- * unsupported_elf; 400 bad_request for an unknown runtime).
+ * ("c", "lua", "node", or "" to infer it: handler.lua means lua, handler
+ * means c, package.json or a .js entry point means node; the inferred name
+ * is written back, runtime has room for 8 bytes): the archive parses to its
+ * trailer, has no entry under .mote/, and holds the runtime's handler: for
+ * lua a regular file handler.lua, for c a regular, executable, static x86-64
+ * ELF `handler`, for node the entry point (package.json's "main", else the
+ * first of handler.js, handler.mjs, handler.cjs, index.js, index.mjs,
+ * index.cjs) and only native addons (*.node) that are x86-64 ELF files
+ * built for Node ABI `node_abi` (NULL: any ABI) or for Node-API. Returns
+ * 0, or -1 with *e (422 and code bad_bundle, no_handler, not_elf,
+ * dynamic_elf, unsupported_elf, native_addon; 400 bad_request for an
+ * unknown runtime).
  */
-int bundle_check(const void *img, size_t len, char *runtime, struct api_error *e);
+int bundle_check(const void *img, size_t len, char *runtime, const char *node_abi, struct api_error *e);
 
 /*
  * The image to store: img[len] itself when nenv is 0, else a copy with a

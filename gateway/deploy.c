@@ -1,6 +1,7 @@
 /* Deploying a function: check the bundle, store it, attach it to a fresh VM, and commit only once it loaded.
  */
 #include "deploy.h"
+#include "runtime.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -326,12 +327,30 @@ static void on_base_built(struct base_waiter *w)
 	start_check(H2O_STRUCT_FROM_MEMBER(struct deploy, base_wait, w));
 }
 
+/*
+ * The Node ABI (process.versions.modules) of the installed node runtime, which its build wrote into
+ * mote/abi of its root tree; NULL when it is not installed or says nothing usable.
+ */
+static const char *node_abi(char out[16])
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/node/mote/abi", gw.runtimes_dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	int ok = fgets(out, 16, f) != NULL;
+	fclose(f);
+	out[ok ? strcspn(out, "\n") : 0] = 0;
+	return ok && out[0] && strspn(out, "0123456789") == strlen(out) ? out : NULL;
+}
+
 void deploy_start(h2o_req_t *req, const struct reg_function *cfg, const char *const *env, size_t nenv)
 {
 	struct api_error e;
-	char runtime[8];
+	char runtime[8], abi[16];
 	snprintf(runtime, sizeof(runtime), "%s", cfg->runtime);
-	if (bundle_check(req->entity.base, req->entity.base ? req->entity.len : 0, runtime, &e) < 0) {
+	if (bundle_check(req->entity.base, req->entity.base ? req->entity.len : 0, runtime, node_abi(abi),
+			 &e) < 0) {
 		admin_send_error(req, &e);
 		return;
 	}
@@ -354,6 +373,8 @@ void deploy_start(h2o_req_t *req, const struct reg_function *cfg, const char *co
 	d->layer_fd = -1;
 	d->layer_status = -1;
 	snprintf(d->cfg.runtime, sizeof(d->cfg.runtime), "%s", runtime);
+	if (!d->cfg.mem)
+		d->cfg.mem = runtime_default_mem(runtime);
 	struct mote_err err = {0};
 	d->bundle_fd = bundle_store(gw.bundles_dir, img, img_len, d->cfg.bundle, &err);
 	d->bundle_size = img_len;

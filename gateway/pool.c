@@ -1,5 +1,6 @@
 /* Pools of paused clones: per base, VMs restored ahead of time and left at READY, taken by cold starts. */
 #include "pool.h"
+#include "runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,12 +261,13 @@ static void tick(h2o_timeout_entry_t *e)
 	int more = 0;
 	/* The shapes to keep pools for: pinned entries of --pool and the bases functions use. */
 	for (unsigned i = 0; i < gw.pools.n; i++) {
-		uint64_t mem = gw.pools.e[i].mem ? gw.pools.e[i].mem : GW_DEFAULT_MEM;
+		uint64_t mem =
+		    gw.pools.e[i].mem ? gw.pools.e[i].mem : runtime_default_mem(gw.pools.e[i].runtime);
 		shape_get(gw.pools.e[i].runtime, mem, 1);
 	}
 	for (struct shape *s = shapes; s; s = s->next) {
-		unsigned target =
-		    sizing_pool_target(&gw.pools, s->runtime, s->mem, GW_DEFAULT_MEM, s->users > 0, NULL);
+		unsigned target = sizing_pool_target(&gw.pools, s->runtime, s->mem,
+						     runtime_default_mem(s->runtime), s->users > 0, NULL);
 		struct pool *cur = NULL;
 		const char *snap = NULL;
 		struct base *b = NULL;
@@ -489,8 +491,8 @@ void pool_metrics(struct metrics_buf *b)
 		if (p->retired)
 			continue;
 		struct shape *s = shape_get(p->runtime, p->mem, 0);
-		unsigned target = sizing_pool_target(&gw.pools, p->runtime, p->mem, GW_DEFAULT_MEM,
-						     s && s->users > 0, NULL);
+		unsigned target = sizing_pool_target(
+		    &gw.pools, p->runtime, p->mem, runtime_default_mem(p->runtime), s && s->users > 0, NULL);
 		metrics_sample(b, "mote_pool_target", metrics_labels(l, sizeof(l), "base", p->id, NULL),
 			       target);
 	}

@@ -1,6 +1,7 @@
 /* Pool sizing and capacity accounting: the --pool spec, the memory budget and VM caps (pure logic, no I/O).
  */
 #include "sizing.h"
+#include "runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +23,6 @@ static int parse_count(const char *text, size_t len, unsigned *out)
 		return -1;
 	*out = v;
 	return 0;
-}
-
-static int runtime_known(const char *name, size_t len)
-{
-	return (len == 1 && name[0] == 'c') || (len == 3 && !memcmp(name, "lua", 3));
 }
 
 int sizing_parse_pool(const char *text, struct pool_config *out, char *why, size_t why_size)
@@ -51,8 +47,8 @@ int sizing_parse_pool(const char *text, struct pool_config *out, char *why, size
 			const char *colon = memchr(p, ':', (size_t)(eq - p));
 			size_t rlen = (size_t)((colon ? colon : eq) - p);
 			struct pool_entry e = {.mem = 0};
-			if (!runtime_known(p, rlen)) {
-				snprintf(why, why_size, "--pool: '%.*s' is not a runtime (c or lua)",
+			if (!runtime_find_n(p, rlen)) {
+				snprintf(why, why_size, "--pool: '%.*s' is not a runtime (c, lua or node)",
 					 (int)rlen, p);
 				return -1;
 			}

@@ -64,7 +64,7 @@ static void expect_refusal(const char *name, const uint8_t *img, size_t len, con
 	char rt[8];
 	snprintf(rt, sizeof(rt), "%s", runtime);
 	struct api_error e = {0};
-	int r = bundle_check(img, len, rt, &e);
+	int r = bundle_check(img, len, rt, "115", &e);
 	check(name, r < 0 && e.http == http && e.code && !strcmp(e.code, code) && strstr(e.msg, text),
 	      "returned %d, %d %s '%s'", r, e.http, e.code ? e.code : "-", e.msg);
 }
@@ -79,7 +79,7 @@ static void test_check(void)
 	struct api_error e = {0};
 	uint8_t *lua =
 	    pack(&len, tmp_path(0, "h.lua"), "handler.lua", tmp_path(1, "data.txt"), "sub/data.txt", NULL);
-	check("lua-inferred", bundle_check(lua, len, rt, &e) == 0 && !strcmp(rt, "lua"), "%s / %s", rt,
+	check("lua-inferred", bundle_check(lua, len, rt, "115", &e) == 0 && !strcmp(rt, "lua"), "%s / %s", rt,
 	      e.msg);
 	strcpy(rt, "c");
 	expect_refusal("lua-bundle-as-c", lua, len, "c", 422, "no_handler", "no handler");
@@ -87,7 +87,8 @@ static void test_check(void)
 
 	uint8_t *c = pack(&len, "/bin/busybox", "handler", NULL);
 	rt[0] = 0;
-	check("c-inferred", bundle_check(c, len, rt, &e) == 0 && !strcmp(rt, "c"), "%s / %s", rt, e.msg);
+	check("c-inferred", bundle_check(c, len, rt, "115", &e) == 0 && !strcmp(rt, "c"), "%s / %s", rt,
+	      e.msg);
 	expect_refusal("c-bundle-as-lua", c, len, "lua", 422, "no_handler", "no handler.lua");
 	expect_refusal("unknown-runtime", c, len, "js", 400, "bad_request", "unknown runtime");
 	expect_refusal("truncated-archive", c, len / 2, "", 422, "bad_bundle", "not a cpio newc archive");
@@ -110,9 +111,9 @@ static void test_check(void)
 	expect_refusal("not-executable", nx, len, "c", 422, "unsupported_elf", "not executable");
 	free(nx);
 	uint8_t *both = pack(&len, "/bin/busybox", "handler", tmp_path(0, "h.lua"), "handler.lua", NULL);
-	expect_refusal("both-handlers", both, len, "", 422, "no_handler", "both");
+	expect_refusal("both-handlers", both, len, "", 422, "no_handler", "more than one runtime");
 	strcpy(rt, "lua");
-	check("both-handlers-runtime-named", bundle_check(both, len, rt, &e) == 0, "%s", e.msg);
+	check("both-handlers-runtime-named", bundle_check(both, len, rt, "115", &e) == 0, "%s", e.msg);
 	free(both);
 	uint8_t *none = pack(&len, tmp_path(0, "data.txt"), "data.txt", NULL);
 	expect_refusal("no-handler", none, len, "", 422, "no_handler", "neither");
@@ -121,6 +122,89 @@ static void test_check(void)
 	    pack(&len, tmp_path(0, "h.lua"), "handler.lua", tmp_path(1, "data.txt"), ".mote/environ", NULL);
 	expect_refusal("reserved-names", reserved, len, "", 422, "bad_bundle", "reserved");
 	free(reserved);
+}
+
+/* An x86-64 ELF file (a copy of /bin/true) with `tag` appended, as a native addon's stand-in. */
+static const char *addon(int i, const char *name, const char *tag)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "cp /bin/true %s/%s && printf '%%s' '%s' >> %s/%s", tmp, name, tag, tmp,
+		 name);
+	if (system(cmd) != 0)
+		exit(1);
+	return tmp_path(i, name);
+}
+
+static void test_node(void)
+{
+	write_file("h.js", "exports.handler = async () => ({statusCode: 200})\n", 0644);
+	write_file("pkg-main.json", "{\"name\": \"x\", \"main\": \"./src/app.js\"}", 0644);
+	write_file("pkg-lib.json", "{\"main\": \"lib\"}", 0644);
+	write_file("pkg-none.json", "{\"name\": \"x\"}", 0644);
+	write_file("pkg-out.json", "{\"main\": \"../etc/passwd\"}", 0644);
+	write_file("pkg-num.json", "{\"main\": 7}", 0644);
+	write_file("pkg-bad.json", "{\"main\": ", 0644);
+	size_t len;
+	char rt[8] = "";
+	struct api_error e = {0};
+	uint8_t *js = pack(&len, tmp_path(0, "h.js"), "handler.js", NULL);
+	check("node-inferred-handler-js", bundle_check(js, len, rt, "115", &e) == 0 && !strcmp(rt, "node"),
+	      "%s / %s", rt, e.msg);
+	expect_refusal("node-bundle-as-c", js, len, "c", 422, "no_handler", "no handler");
+	free(js);
+	uint8_t *mjs = pack(&len, tmp_path(0, "h.js"), "index.mjs", NULL);
+	rt[0] = 0;
+	check("node-inferred-index-mjs", bundle_check(mjs, len, rt, "115", &e) == 0 && !strcmp(rt, "node"),
+	      "%s / %s", rt, e.msg);
+	free(mjs);
+	uint8_t *main =
+	    pack(&len, tmp_path(0, "pkg-main.json"), "package.json", tmp_path(1, "h.js"), "src/app.js", NULL);
+	rt[0] = 0;
+	check("node-package-main", bundle_check(main, len, rt, "115", &e) == 0 && !strcmp(rt, "node"),
+	      "%s / %s", rt, e.msg);
+	free(main);
+	uint8_t *lib = pack(&len, tmp_path(0, "pkg-lib.json"), "package.json", tmp_path(1, "h.js"),
+			    "lib/index.js", NULL);
+	strcpy(rt, "node");
+	check("node-package-main-directory", bundle_check(lib, len, rt, "115", &e) == 0, "%s", e.msg);
+	free(lib);
+	uint8_t *gone =
+	    pack(&len, tmp_path(0, "pkg-main.json"), "package.json", tmp_path(1, "h.js"), "handler.js", NULL);
+	expect_refusal("node-main-missing", gone, len, "", 422, "no_handler",
+		       "main 'src/app.js' is not in the bundle");
+	free(gone);
+	uint8_t *none =
+	    pack(&len, tmp_path(0, "pkg-none.json"), "package.json", tmp_path(1, "h.js"), "app.js", NULL);
+	expect_refusal("node-no-entry", none, len, "", 422, "no_handler", "no entry point");
+	free(none);
+	uint8_t *out = pack(&len, tmp_path(0, "pkg-out.json"), "package.json", NULL);
+	expect_refusal("node-main-outside", out, len, "", 422, "no_handler", "outside the bundle");
+	free(out);
+	uint8_t *num = pack(&len, tmp_path(0, "pkg-num.json"), "package.json", NULL);
+	expect_refusal("node-main-not-string", num, len, "", 422, "no_handler", "not a string");
+	free(num);
+	uint8_t *bad = pack(&len, tmp_path(0, "pkg-bad.json"), "package.json", NULL);
+	expect_refusal("node-package-json-broken", bad, len, "", 422, "bad_bundle", "package.json: line 1");
+	free(bad);
+	uint8_t *old =
+	    pack(&len, tmp_path(0, "h.js"), "handler.js", addon(1, "old.node", "node_register_module_v93"),
+		 "node_modules/x/build/x.node", NULL);
+	expect_refusal("node-addon-other-abi", old, len, "", 422, "native_addon",
+		       "node_modules/x/build/x.node is built for Node ABI 93, the node runtime's is 115");
+	free(old);
+	uint8_t *txt = pack(&len, tmp_path(0, "h.js"), "handler.js", tmp_path(1, "h.js"), "fake.node", NULL);
+	expect_refusal("node-addon-not-elf", txt, len, "", 422, "native_addon", "not an x86-64 ELF");
+	free(txt);
+	uint8_t *same =
+	    pack(&len, tmp_path(0, "h.js"), "handler.js", addon(1, "same.node", "node_register_module_v115"),
+		 "a.node", addon(2, "napi.node", "napi_register_module_v1"), "b.node", NULL);
+	rt[0] = 0;
+	check("node-addons-same-abi-and-napi", bundle_check(same, len, rt, "115", &e) == 0, "%s", e.msg);
+	free(same);
+	uint8_t *mixed =
+	    pack(&len, tmp_path(0, "h.js"), "handler.js", tmp_path(1, "h.lua"), "handler.lua", NULL);
+	expect_refusal("node-and-lua", mixed, len, "", 422, "no_handler", "more than one runtime");
+	free(mixed);
 }
 
 static void test_finalize(void)
@@ -197,6 +281,7 @@ int main(void)
 	if (!mkdtemp(tmp))
 		return 2;
 	test_check();
+	test_node();
 	test_finalize();
 	test_store();
 	char cmd[100];

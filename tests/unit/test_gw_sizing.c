@@ -1,5 +1,5 @@
 /* Unit test of gateway/sizing.c: the --pool spec, pool targets and deficits, scaling, capacity accounting. */
-// gateway-modules: gateway/sizing.c
+// gateway-modules: gateway/sizing.c gateway/runtime.c
 #include <stdio.h>
 #include <string.h>
 
