@@ -48,6 +48,7 @@ static const struct {
     {"not_elf", MOTE_STATUS_NOT_ELF},
     {"dynamic_elf", MOTE_STATUS_DYNAMIC},
     {"unsupported_elf", MOTE_STATUS_UNSUPPORTED},
+    {"native_addon", MOTE_STATUS_UNSUPPORTED},
     {"init_error", MOTE_STATUS_BUNDLE_REFUSED},
     {"no_file", MOTE_STATUS_NOT_FOUND},
     {"unknown_base", MOTE_STATUS_NO_BASE},

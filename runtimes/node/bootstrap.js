@@ -367,7 +367,10 @@ function expressShape(fn) {
 
 function pickShape(mod) {
 	const def = mod.default;
-	if (def && typeof def === 'object' && typeof def.fetch === 'function') return ['workers', workersShape(def.fetch, def)];
+	// CommonJS written for bundlers: module.exports = { default: { fetch } } (or __esModule interop).
+	const inner = def && typeof def === 'object' && def.default && typeof def.default === 'object' ? def.default : null;
+	for (const o of [def, inner])
+		if (o && typeof o === 'object' && typeof o.fetch === 'function') return ['workers', workersShape(o.fetch, o)];
 	if (typeof mod.fetch === 'function') return ['workers', workersShape(mod.fetch, mod)];
 	const handler = typeof mod.handler === 'function' ? mod.handler : def && typeof def.handler === 'function' ? def.handler : null;
 	if (handler) return ['lambda', lambdaShape(handler)];
