@@ -182,12 +182,12 @@ $(BUILD)/mote-kernel: $(GUEST_OBJ) guest/kernel.ld
 # The node runtime's root file system: Debian's node with its libraries, our bootstrap, and the Node ABI that
 # `mote deploy` checks native addons against (docs/node.md). Rebuilt as a whole into a temporary tree.
 NODE ?= /usr/bin/node
-$(BUILD)/runtimes/node/mote/bootstrap.js: runtimes/node/bootstrap.js $(BUILD)/mote $(NODE)
+$(BUILD)/runtimes/node/mote/bootstrap.js: runtimes/node/bootstrap.js $(wildcard runtimes/node/warm/*) $(BUILD)/mote $(NODE)
 	rm -rf $(BUILD)/runtimes/node $(BUILD)/runtimes/node.tmp
 	mkdir -p $(BUILD)/runtimes/node.tmp/mote
 	$(BUILD)/mote rootfs add-program $(BUILD)/runtimes/node.tmp $(NODE) >/dev/null
 	$(NODE) -p process.versions.modules >$(BUILD)/runtimes/node.tmp/mote/abi
-	cp runtimes/node/bootstrap.js $(BUILD)/runtimes/node.tmp/mote/bootstrap.js
+	cp -r runtimes/node/bootstrap.js runtimes/node/warm $(BUILD)/runtimes/node.tmp/mote/
 	mv $(BUILD)/runtimes/node.tmp $(BUILD)/runtimes/node
 
 # ---- runtimes: static Linux programs that run inside function VMs (runtimes/, docs/functions.md) ----
@@ -383,6 +383,7 @@ bench: all $(filter-out $(BUILD)/bench/hello $(BUILD)/bench/fn_native,$(BENCH_BI
 	@BUILD=$(BUILD) bash bench/oci.sh
 	@BUILD=$(BUILD) bash bench/threads.sh
 	@BUILD=$(BUILD) bash bench/dynamic.sh
+	@BUILD=$(BUILD) bash bench/node_fn.sh
 
 # ---- demo, install, housekeeping ---------------------------------------------
 # The demo: `mote serve` in the foreground with the example functions deployed (gateway/demo.sh); Ctrl-C stops it.

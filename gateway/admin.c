@@ -141,7 +141,8 @@ static void list_functions(h2o_req_t *req)
 {
 	struct list_acc a = {0};
 	fn_each(collect, &a);
-	qsort(a.items, a.n, sizeof(*a.items), by_name);
+	if (a.n) /* qsort of no items: NULL is not allowed even then */
+		qsort(a.items, a.n, sizeof(*a.items), by_name);
 	json_t *arr = json_array();
 	for (size_t i = 0; i < a.n; i++)
 		json_array_append_new(arr, a.items[i]);

@@ -832,6 +832,19 @@ void base_build_unwait(struct base_build_waiter *w)
 
 /* ---- lookups ------------------------------------------------------------------------------------------ */
 
+/* Whether base r was built from the installed kernel and runtime (not from files `mote base build` named). */
+static int of_installed(const struct base_rec *r)
+{
+	const struct runtime_info *rt = runtime_find(r->reg.runtime);
+	char installed[PATH_MAX + 64], real[PATH_MAX], kreal[PATH_MAX];
+	if (!rt)
+		return 0;
+	snprintf(installed, sizeof(installed), "%s/%s", gw.runtimes_dir, rt->installed);
+	const char *p = realpath(installed, real) ? real : installed;
+	const char *k = realpath(gw.kernel, kreal) ? kreal : gw.kernel;
+	return !strcmp(r->reg.program_path, p) && !strcmp(r->reg.kernel_path, k);
+}
+
 struct base *base_lookup(const char *runtime, uint64_t mem, struct api_error *e)
 {
 	if (!runtime_find(runtime)) {
@@ -840,11 +853,13 @@ struct base *base_lookup(const char *runtime, uint64_t mem, struct api_error *e)
 	}
 	struct base_rec *r = active_of(runtime);
 	if (!r) {
-		/* No base of this runtime is active: one being built (the first), one that just failed, or a
-		 * new one from the installed files. */
+		/* No base of this runtime is active: one being built (the first), one of the installed files
+		 * that just failed, or a new one from the installed files. (A failed `mote base build` of
+		 * other files says nothing about the installed ones.) */
 		for (struct base_rec *p = recs; p; p = p->next)
 			if (!strcmp(p->reg.runtime, runtime) &&
-			    (p->building || (p->failed && now_ms() - p->failed_at < RETRY_MS)))
+			    (p->building ||
+			     (p->failed && now_ms() - p->failed_at < RETRY_MS && of_installed(p))))
 				r = p;
 		if (!r) {
 			char id[REG_HASH_HEX + 1];

@@ -12,7 +12,8 @@ STATE=${MOTE_DEMO_STATE:-$BUILD/demo-state}
 MOTE=$BUILD/mote
 export MOTE_SERVER=$STATE/admin.sock
 
-for f in "$MOTE" "$BUILD/mote-gateway" "$BUILD/examples/hello-c/handler" examples/hello-lua/handler.lua; do
+for f in "$MOTE" "$BUILD/mote-gateway" "$BUILD/examples/hello-c/handler" examples/hello-lua/handler.lua \
+	examples/hello-node/handler.mjs "$BUILD/runtimes/node/mote/bootstrap.js"; do
 	if [ ! -e "$f" ]; then
 		echo "demo: $f is missing; run make" >&2
 		exit 1
@@ -48,10 +49,14 @@ echo "\$ $MOTE deploy hello-lua examples/hello-lua/handler.lua"
 "$MOTE" deploy hello-lua examples/hello-lua/handler.lua || stop
 echo "\$ $MOTE deploy hello-c $BUILD/examples/hello-c/handler"
 "$MOTE" deploy hello-c "$BUILD/examples/hello-c/handler" || stop
+echo "\$ $MOTE deploy hello-node examples/hello-node/handler.mjs   # the first builds the node base (a few s)"
+"$MOTE" deploy hello-node examples/hello-node/handler.mjs || stop
 echo "\$ curl -s '$url/fn/hello-lua/some/path?name=you'"
 curl -s --max-time 10 "$url/fn/hello-lua/some/path?name=you"
 echo "\$ curl -s '$url/fn/hello-c/?name=you'"
 curl -s --max-time 10 "$url/fn/hello-c/?name=you"
+echo "\$ curl -s '$url/fn/hello-node/from/node'"
+curl -s --max-time 10 "$url/fn/hello-node/from/node"
 echo "\$ $MOTE ls"
 "$MOTE" ls
 cat <<EOF

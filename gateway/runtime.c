@@ -11,7 +11,14 @@ static const char *const lua_argv[] = {"/bin/mote-lua", NULL};
  * serving the request, and they made one warm request in ten wait a 10 ms time slice or more (p90 14.6 ms
  * against 0.39 ms).
  */
-static const char *const node_argv[] = {"/usr/bin/node", "--single-threaded", "/mote/bootstrap.js", NULL};
+static const char *const node_argv[] = {"/usr/bin/node",
+					"--single-threaded",
+					"--disable-wasm-trap-handler",
+					"--wasm-max-mem-pages=1024",
+					"--min-semi-space-size=4",
+					"--max-semi-space-size=4",
+					"/mote/bootstrap.js",
+					NULL};
 
 static const struct runtime_info runtimes[] = {
     {.name = "c", .installed = "mote-c-init", .argv = c_argv, .default_mem = 64ull << 20},

@@ -380,19 +380,19 @@ function pickShape(mod) {
 
 // ---- entering the function ----
 
-function applyEnviron() {
+function applyEnviron(file) {
 	let data;
 	try {
-		data = fs.readFileSync(ENVIRON_FILE);
+		data = fs.readFileSync(file);
 	} catch (e) {
 		if (e.code === 'ENOENT') return;
-		throw new Error(`${ENVIRON_FILE}: ${e.message}`);
+		throw new Error(`${file}: ${e.message}`);
 	}
 	const entries = data.toString('utf8').split('\0');
 	if (entries[entries.length - 1] === '') entries.pop();
 	entries.forEach((e, i) => {
 		const eq = e.indexOf('=');
-		if (eq <= 0) throw new Error(`${ENVIRON_FILE}: entry ${i + 1} is not NAME=VALUE`);
+		if (eq <= 0) throw new Error(`${file}: entry ${i + 1} is not NAME=VALUE`);
 		process.env[e.slice(0, eq)] = e.slice(eq + 1);
 	});
 }
@@ -406,17 +406,17 @@ function isFile(p) {
 }
 
 // The function's entry point, by the rule the gateway checks at deploy (docs/node.md).
-function entryPoint() {
-	const pkgPath = path.join(FN_DIR, 'package.json');
+function entryPoint(dir) {
+	const pkgPath = path.join(dir, 'package.json');
 	if (isFile(pkgPath)) {
 		const pkg = JSON.parse(fs.readFileSync(pkgPath, 'utf8'));
 		if (pkg && typeof pkg.main === 'string') {
-			const main = path.join(FN_DIR, pkg.main);
+			const main = path.join(dir, pkg.main);
 			for (const p of [main, main + '.js', path.join(main, 'index.js')]) if (isFile(p)) return p;
 			throw new Error(`package.json: main '${pkg.main}' is not in the bundle`);
 		}
 	}
-	for (const name of ENTRY_POINTS) if (isFile(path.join(FN_DIR, name))) return path.join(FN_DIR, name);
+	for (const name of ENTRY_POINTS) if (isFile(path.join(dir, name))) return path.join(dir, name);
 	throw new Error('no entry point (package.json\'s "main", or ' + ENTRY_POINTS.join(', ') + ')');
 }
 
@@ -453,19 +453,38 @@ async function serve(handle) {
 }
 
 async function main() {
-	// Boot: what every function needs, loaded and run once so that the base snapshot holds it compiled:
-	// WHATWG fetch types (Node loads them lazily), the ES module loader, streams, and every handler shape.
+	// Boot: what every function needs, loaded and run once so that the base snapshot holds it compiled and
+	// every clone starts with it: WHATWG fetch types (Node loads them lazily), the ES module loader and the
+	// CommonJS one on real files (runtimes/node/warm/), libuv's thread pool (asynchronous fs), streams, and
+	// every handler shape. Then the event loop runs until nothing is left pending (lazy compiles of
+	// WebAssembly such as undici's HTTP parser), so that no clone inherits half-done work.
 	await new Response(new Request('http://localhost/', { method: 'POST', body: 'x' }).body).arrayBuffer();
-	await import('node:path');
+	await fs.promises.readFile(__filename);
+	const warmDir = path.join(__dirname, 'warm');
+	// The attach path too: a missing environment file, the entry point search (misses are exceptions).
+	applyEnviron(path.join(warmDir, 'no-environ'));
+	try {
+		entryPoint(warmDir);
+	} catch (e) {
+		oneLine(e);
+	}
+	process.chdir(warmDir);
+	process.chdir('/');
+	const warm = [await import(pathToFileURL(path.join(warmDir, 'esm.mjs')).href), require(path.join(warmDir, 'cjs.cjs'))];
 	for (const mod of [
+		...warm,
 		{ default: { fetch: async (r) => new Response(await r.text(), { headers: { a: 'b' } }) } },
 		{ handler: async (e) => ({ statusCode: 200, body: e.rawPath }) },
 		{ default: (q, s) => q.on('data', () => {}).on('end', () => s.end('x')) },
 	]) {
 		const [, h] = pickShape(mod);
-		const [st, hs, b] = await h({ id: 0n, method: 'POST', path: '/', query: 'a=1', headers: [['host', 'x']], body: Buffer.from('x') });
-		encodeResponse(st, hs, b);
+		for (let i = 0; i < 20; i++) {
+			const req = { id: 0n, method: 'POST', path: '/', query: 'a=1', headers: [['host', 'x']], body: Buffer.from('x') };
+			const [st, hs, b] = await h(req);
+			decodeRequest(encodeResponse(st, hs, b)); // exercised for the JIT; not a request
+		}
 	}
+	for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 5));
 
 	// Snapshot: the base is taken here; this write returns in the VM that asked and in every clone.
 	let snap;
@@ -473,7 +492,7 @@ async function main() {
 		snap = fs.openSync(SNAPSHOT_DEVICE, 'w');
 		fs.writeSync(snap, '1');
 	} catch (e) {
-		if (e.code === 'EOPNOTSUPP')
+		if (e.code === 'EOPNOTSUPP' || e.code === 'ENOTSUP')
 			fail('no snapshot file: a runtime is booted by mote to make its base snapshot (mote-vmm --snapshot FILE)');
 		fail(`${SNAPSHOT_DEVICE}: ${e.message}`);
 	}
@@ -491,9 +510,9 @@ async function main() {
 	process.on('unhandledRejection', (e) => console.error(`${NAME}: unhandled rejection: ${e && e.stack ? e.stack : e}`));
 	let handle;
 	try {
-		applyEnviron();
+		applyEnviron(ENVIRON_FILE);
 		process.chdir(FN_DIR);
-		const entry = entryPoint();
+		const entry = entryPoint(FN_DIR);
 		const mod = await import(pathToFileURL(entry).href);
 		const shape = pickShape(mod);
 		if (!shape)

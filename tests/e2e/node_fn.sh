@@ -27,8 +27,28 @@ cp "$FN/lambda.js" "$W/addon/handler.js"
 printf 'int node_register_module_v93(void) { return 0; }\n' >"$W/addon.c"
 cc -shared -fPIC -o "$W/addon/node_modules/x/x.node" "$W/addon.c"
 
+# ---- the runtime contract without a gateway: no snapshot file, no attach (docs/functions.md) ----
+NODE_ARGS=(/usr/bin/node --single-threaded --disable-wasm-trap-handler --wasm-max-mem-pages=1024 /mote/bootstrap.js)
+mote_run no-snapshot --timeout 60 --mem 1G --rootfs "$NODE_RT" "${NODE_ARGS[@]}"
+expect_status no-snapshot 2 && [ "$(stderr_lines)" = 1 ] && err_has '^mote-node: no snapshot file' && pass no-snapshot-file ||
+	fail no-snapshot-file "$(head -c 300 "$ERR")"
+mote_run no-attach --timeout 60 --mem 1G --rootfs "$NODE_RT" --snapshot "$W/orig.snap" "${NODE_ARGS[@]}"
+expect_status no-attach 2 && [ "$(stderr_lines)" = 1 ] && err_has '^mote-node: /dev/mote/invoke: no function attached' &&
+	pass no-function-attached || fail no-function-attached "$(head -c 300 "$ERR")"
+rm -f "$W"/orig.snap*
+
 STATE=$W/state
 start_gw g1 "$STATE" --queue-wait 60 || e2e_finish
+mote_cli ls-empty ls
+expect_status ls-empty 0 && [ "$(wc -l <"$OUT")" = 1 ] && pass ls-no-functions || fail ls-no-functions "$(cat "$OUT" "$ERR")"
+# A runtime tree whose bootstrap fails: the build fails with one line, the gateway goes on.
+rm -rf "$W/broken" && cp -a "$NODE_RT" "$W/broken" && echo 'process.exit(1);' >"$W/broken/mote/bootstrap.js"
+mote_cli base-broken base build --runtime node --runtime-program "$W/broken"
+expect_one_error base-build-fails-86 86 "" "cannot build the node base .*exited with status 1"
+mote_cli base-not-a-tree base build --runtime node --runtime-program "$W/addon.c"
+expect_one_error base-program-not-a-tree-66 66 "" "not a directory or a cpio image"
+mote_cli ls-after ls
+expect_status ls-after 0 && pass gateway-serves-after-failed-build
 
 # ---- the shapes ----
 mote_cli deploy-workers deploy workers "$FN/workers.mjs" --env GREETING='hi there'

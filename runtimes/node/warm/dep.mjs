@@ -1,0 +1,2 @@
+// A dependency of esm.mjs (see there).
+export const value = 'warm';
