@@ -883,10 +883,9 @@ static int64_t timespec_timeout(uint64_t ts, int64_t *ns)
 		return 0;
 	}
 	struct linux_timespec t;
-	if (user_copy_from(&t, ts, sizeof(t)) < 0)
-		return -EFAULT;
-	if (t.tv_sec < 0 || t.tv_nsec < 0 || t.tv_nsec >= 1000000000)
-		return -EINVAL;
+	long r = user_get_timespec(&t, ts);
+	if (r < 0)
+		return r;
 	*ns = t.tv_sec > INT64_MAX / 1000000000 - 1 ? INT64_MAX : t.tv_sec * 1000000000 + t.tv_nsec;
 	return 0;
 }

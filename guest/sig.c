@@ -593,10 +593,9 @@ long sys_rt_sigtimedwait(uint64_t set, uint64_t info, uint64_t timeout, uint64_t
 	uint64_t deadline = 0;
 	if (timeout) {
 		struct linux_timespec ts;
-		if (user_copy_from(&ts, timeout, sizeof(ts)) < 0)
-			return -EFAULT;
-		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
-			return -EINVAL;
+		long err = user_get_timespec(&ts, timeout);
+		if (err < 0)
+			return err;
 		uint64_t ns = (uint64_t)ts.tv_sec > 100ull * 365 * 86400
 				  ? 100ull * 365 * 86400 * 1000000000ull
 				  : (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
