@@ -5,6 +5,7 @@
 # ratio mote/native. Environment: BUILD (default build), BENCH_DYN_RUNS (default 10).
 # Skips (exit 0) without /dev/kvm or without the runtimes.
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
 RUNS=${BENCH_DYN_RUNS:-10}
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
@@ -18,25 +19,9 @@ export XDG_CACHE_HOME=$tmp/cache
 
 # one LABEL COMMAND...: RUNS timed runs (ms) into $tmp/LABEL.
 one() {
-	local label=$1 i t0 t1
+	local label=$1
 	shift
-	: >"$tmp/$label"
-	for ((i = 0; i < RUNS; i++)); do
-		t0=$(date +%s%N)
-		if ! timeout 120 "$@" >/dev/null 2>"$tmp/err"; then
-			echo "bench/dynamic: $label failed: $(head -c 300 "$tmp/err")" >&2
-			exit 1
-		fi
-		t1=$(date +%s%N)
-		echo $(((t1 - t0) / 1000)) | awk '{ printf "%.1f\n", $1 / 1000 }' >>"$tmp/$label"
-	done
-}
-
-stats() {
-	sort -g "$tmp/$1" | awk '{ v[NR] = $1 } END {
-		i50 = int(NR * 0.50 + 0.5); i90 = int(NR * 0.90 + 0.5); i99 = int(NR * 0.99 + 0.5);
-		if (i50 < 1) i50 = 1; if (i90 < 1) i90 = 1; if (i99 < 1) i99 = 1;
-		printf "%.1f %.1f %.1f", v[i50], v[i90], v[i99] }'
+	bench_time "$tmp/$label" "$RUNS" 120 "$@"
 }
 
 rows=()
@@ -63,9 +48,9 @@ echo
 echo "Dynamic runtimes: start-up to exit, $RUNS runs each (ms, wall clock of the whole command)"
 printf '%-40s %9s %9s %9s %12s\n' variant p50 p90 p99 "this/native"
 for r in "${rows[@]}"; do
-	read -r n50 n90 n99 <<<"$(stats native-$r)"
+	read -r n50 n90 n99 <<<"$(bench_stats "$tmp/native-$r" %.1f)"
 	for v in mote native; do
-		read -r a b c <<<"$(stats $v-$r)"
+		read -r a b c <<<"$(bench_stats "$tmp/$v-$r" %.1f)"
 		case $r in node) what="node -e 0" ;; py) what="python3 -c 0" ;; esac
 		printf '%-40s %9.1f %9.1f %9.1f %11.2fx\n' "($v) $what" "$a" "$b" "$c" "$(awk -v x="$a" -v n="$n50" 'BEGIN { print x / n }')"
 	done

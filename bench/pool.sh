@@ -14,6 +14,7 @@
 #     p99), and what the host's MemAvailable dropped by per process (includes KVM's kernel memory).
 # Environment: BUILD (default build). Skips (exit 0) without /dev/kvm.
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
 REQS=${BENCH_POOL_REQS:-200}
 VMS=${BENCH_POOL_VMS:-100 1000}
@@ -93,9 +94,6 @@ measure() {
 		fi
 		awk -v t="$t" 'BEGIN { printf "%.0f\n", t * 1e6 }' >>"$tmp/lat.$name"
 	done
-}
-pct() { # P FILE: the P-th percentile (nearest rank)
-	sort -g "$2" | awk -v p="$1" '{ a[NR] = $1 } END { i = int((p / 100) * NR + 0.999); if (i < 1) i = 1; print a[i] }'
 }
 
 # ---- 1. latency ----
@@ -177,11 +175,11 @@ echo "pool benchmarks, part 1: hello-c (and hello-lua), one request per new conn
 printf '%-28s %5s %10s %10s %10s %12s %12s\n' variant n "p50 us" "p90 us" "p99 us" "vs warm" "vs native"
 declare -A P50
 for v in $variants; do
-	P50[$v]=$(pct 50 "$tmp/lat.$v")
+	P50[$v]=$(bench_pct 50 "$tmp/lat.$v")
 done
 for v in $variants; do
 	printf '%-28s %5s %10s %10s %10s %12s %12s\n' "$(label "$v")" "$(wc -l <"$tmp/lat.$v")" "${P50[$v]}" \
-		"$(pct 90 "$tmp/lat.$v")" "$(pct 99 "$tmp/lat.$v")" \
+		"$(bench_pct 90 "$tmp/lat.$v")" "$(bench_pct 99 "$tmp/lat.$v")" \
 		"$(awk -v a="${P50[warm]}" -v b="${P50[$v]}" 'BEGIN { printf "%.2fx", b / a }')" \
 		"$(awk -v a="${P50[native]}" -v b="${P50[$v]}" 'BEGIN { printf "%.2fx", b / a }')"
 done
@@ -198,9 +196,6 @@ for p in $PIDS; do stop_server "$p"; done
 avail() { awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo; }
 private_kib() { # PID: Private_Clean + Private_Dirty of smaps_rollup
 	awk '$1 == "Private_Clean:" || $1 == "Private_Dirty:" { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null
-}
-stats() { # FILE: "median p90 p99"
-	echo "$(pct 50 "$1") $(pct 90 "$1") $(pct 99 "$1")"
 }
 echo
 declare -A VM_MEDIAN
@@ -223,7 +218,7 @@ for n in $VMS; do
 	a1=$(avail)
 	: >"$tmp/vm.kib"
 	for p in $(pgrep -f -- "--restore $tmp/many/bases/"); do private_kib "$p" >>"$tmp/vm.kib"; done
-	read -r m p90 p99 < <(stats "$tmp/vm.kib")
+	read -r m p90 p99 < <(bench_pct_stats "$tmp/vm.kib")
 	printf '%-34s %6s %9s %9s %9s %16s %8s\n' "mote pooled VMs (Lua base, 64M)" "$(wc -l <"$tmp/vm.kib")" "$m" "$p90" "$p99" \
 		"$(((a0 - a1) / n))" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')"
 	VM_MEDIAN[$n]=$m
@@ -240,7 +235,7 @@ for n in $VMS; do
 	a1=$(avail)
 	: >"$tmp/native.kib"
 	for p in $SLEEPERS; do private_kib "$p" >>"$tmp/native.kib"; done
-	read -r m p90 p99 < <(stats "$tmp/native.kib")
+	read -r m p90 p99 < <(bench_pct_stats "$tmp/native.kib")
 	printf '%-34s %6s %9s %9s %9s %16s %8s\n' "native static sleep (busybox)" "$n" "$m" "$p90" "$p99" "$(((a0 - a1) / n))" "-"
 	# shellcheck disable=SC2086
 	kill $SLEEPERS 2>/dev/null

@@ -13,6 +13,7 @@
 # BENCH_CRUNCH_RUNS (default 10), BENCH_CRUNCH_ROUNDS (default 300000000).
 # Skips (exit 0) without /dev/kvm.
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
 RUNS=${BENCH_THREAD_RUNS:-30}
 ROUNDS=${BENCH_THREAD_ROUNDS:-20000}
@@ -35,27 +36,12 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 export XDG_CACHE_HOME=$tmp/cache
 
-# one LABEL COMMAND...: RUNS runs; appends each run's us per round trip to $tmp/LABEL.
+# one LABEL COMMAND...: RUNS runs; each run's us per round trip into $tmp/LABEL.
+# The program prints "pingpong: N round trips in T ms: U us per round trip".
 one() {
-	local label=$1 i line
+	local label=$1
 	shift
-	: >"$tmp/$label"
-	for ((i = 0; i < RUNS; i++)); do
-		if ! line=$(timeout 60 "$@" pingpong "$ROUNDS" 2>"$tmp/err"); then
-			echo "bench/threads: $label failed: $(head -c 300 "$tmp/err")" >&2
-			exit 1
-		fi
-		# "pingpong: N round trips in T ms: U us per round trip"
-		awk '/^pingpong:/ { print $(NF-4) }' <<<"$line" >>"$tmp/$label"
-	done
-}
-
-# stats LABEL: "p50 p90 p99" of $tmp/LABEL
-stats() {
-	sort -g "$tmp/$1" | awk '{ v[NR] = $1 } END {
-		i50 = int(NR * 0.50 + 0.5); i90 = int(NR * 0.90 + 0.5); i99 = int(NR * 0.99 + 0.5);
-		if (i50 < 1) i50 = 1; if (i90 < 1) i90 = 1; if (i99 < 1) i99 = 1;
-		printf "%.3f %.3f %.3f", v[i50], v[i90], v[i99] }'
+	bench_collect "$tmp/$label" "$RUNS" 60 '/^pingpong:/ { print $(NF-4) }' "$@" pingpong "$ROUNDS"
 }
 
 one mote "$BUILD/mote" run --no-jail --timeout 60 "$BIN"
@@ -65,9 +51,9 @@ one native "$BIN"
 echo
 echo "Threads: futex ping-pong between two threads, $ROUNDS round trips per run, $RUNS runs each (us per round trip)"
 printf '%-44s %9s %9s %9s %12s\n' variant p50 p90 p99 "mote/this"
-read -r m50 m90 m99 <<<"$(stats mote)"
+read -r m50 m90 m99 <<<"$(bench_stats "$tmp/mote" %.3f)"
 for v in mote native1 native; do
-	read -r a b c <<<"$(stats $v)"
+	read -r a b c <<<"$(bench_stats "$tmp/$v" %.3f)"
 	case $v in
 	mote) what="(a) mote: guest scheduler, one vCPU" ;;
 	native1) what="(b) native, pinned to one CPU" ;;
@@ -76,19 +62,12 @@ for v in mote native1 native; do
 	printf '%-44s %9.3f %9.3f %9.3f %11.2fx\n' "$what" "$a" "$b" "$c" "$(awk -v m="$m50" -v x="$a" 'BEGIN { print m / x }')"
 done
 
-# crunch LABEL THREADS COMMAND...: CRUNCH_RUNS runs; appends each run's ms to $tmp/LABEL.
+# crunch LABEL THREADS COMMAND...: CRUNCH_RUNS runs; each run's ms into $tmp/LABEL.
+# The program prints "crunch: N rounds on T threads in MS ms (checksum X)".
 crunch() {
-	local label=$1 threads=$2 i line
+	local label=$1 threads=$2
 	shift 2
-	: >"$tmp/$label"
-	for ((i = 0; i < CRUNCH_RUNS; i++)); do
-		if ! line=$(timeout 120 "$@" crunch "$threads" "$CRUNCH" 2>"$tmp/err"); then
-			echo "bench/threads: $label failed: $(head -c 300 "$tmp/err")" >&2
-			exit 1
-		fi
-		# "crunch: N rounds on T threads in MS ms (checksum X)"
-		awk '/^crunch:/ { print $(NF-3) }' <<<"$line" >>"$tmp/$label"
-	done
+	bench_collect "$tmp/$label" "$CRUNCH_RUNS" 120 '/^crunch:/ { print $(NF-3) }' "$@" crunch "$threads" "$CRUNCH"
 }
 
 crunch mote2 2 "$BUILD/mote" run --no-jail --timeout 120 "$BIN"
@@ -99,9 +78,9 @@ crunch native1 1 taskset -c 0 "$BIN"
 echo
 echo "Preemption: $CRUNCH rounds of a CPU-bound loop, $CRUNCH_RUNS runs each (ms per run)"
 printf '%-44s %9s %9s %9s %12s\n' variant p50 p90 p99 "mote2/this"
-read -r m50 m90 m99 <<<"$(stats mote2)"
+read -r m50 m90 m99 <<<"$(bench_stats "$tmp/mote2" %.3f)"
 for v in mote2 mote1 native2 native1; do
-	read -r a b c <<<"$(stats $v)"
+	read -r a b c <<<"$(bench_stats "$tmp/$v" %.3f)"
 	case $v in
 	mote2) what="(a) mote, 2 threads (preempted)" ;;
 	mote1) what="(b) mote, 1 thread (never preempted)" ;;

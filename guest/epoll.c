@@ -421,10 +421,9 @@ long sys_epoll_pwait2(uint64_t epfd, uint64_t events, uint64_t maxevents, uint64
 	int64_t ns = -1;
 	if (timeout) {
 		struct linux_timespec ts;
-		if (user_copy_from(&ts, timeout, sizeof(ts)) < 0)
-			return -EFAULT;
-		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
-			return -EINVAL;
+		long r = user_get_timespec(&ts, timeout);
+		if (r < 0)
+			return r;
 		ns =
 		    ts.tv_sec >= INT64_MAX / 1000000000 - 1 ? INT64_MAX : ts.tv_sec * 1000000000 + ts.tv_nsec;
 	}

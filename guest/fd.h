@@ -140,11 +140,6 @@ long sys_fcntl(uint64_t fd, uint64_t cmd, uint64_t arg);
 long sys_ioctl(uint64_t fd, uint64_t req, uint64_t arg);
 long sys_pipe(uint64_t fds);
 long sys_pipe2(uint64_t fds, uint64_t flags);
-long sys_poll(uint64_t fds, uint64_t nfds, uint64_t timeout_ms);
-long sys_ppoll(uint64_t fds, uint64_t nfds, uint64_t timeout, uint64_t sigmask, uint64_t sigsetsize);
-long sys_select(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds, uint64_t timeout);
-long sys_pselect6(uint64_t nfds, uint64_t rfds, uint64_t wfds, uint64_t efds, uint64_t timeout,
-		  uint64_t sigmask);
 long sys_fstat(uint64_t fd, uint64_t st);
 long sys_fstatfs(uint64_t fd, uint64_t buf);
 long sys_getdents64(uint64_t fd, uint64_t dirp, uint64_t count);

@@ -10,6 +10,7 @@
 #include "random.h"
 #include "sched.h"
 #include "sig.h"
+#include "uaccess.h"
 
 extern uint64_t syscall_user_rip, syscall_user_rsp;
 
@@ -344,10 +345,9 @@ static long sleep_until(uint64_t clk, int64_t deadline_ns, int64_t *left_ns)
 static long read_timespec(uint64_t addr, int64_t *ns)
 {
 	struct linux_timespec t;
-	if (get_user(&t, addr, sizeof(t)) < 0)
-		return -EFAULT;
-	if (t.tv_sec < 0 || t.tv_nsec < 0 || t.tv_nsec >= 1000000000)
-		return -EINVAL;
+	long r = user_get_timespec(&t, addr);
+	if (r < 0)
+		return r;
 	if (t.tv_sec > 100ll * 365 * 86400)
 		t.tv_sec = 100ll * 365 * 86400;
 	*ns = t.tv_sec * 1000000000 + t.tv_nsec;

@@ -560,6 +560,19 @@ long sys_rt_sigpending(uint64_t set, uint64_t size)
 	return user_copy_to(set, &p, size) < 0 ? -EFAULT : 0;
 }
 
+/*
+ * Sleep until the current thread has a signal it may take (under its mask
+ * now), then return -ERESTARTNOHAND: the handler runs and the syscall
+ * (pause, sigsuspend) returns EINTR.
+ */
+static long wait_for_deliverable_signal(void)
+{
+	struct thread *t = sched_current();
+	while (!deliverable(t))
+		sched_wait(SCHED_WAIT_SIGNAL, 0, 0, 0);
+	return -ERESTARTNOHAND;
+}
+
 long sys_rt_sigsuspend(uint64_t set, uint64_t size)
 {
 	uint64_t mask;
@@ -568,18 +581,12 @@ long sys_rt_sigsuspend(uint64_t set, uint64_t size)
 	if (user_copy_from(&mask, set, 8) < 0)
 		return -EFAULT;
 	sig_set_temporary_mask(mask);
-	struct thread *t = sched_current();
-	while (!deliverable(t))
-		sched_wait(SCHED_WAIT_SIGNAL, 0, 0, 0);
-	return -ERESTARTNOHAND; /* the handler runs, then sigsuspend returns EINTR */
+	return wait_for_deliverable_signal();
 }
 
 long sys_pause(void)
 {
-	struct thread *t = sched_current();
-	while (!deliverable(t))
-		sched_wait(SCHED_WAIT_SIGNAL, 0, 0, 0);
-	return -ERESTARTNOHAND;
+	return wait_for_deliverable_signal();
 }
 
 long sys_rt_sigtimedwait(uint64_t set, uint64_t info, uint64_t timeout, uint64_t size)
@@ -593,10 +600,9 @@ long sys_rt_sigtimedwait(uint64_t set, uint64_t info, uint64_t timeout, uint64_t
 	uint64_t deadline = 0;
 	if (timeout) {
 		struct linux_timespec ts;
-		if (user_copy_from(&ts, timeout, sizeof(ts)) < 0)
-			return -EFAULT;
-		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
-			return -EINVAL;
+		long err = user_get_timespec(&ts, timeout);
+		if (err < 0)
+			return err;
 		uint64_t ns = (uint64_t)ts.tv_sec > 100ull * 365 * 86400
 				  ? 100ull * 365 * 86400 * 1000000000ull
 				  : (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;

@@ -10,6 +10,7 @@
 #include "klib.h"
 #include "linux.h"
 #include "mm.h"
+#include "poll.h"
 #include "proc.h"
 #include "sched.h"
 #include "sig.h"

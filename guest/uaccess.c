@@ -88,3 +88,12 @@ long user_strnlen(uint64_t src, size_t max)
 	}
 	return -ENAMETOOLONG;
 }
+
+long user_get_timespec(struct linux_timespec *ts, uint64_t src)
+{
+	if (user_copy_from(ts, src, sizeof(*ts)) < 0)
+		return -EFAULT;
+	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+		return -EINVAL;
+	return 0;
+}

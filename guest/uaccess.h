@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct linux_timespec;
+
 /*
  * Mark [lo, lo + size) read-only for the program's syscalls (the rootfs image):
  * user_writable() refuses ranges that overlap it. Call once at boot.
@@ -36,5 +38,12 @@ long user_strncpy(char *dst, uint64_t src, size_t size);
  * memory the program may not pass, or -ENAMETOOLONG if no NUL occurs in `max` bytes.
  */
 long user_strnlen(uint64_t src, size_t max);
+
+/*
+ * Copy the struct linux_timespec at program address `src` into *ts and check it.
+ * Returns 0, -EFAULT if it cannot be read, or -EINVAL if tv_sec is negative or
+ * tv_nsec is outside [0, 1e9). Callers convert and cap it as their syscall does.
+ */
+long user_get_timespec(struct linux_timespec *ts, uint64_t src);
 
 #endif /* GUEST_UACCESS_H */

@@ -17,18 +17,6 @@ SRC=$E2E_ROOT/tests/dynamic
 W=$E2E_TMP/dyn
 mkdir -p "$W"
 
-# same_as_native NAME: PASS if the last mote run matched the last host run (stdout and status).
-same_as_native() {
-	local name=$1
-	if expect_status "$name" "$HSTATUS" "$(head -c 300 "$ERR")"; then
-		if cmp -s "$HOUT" "$OUT"; then
-			pass "$name"
-		else
-			fail "$name" "stdout differs from native: $(diff "$HOUT" "$OUT" | head -n 6 | tr '\n' ' ')"
-		fi
-	fi
-}
-
 # ---- a gcc program ----
 R=$W/root-c
 mkdir -p "$R/bin"

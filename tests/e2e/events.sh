@@ -14,16 +14,7 @@ for v in musl glibc; do
 	need_built "$bin"
 	host_run events-all-$v "$bin" all
 	mote_run events-all-$v $T "$bin" all
-	name=events-same-as-native-$v
-	if [ "$HSTATUS" != 0 ]; then
-		fail "$name" "the native run failed ($HSTATUS): $(head -c 300 "$HERR")"
-	elif expect_status "$name" "$HSTATUS" "$(grep -m 3 FAILED "$ERR" | tr '\n' ';')"; then
-		if cmp -s "$HOUT" "$OUT"; then
-			pass "$name"
-		else
-			fail "$name" "stdout differs from native: $(diff "$HOUT" "$OUT" | head -n 6 | tr '\n' ' ')"
-		fi
-	fi
+	same_as_native --native-must-succeed events-same-as-native-$v "$(grep -m 3 FAILED "$ERR" | tr '\n' ';')"
 
 	# ---- an idle epoll_wait sleeps in the monitor: one sleep exit, not a busy loop ----
 	mote_run events-idle-$v $T --debug "$bin" idle

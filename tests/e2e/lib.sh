@@ -185,6 +185,29 @@ host_run() {
 	return 0
 }
 
+# same_as_native [--native-must-succeed] NAME [WHAT]: PASS if the last mote run (run, mote_run) ended as the
+# last host_run did: the same exit status, no sanitizer report, the same stdout. Otherwise FAIL, adding WHAT
+# (default: the first 300 bytes of the mote run's stderr) when the status differs. With --native-must-succeed,
+# a native run that did not exit 0 is a FAIL by itself (the comparison would prove nothing).
+same_as_native() {
+	local must_succeed=0
+	if [ "$1" = --native-must-succeed ]; then
+		must_succeed=1
+		shift
+	fi
+	local name=$1 what=${2-$(head -c 300 "$ERR")}
+	if [ "$must_succeed" = 1 ] && [ "$HSTATUS" != 0 ]; then
+		fail "$name" "the native run failed ($HSTATUS): $(head -c 300 "$HERR")"
+	elif expect_status "$name" "$HSTATUS" "$what"; then
+		if cmp -s "$HOUT" "$OUT"; then
+			pass "$name"
+		else
+			fail "$name" "stdout differs from native: $(diff "$HOUT" "$OUT" | head -n 6 | tr '\n' ' ')"
+		fi
+	fi
+	return 0
+}
+
 # diff_summary FILE1 FILE2: a one-line description of where two files first differ.
 diff_summary() {
 	local c

@@ -18,16 +18,7 @@ for v in musl glibc; do
 	for part in basic mask order restart timers altstack waits pipe async flags errors; do
 		host_run signals-$part-$v "$bin" $part
 		mote_run signals-$part-$v $T "$bin" $part
-		name=signals-$part-same-as-native-$v
-		if [ "$HSTATUS" != 0 ]; then
-			fail "$name" "the native run failed ($HSTATUS): $(head -c 300 "$HERR")"
-		elif expect_status "$name" "$HSTATUS" "$(grep -m 3 FAILED "$ERR" | tr '\n' ';')"; then
-			if cmp -s "$HOUT" "$OUT"; then
-				pass "$name"
-			else
-				fail "$name" "stdout differs from native: $(diff "$HOUT" "$OUT" | head -n 6 | tr '\n' ' ')"
-			fi
-		fi
+		same_as_native --native-must-succeed signals-$part-same-as-native-$v "$(grep -m 3 FAILED "$ERR" | tr '\n' ';')"
 	done
 
 	# ---- SIGTERM with its default action: natively death by SIGTERM; in mote one line, death by SIGABRT ----

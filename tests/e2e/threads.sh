@@ -22,16 +22,7 @@ for v in musl glibc; do
 	for part in all exit preempt; do
 		host_run threads-$part-$v "$bin" $part
 		mote_run threads-$part-$v $T "$bin" $part
-		name=threads-$part-same-as-native-$v
-		if [ "$HSTATUS" != 0 ]; then
-			fail "$name" "the native run failed ($HSTATUS): $(head -c 300 "$HERR")"
-		elif expect_status "$name" "$HSTATUS" "$(grep -m 3 FAILED "$ERR" | tr '\n' ';')"; then
-			if cmp -s "$HOUT" "$OUT"; then
-				pass "$name"
-			else
-				fail "$name" "stdout differs from native: $(diff "$HOUT" "$OUT" | head -n 6 | tr '\n' ' ')"
-			fi
-		fi
+		same_as_native --native-must-succeed threads-$part-same-as-native-$v "$(grep -m 3 FAILED "$ERR" | tr '\n' ';')"
 	done
 
 	# ---- deadlock: natively a hang; in mote one line and death by SIGXCPU (152) ----

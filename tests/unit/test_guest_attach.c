@@ -1,6 +1,7 @@
 /* Unit test of the guest kernel's attach handling, run on the host: /fn (read-only mount) and
  * /dev/mote/invoke. */
 // guest-modules: guest/vfs.c guest/fd.c guest/fs.c guest/pipe.c guest/uaccess.c guest/attach.c guest/tty.c
+// guest-modules: guest/poll.c
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "attach.h"
 #include "fd.h"
 #include "linux.h"
+#include "poll.h"
 #include "vfs.h"
 
 #include "cpio.c" /* lib/cpio.c: the guest modules' image reader */

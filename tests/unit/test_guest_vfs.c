@@ -1,6 +1,7 @@
 /* Unit test of the guest kernel's file system, descriptors and pipes, run on the host over a built cpio
  * image. */
 // guest-modules: guest/vfs.c guest/fd.c guest/fs.c guest/pipe.c guest/uaccess.c guest/attach.c guest/tty.c
+// guest-modules: guest/poll.c
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "fd.h"
 #include "linux.h"
+#include "poll.h"
 #include "pipe.h"
 #include "tty.h"
 #include "vfs.h"

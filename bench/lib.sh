@@ -1,0 +1,60 @@
+# bench/lib.sh: helpers shared by the bench/*.sh scripts (sourced): repeated runs of a command and the
+# percentiles of what they measured. Messages name the script as bench/NAME (its file name without .sh).
+# shellcheck shell=bash
+
+BENCH_NAME=$(basename "$0" .sh)
+
+# bench_fail_run FILE: a run for FILE failed: "bench/NAME: LABEL failed: STDERR" on stderr (LABEL is FILE's
+# base name, STDERR the first 300 bytes of FILE.err), and the script ends with status 1.
+bench_fail_run() {
+	echo "bench/$BENCH_NAME: $(basename "$1") failed: $(head -c 300 "$1.err")" >&2
+	exit 1
+}
+
+# bench_collect FILE RUNS TIMEOUT AWK CMD...: run CMD RUNS times, each killed after TIMEOUT seconds, and
+# write to FILE (one line a run) what the awk program AWK prints from that run's stdout: the figure the
+# program reports itself. A run that fails ends the script (bench_fail_run).
+bench_collect() {
+	local file=$1 runs=$2 limit=$3 prog=$4 i out
+	shift 4
+	: >"$file"
+	for ((i = 0; i < runs; i++)); do
+		out=$(timeout "$limit" "$@" 2>"$file.err") || bench_fail_run "$file"
+		awk "$prog" <<<"$out" >>"$file"
+	done
+}
+
+# bench_time FILE RUNS TIMEOUT CMD...: run CMD RUNS times (stdout discarded), each killed after TIMEOUT
+# seconds, and write to FILE each run's wall-clock time in ms ("%.1f", one line a run). A run that fails
+# ends the script (bench_fail_run).
+bench_time() {
+	local file=$1 runs=$2 limit=$3 i t0 t1
+	shift 3
+	: >"$file"
+	for ((i = 0; i < runs; i++)); do
+		t0=$(date +%s%N)
+		timeout "$limit" "$@" >/dev/null 2>"$file.err" || bench_fail_run "$file"
+		t1=$(date +%s%N)
+		echo $(((t1 - t0) / 1000)) | awk '{ printf "%.1f\n", $1 / 1000 }' >>"$file"
+	done
+}
+
+# bench_stats FILE FORMAT: "p50 p90 p99" of the numbers in FILE (one a line), each printed with the printf
+# FORMAT (e.g. %.3f). The pP value is the one of rank round(N * P / 100) in sorted order, at least 1.
+bench_stats() {
+	sort -g "$1" | awk -v f="$2" '{ v[NR] = $1 } END {
+		i50 = int(NR * 0.50 + 0.5); i90 = int(NR * 0.90 + 0.5); i99 = int(NR * 0.99 + 0.5);
+		if (i50 < 1) i50 = 1; if (i90 < 1) i90 = 1; if (i99 < 1) i99 = 1;
+		printf f " " f " " f, v[i50], v[i90], v[i99] }'
+}
+
+# bench_pct P FILE: the P-th percentile of the numbers in FILE, as written there, by nearest rank:
+# rank ceil(N * P / 100) (within 0.001), at least 1. Note the rank differs from bench_stats' for some N.
+bench_pct() {
+	sort -g "$2" | awk -v p="$1" '{ a[NR] = $1 } END { i = int((p / 100) * NR + 0.999); if (i < 1) i = 1; print a[i] }'
+}
+
+# bench_pct_stats FILE: "p50 p90 p99" of FILE by bench_pct.
+bench_pct_stats() {
+	echo "$(bench_pct 50 "$1") $(bench_pct 90 "$1") $(bench_pct 99 "$1")"
+}
