@@ -58,3 +58,55 @@ bench_pct() {
 bench_pct_stats() {
 	echo "$(bench_pct 50 "$1") $(bench_pct 90 "$1") $(bench_pct 99 "$1")"
 }
+
+# ---- servers (the scripts that start them keep their scratch directory in $tmp and their pids in $PIDS) ----
+
+# start_server NAME CMD...: start a server in the background (stdout and stderr in $tmp/NAME.out, .err) and
+# wait at most 30 s until it prints "port N" on stdout or mote serve's line on stderr; sets PORT and SPID.
+start_server() {
+	local name=$1 i
+	shift
+	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
+	SPID=$!
+	PIDS="$PIDS $SPID"
+	PORT=
+	for ((i = 0; i < 600; i++)); do
+		PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/$name.out" 2>/dev/null)
+		[ -z "$PORT" ] && PORT=$(sed -n 's|^mote: serving functions on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tmp/$name.err" 2>/dev/null)
+		[ -n "$PORT" ] && return 0
+		sleep 0.05
+	done
+	echo "bench/$BENCH_NAME: $name did not start: $(head -c 300 "$tmp/$name.err")" >&2
+	exit 1
+}
+
+# stop_server PID: stop a server start_server started, and forget it.
+stop_server() {
+	kill "$1" 2>/dev/null
+	{ wait "$1"; } 2>/dev/null
+	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+
+# metric SOCK NAME [LABEL=VALUE...]: the sum of a metric of the mote serve whose admin socket is SOCK.
+metric() {
+	local sock=$1 py=python3
+	shift
+	[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+	curl -s --max-time 10 --unix-socket "$sock" http://mote/metrics |
+		"$py" "$(dirname "${BASH_SOURCE[0]}")/../tests/e2e/helpers/prom.py" sum "$@"
+}
+
+# wait_paused SOCK N SECONDS: until the pools of the mote serve at SOCK hold N paused VMs (status 1 if not).
+wait_paused() {
+	local i
+	for ((i = 0; i < $3 * 20; i++)); do
+		[ "$(metric "$1" mote_pool_vms state=paused)" -ge "$2" ] 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# private_kib PID: the process's private memory (Private_Clean + Private_Dirty of smaps_rollup), KiB.
+private_kib() {
+	awk '$1 == "Private_Clean:" || $1 == "Private_Dirty:" { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null
+}

@@ -39,6 +39,7 @@ for f in mote mote-gateway mote-vmm mote-kernel runtimes/node/mote/bootstrap.js 
 		exit 1
 	fi
 done
+. "$HERE/lib.sh"
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 HELLO=$ROOT/examples/hello-node/handler.mjs
@@ -54,40 +55,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start_server() { # NAME CMD...: sets PORT and SPID
-	local name=$1 i
-	shift
-	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
-	SPID=$!
-	PIDS="$PIDS $SPID"
-	PORT=
-	for ((i = 0; i < 600; i++)); do
-		PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/$name.out" 2>/dev/null)
-		[ -z "$PORT" ] && PORT=$(sed -n 's|^mote: serving functions on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tmp/$name.err" 2>/dev/null)
-		[ -n "$PORT" ] && return 0
-		sleep 0.05
-	done
-	echo "bench/node_fn: $name did not start: $(head -c 300 "$tmp/$name.err")" >&2
-	exit 1
-}
-stop_server() { # PID
-	kill "$1" 2>/dev/null
-	{ wait "$1"; } 2>/dev/null
-	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
-}
-metric() { # SOCK NAME [LABEL=VALUE...]
-	local sock=$1
-	shift
-	curl -s --max-time 10 --unix-socket "$sock" http://mote/metrics | "$PY" "$ROOT/tests/e2e/helpers/prom.py" sum "$@"
-}
-wait_paused() { # SOCK N SECONDS: until the pools hold N paused VMs
-	local i
-	for ((i = 0; i < $3 * 20; i++)); do
-		[ "$(metric "$1" mote_pool_vms state=paused)" -ge "$2" ] 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 deploy() { # SOCK NAME [FLAGS...]
 	local sock=$1 name=$2
 	shift 2
@@ -107,9 +74,6 @@ measure() {
 		fi
 		awk -v t="$t" 'BEGIN { printf "%.0f\n", t * 1e6 }' >>"$tmp/lat.$name"
 	done
-}
-pct() { # P FILE: the P-th percentile (nearest rank)
-	sort -g "$2" | awk -v p="$1" '{ a[NR] = $1 } END { i = int((p / 100) * NR + 0.999); if (i < 1) i = 1; print a[i] }'
 }
 
 # ---- 1. latency ----
@@ -198,10 +162,10 @@ echo
 echo "Node.js function benchmarks, part 1: hello-node, one request per new connection, curl time_total, sequential"
 printf '%-32s %5s %10s %10s %10s %10s %12s\n' variant n "p50 us" "p90 us" "p99 us" "vs (a)" "(e) / it"
 declare -A P50
-for v in $variants; do P50[$v]=$(pct 50 "$tmp/lat.$v"); done
+for v in $variants; do P50[$v]=$(bench_pct 50 "$tmp/lat.$v"); done
 for v in $variants; do
 	printf '%-32s %5s %10s %10s %10s %10s %12s\n' "$(label "$v")" "$(wc -l <"$tmp/lat.$v")" "${P50[$v]}" \
-		"$(pct 90 "$tmp/lat.$v")" "$(pct 99 "$tmp/lat.$v")" \
+		"$(bench_pct 90 "$tmp/lat.$v")" "$(bench_pct 99 "$tmp/lat.$v")" \
 		"$(awk -v a="${P50[native]}" -v b="${P50[$v]}" 'BEGIN { printf "%.2fx", b / a }')" \
 		"$(awk -v a="${P50[spawn]}" -v b="${P50[$v]}" 'BEGIN { printf "%.1fx", a / b }')"
 done
@@ -219,9 +183,6 @@ target "cold >= 20x faster than a node process per request ($(awk -v a="${P50[sp
 for p in $PIDS; do stop_server "$p"; done
 
 # ---- 2. idle memory: pooled node VMs vs idle node processes ----
-private_kib() { # PID: Private_Clean + Private_Dirty of smaps_rollup
-	awk '$1 == "Private_Clean:" || $1 == "Private_Dirty:" { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null
-}
 rss_kib() { awk '$1 == "Rss:" { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
 echo
 echo "Node.js function benchmarks, part 2: idle memory per process (KiB from smaps_rollup)"
@@ -234,7 +195,7 @@ if wait_paused "$tmp/many/admin.sock" "$VMS" 300; then
 	: >"$tmp/vm.kib"
 	for p in $(pgrep -f -- "--restore $tmp/many/bases/"); do private_kib "$p" >>"$tmp/vm.kib"; done
 	printf '%-36s %5s %10s %10s %10s\n' "mote pooled VMs (node base, 1G), private" "$(wc -l <"$tmp/vm.kib")" \
-		"$(pct 50 "$tmp/vm.kib")" "$(pct 90 "$tmp/vm.kib")" "$(pct 99 "$tmp/vm.kib")"
+		"$(bench_pct 50 "$tmp/vm.kib")" "$(bench_pct 90 "$tmp/vm.kib")" "$(bench_pct 99 "$tmp/vm.kib")"
 else
 	echo "bench/node_fn: $VMS pooled node VMs did not fill in 300 s" >&2
 fi
@@ -251,15 +212,15 @@ for p in $SLEEPERS; do
 	private_kib "$p" >>"$tmp/native.priv"
 	rss_kib "$p" >>"$tmp/native.rss"
 done
-printf '%-36s %5s %10s %10s %10s\n' "idle node processes, private" "$VMS" "$(pct 50 "$tmp/native.priv")" \
-	"$(pct 90 "$tmp/native.priv")" "$(pct 99 "$tmp/native.priv")"
-printf '%-36s %5s %10s %10s %10s\n' "idle node processes, RSS" "$VMS" "$(pct 50 "$tmp/native.rss")" \
-	"$(pct 90 "$tmp/native.rss")" "$(pct 99 "$tmp/native.rss")"
+printf '%-36s %5s %10s %10s %10s\n' "idle node processes, private" "$VMS" "$(bench_pct 50 "$tmp/native.priv")" \
+	"$(bench_pct 90 "$tmp/native.priv")" "$(bench_pct 99 "$tmp/native.priv")"
+printf '%-36s %5s %10s %10s %10s\n' "idle node processes, RSS" "$VMS" "$(bench_pct 50 "$tmp/native.rss")" \
+	"$(bench_pct 90 "$tmp/native.rss")" "$(bench_pct 99 "$tmp/native.rss")"
 # shellcheck disable=SC2086
 kill $SLEEPERS 2>/dev/null
 # shellcheck disable=SC2086
 wait $SLEEPERS 2>/dev/null
 if [ -s "$tmp/vm.kib" ]; then
-	target "a pooled node VM <= 2 MiB private (median $(pct 50 "$tmp/vm.kib") KiB)" "$(pct 50 "$tmp/vm.kib") <= 2048"
+	target "a pooled node VM <= 2 MiB private (median $(bench_pct 50 "$tmp/vm.kib") KiB)" "$(bench_pct 50 "$tmp/vm.kib") <= 2048"
 fi
 uptime | sed 's/^.*load/machine load/'

@@ -44,41 +44,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start_server() { # NAME CMD...: sets PORT and SPID
-	local name=$1 i
-	shift
-	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
-	SPID=$!
-	PIDS="$PIDS $SPID"
-	PORT=
-	for ((i = 0; i < 400; i++)); do
-		PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/$name.out" 2>/dev/null)
-		[ -z "$PORT" ] && PORT=$(sed -n 's|^mote: serving functions on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tmp/$name.err" 2>/dev/null)
-		[ -n "$PORT" ] && return 0
-		sleep 0.05
-	done
-	echo "bench/pool: $name did not start: $(head -c 300 "$tmp/$name.err")" >&2
-	exit 1
-}
-stop_server() { # PID
-	kill "$1" 2>/dev/null
-	{ wait "$1"; } 2>/dev/null
-	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
-}
-metric() { # SOCK NAME [LABEL=VALUE...]
-	local sock=$1
-	shift
-	curl -s --max-time 10 --unix-socket "$sock" http://mote/metrics | "$PY" "$(dirname "$0")/../tests/e2e/helpers/prom.py" sum "$@"
-}
-# wait_paused SOCK N SECONDS: until the pools hold N paused VMs.
-wait_paused() {
-	local i
-	for ((i = 0; i < $3 * 20; i++)); do
-		[ "$(metric "$1" mote_pool_vms state=paused)" -ge "$2" ] 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 # Every variant with a warm VM is served warm: check (the cold ones are cold by --idle-timeout 0).
 # measure NAME URL N [SOCK]: N sequential requests, each from a new connection; microseconds to $tmp/lat.NAME.
 # With SOCK, waits before each request until that gateway's pools are full again (8 paused VMs).
@@ -194,9 +159,6 @@ for p in $PIDS; do stop_server "$p"; done
 
 # ---- 2. idle memory of many pooled VMs vs sleeping native processes ----
 avail() { awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo; }
-private_kib() { # PID: Private_Clean + Private_Dirty of smaps_rollup
-	awk '$1 == "Private_Clean:" || $1 == "Private_Dirty:" { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null
-}
 echo
 declare -A VM_MEDIAN
 echo "pool benchmarks, part 2: idle memory per process (private KiB from smaps_rollup; host MemAvailable drop)"
