@@ -4,7 +4,7 @@
 #     sequential, BENCH_POOL_REQS requests each, default 200; 40 for runc), hello-c:
 #       native        bench/hello_server.c (a process that is already running)
 #       warm          mote serve, the function's VM attached and idle
-#       cold_pool     mote serve --pool c=4, --idle-timeout 0: each request takes a paused VM from the pool
+#       cold_pool     mote serve --pool c=4 --no-layers, --idle-timeout 0: each request takes a paused VM from the pool
 #                     and attaches the function (the client waits until the pool is refilled between requests,
 #                     and the gateway's metrics confirm every request was a pool hit)
 #       cold_restore  mote serve --pool 0, --idle-timeout 0: each request restores a VM from the base
@@ -70,7 +70,7 @@ W_SOCK=$tmp/warm/admin.sock
 MOTE_SERVER=$W_SOCK "$BUILD/mote" deploy hello "$BUILD/examples/hello-c/handler" >/dev/null || exit 1
 URL_warm="http://127.0.0.1:$PORT/fn/hello/"
 
-start_server pool "$BUILD/mote" serve --listen 127.0.0.1:0 --state "$tmp/pool" --pool c=4,lua=4
+start_server pool "$BUILD/mote" serve --listen 127.0.0.1:0 --state "$tmp/pool" --pool c=4,lua=4 --no-layers
 P_SOCK=$tmp/pool/admin.sock
 MOTE_SERVER=$P_SOCK "$BUILD/mote" deploy hello "$BUILD/examples/hello-c/handler" --idle-timeout 0 >/dev/null || exit 1
 MOTE_SERVER=$P_SOCK "$BUILD/mote" deploy hello-lua examples/hello-lua/handler.lua --idle-timeout 0 >/dev/null || exit 1

@@ -67,7 +67,7 @@ expect_one_error activate-unknown-85 85 "" "no base 0123456789abcdef"
 mote_cli act-none base activate
 expect_one_error activate-no-id-64 64 "" "expects one base ID"
 mote_cli build-rt base build --runtime perl
-expect_one_error build-bad-runtime-64 64 "" "not c or lua"
+expect_one_error build-bad-runtime-64 64 "" "not c, lua or node"
 mote_cli build-flag base build --runtime lua --bogus
 expect_one_error build-bad-flag-64 64 "" "bogus"
 mote_cli build-norun base build --runtime-program "$TESTBIN/args.musl"
