@@ -23,12 +23,18 @@ fn main() {
     for h in handles {
         h.join().unwrap();
     }
-    // A thread that spins (no system call) until another sets the flag: needs preemption on one vCPU.
+    // A thread that spins (no system call) until another sets the flag, while the main thread spins until
+    // it has seen the spinner run: each needs preemption on one vCPU, whatever the machine's load.
     let flag = Arc::new(AtomicBool::new(false));
-    let f2 = Arc::clone(&flag);
+    let started = Arc::new(AtomicBool::new(false));
+    let (f2, s2) = (Arc::clone(&flag), Arc::clone(&started));
     let spinner = thread::spawn(move || {
         let mut n = 0u64;
-        while !f2.load(Ordering::Acquire) {
+        loop {
+            s2.store(true, Ordering::Release);
+            if f2.load(Ordering::Acquire) {
+                break;
+            }
             n = n.wrapping_add(1);
         }
         n > 0
@@ -36,6 +42,9 @@ fn main() {
     let mut x = 1u64;
     for i in 0..50_000_000u64 {
         x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
+    }
+    while !started.load(Ordering::Acquire) {
+        std::hint::spin_loop();
     }
     flag.store(true, Ordering::Release);
     let spun = spinner.join().unwrap();
