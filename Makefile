@@ -96,7 +96,8 @@ $(BUILD)/asan/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 
 # mote-vmm links no shared library but libc: it starts once per VM, so start-up time counts.
 VMM_LIB_OBJ := $(BUILD)/obj/lib/elf.o $(BUILD)/obj/lib/err.o $(BUILD)/obj/lib/file.o $(BUILD)/obj/lib/sha256.o \
-	$(BUILD)/obj/lib/size.o $(BUILD)/obj/lib/snapfile.o $(BUILD)/obj/lib/layerfile.o $(BUILD)/obj/lib/invoke_region.o
+	$(BUILD)/obj/lib/size.o $(BUILD)/obj/lib/snapfile.o $(BUILD)/obj/lib/layerfile.o $(BUILD)/obj/lib/invoke_region.o \
+	$(BUILD)/obj/lib/workset.o
 # The plain mote-vmm is linked statically with musl and mote statically with glibc: on these
 # machines glibc's start-up (CPUID probing traps under PVM) plus dynamic loading cost ~1 ms per
 # process, and `mote run` starts two. The ASan builds below stay dynamic glibc.

@@ -49,6 +49,7 @@ struct vm {
 	volatile struct mote_invoke_region *region;
 	uint64_t seq;
 	int layer_fd;	      /* vm_take_layer's fd (our duplicate) until ATTACH took it, else -1 */
+	int ws_rec_fd;	      /* a memfd the VM records its working set into (WORKSET due), else -1 */
 	int layer_asked;      /* ATTACH asked for a layer: LAYER is due before the first message */
 	int layer_seen;	      /* LAYER received */
 	int from_layer;	      /* restored from a layer (READY had MOTE_CTL_F_FROM_LAYER) */
@@ -165,6 +166,11 @@ static void vm_free(struct vm *vm)
 		close(vm->bundle_fd);
 	if (vm->layer_fd >= 0)
 		close(vm->layer_fd);
+	if (vm->ws_rec_fd >= 0) {
+		close(vm->ws_rec_fd);
+		if (vm->base && vm_workset_ops.ended)
+			vm_workset_ops.ended(vm->base);
+	}
 	if (vm->region)
 		munmap((void *)vm->region, REGION_SIZE);
 	if (vm->pprev) {
@@ -213,6 +219,8 @@ static void protocol_error(struct vm *vm, const char *what)
 	vm_kill(vm, why);
 }
 
+struct vm_workset_ops vm_workset_ops;
+
 static int send_attach(struct vm *vm)
 {
 	struct mote_ctl_msg m;
@@ -222,13 +230,25 @@ static int send_attach(struct vm *vm)
 	m.type = MOTE_CTL_ATTACH;
 	m.bundle_size = vm->bundle_size;
 	m.invoke_size = REGION_SIZE;
-	int fds[5] = {vm->bundle_fd, vm->memfd, vm->doorbell_guest, vm->doorbell_host_fd, vm->layer_fd};
+	int fds[7] = {vm->bundle_fd, vm->memfd, vm->doorbell_guest, vm->doorbell_host_fd, vm->layer_fd};
 	int nfds = 4, *first = fds;
 	if (vm->layer_fd >= 0 && (vm->ready_flags & MOTE_CTL_F_LAYERS) &&
 	    !(vm->ready_flags & MOTE_CTL_F_FROM_LAYER)) {
 		m.flags |= MOTE_CTL_F_TAKE_LAYER;
 		nfds = 5;
 		vm->layer_asked = 1;
+	}
+	/* The base's working set to fault in first, or (the first VM of a base) one to record. */
+	if (vm->base && vm_workset_ops.get && (vm->ready_flags & MOTE_CTL_F_WORKSET)) {
+		int ws = vm_workset_ops.get(vm->base);
+		if (ws >= 0) {
+			m.flags |= MOTE_CTL_F_PREFAULT;
+			fds[nfds++] = ws;
+		} else if (vm_workset_ops.wanted(vm->base) &&
+			   (vm->ws_rec_fd = memfd_create("mote-workset", MFD_CLOEXEC)) >= 0) {
+			m.flags |= MOTE_CTL_F_RECORD_WORKSET;
+			fds[nfds++] = vm->ws_rec_fd;
+		}
 	}
 	if (vm->bundle_size == 0) {
 		first++;
@@ -316,6 +336,13 @@ static void on_control(h2o_socket_t *sock, const char *err)
 			vm->t_attached = now_ns();
 		}
 		vm->attached = 1;
+	} else if (m.type == MOTE_CTL_WORKSET && vm->ws_rec_fd >= 0) {
+		if (m.status == 0 && vm->base && vm_workset_ops.recorded)
+			vm_workset_ops.recorded(vm->base, vm->ws_rec_fd);
+		if (vm->base && vm_workset_ops.ended)
+			vm_workset_ops.ended(vm->base);
+		close(vm->ws_rec_fd);
+		vm->ws_rec_fd = -1;
 	} else if (m.type == MOTE_CTL_LAYER && vm->layer_asked && !vm->layer_seen) {
 		vm->layer_seen = 1;
 		m.text[sizeof(m.text) - 1] = 0;
@@ -355,10 +382,12 @@ static void on_doorbell(h2o_socket_t *sock, const char *err)
 	uint64_t v;
 	if (read(vm->doorbell_host_fd, &v, sizeof(v)) != sizeof(v))
 		return; /* spurious */
-	/* mote-vmm sends LAYER (and RUNNING) before it rings: take them first, whatever order the loop
-	 * reports the two sockets in. */
+	/* mote-vmm sends LAYER, WORKSET (and RUNNING) before it rings: take them first, whatever order the
+	 * loop reports the two sockets in. */
 	for (int i = 0;
-	     i < 2 && vm->ctl && (vm->state == VM_ATTACHING || (vm->layer_asked && !vm->layer_seen)); i++)
+	     i < 3 && vm->ctl &&
+	     (vm->state == VM_ATTACHING || (vm->layer_asked && !vm->layer_seen) || vm->ws_rec_fd >= 0);
+	     i++)
 		on_control(vm->ctl, NULL);
 	if (vm->state == VM_DEAD)
 		return;
@@ -461,7 +490,7 @@ static struct vm *spawn_vm(h2o_loop_t *loop, const char *vmm, const char *snapsh
 	vm->log = log;
 	vm->base = base;
 	vm->ctl_fd = vm->doorbell_guest = vm->doorbell_host_fd = vm->memfd = vm->bundle_fd = -1;
-	vm->layer_fd = vm->exit_code = -1;
+	vm->layer_fd = vm->exit_code = vm->ws_rec_fd = -1;
 	vm->proc.pidfd = -1;
 	int sv[2] = {-1, -1}, pipefd[2] = {-1, -1};
 

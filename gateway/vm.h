@@ -47,6 +47,19 @@ struct vm_events {
 	void (*exited)(struct vm *vm, void *owner, const char *why);
 };
 
+/*
+ * Working sets (include/mote/control.h): how a VM's ATTACH finds its base's working set (a memfd, or -1),
+ * asks whether to record one, and hands one over. Set once by the gateway (gateway/base.c's functions);
+ * while unset, VMs neither use nor record working sets.
+ */
+struct vm_workset_ops {
+	int (*get)(const struct base *b);
+	int (*wanted)(struct base *b);
+	void (*ended)(struct base *b); /* a VM that `wanted` said should record is done (recorded or not) */
+	void (*recorded)(struct base *b, int fd);
+};
+extern struct vm_workset_ops vm_workset_ops;
+
 /* What to start. */
 struct vm_spec {
 	const char *vmm;      /* the mote-vmm binary */

@@ -48,6 +48,8 @@ enum mote_status {
 	MOTE_STATUS_ATTACH_DOORBELL = 93, /* a doorbell fd is not an eventfd, or both are the same */
 	MOTE_STATUS_ATTACH_LAYER = 94,	  /* the layer fd is not a writable regular file, or no layer can be
 					     taken of this VM (it was restored from one) */
+	MOTE_STATUS_ATTACH_WORKSET = 95,  /* the working set fd: unreadable, not a working set of this guest,
+					     or  not writable (lib/workset.h) */
 };
 
 /* Signals that end mote-vmm for failures after the guest started. */

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mote/control.h>
@@ -18,6 +20,7 @@
 #include "layer.h"
 #include "layout.h"
 #include "status.h"
+#include "workset.h"
 
 #ifndef F_GET_SEALS
 #define F_GET_SEALS 1034
@@ -35,7 +38,7 @@ _Static_assert(MOTE_CTL_BUNDLE_MAX == LAYOUT_BUNDLE_WINDOW,
 _Static_assert(MOTE_CTL_INVOKE_MAX == LAYOUT_INVOKE_WINDOW,
 	       "control.h and layout.h agree on the invoke window");
 
-#define ATTACH_FDS_MAX 5
+#define ATTACH_FDS_MAX 7
 #define PTE_P 0x1ull
 
 int attach_check_control(int fd, struct mote_err *err)
@@ -172,9 +175,10 @@ static int receive_attach(int fd, struct mote_ctl_msg *msg, int *fds, int *nfds,
 		return mote_errf(err, MOTE_STATUS_CTL_PROTOCOL,
 				 "control: message type %u, expected ATTACH (%u)", msg->type,
 				 MOTE_CTL_ATTACH);
-	if (msg->flags & ~(uint32_t)MOTE_CTL_F_TAKE_LAYER)
+	const uint32_t known = MOTE_CTL_F_TAKE_LAYER | MOTE_CTL_F_PREFAULT | MOTE_CTL_F_RECORD_WORKSET;
+	if (msg->flags & ~known)
 		return mote_errf(err, MOTE_STATUS_CTL_PROTOCOL, "control: ATTACH has unknown flags %#x",
-				 msg->flags & ~(uint32_t)MOTE_CTL_F_TAKE_LAYER);
+				 msg->flags & ~known);
 	return 0;
 }
 
@@ -284,18 +288,73 @@ static int check_layer_bundle(struct guest *g, struct mote_err *err)
 	return 0;
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Fault in, written, the pages of the working set in fd (MOTE_CTL_F_PREFAULT): a clone's first touch of a
+ * page costs a fault each under shadow paging, MADV_POPULATE_WRITE a fraction of it. A kernel without
+ * MADV_POPULATE_WRITE (before 5.14) only loses the speed-up.
+ */
+static int prefault(struct guest *g, int fd, struct mote_err *err)
+{
+	static uint8_t blob[MOTE_WS_MAX];
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size > (off_t)MOTE_WS_MAX)
+		return mote_errf(err, MOTE_STATUS_ATTACH_WORKSET,
+				 "ATTACH: the working set fd is unreadable or larger than %u bytes",
+				 MOTE_WS_MAX);
+	ssize_t n = pread(fd, blob, (size_t)st.st_size, 0);
+	if (n != (ssize_t)st.st_size)
+		return mote_errf(err, MOTE_STATUS_ATTACH_WORKSET, "ATTACH: cannot read the working set fd");
+	long runs = mote_ws_parse(blob, (size_t)n, g->vm.mem_size / 4096, err);
+	if (runs < 0) {
+		err->status = MOTE_STATUS_ATTACH_WORKSET;
+		return -1;
+	}
+	uint64_t t0 = monotonic_ns();
+	for (long i = 0; i < runs; i++) {
+		struct mote_ws_run r = mote_ws_run(blob, (size_t)i);
+		if (madvise(g->vm.mem + r.first * 4096, r.count * 4096, 23 /* MADV_POPULATE_WRITE */) < 0)
+			break;
+	}
+	if (g->cfg->debug)
+		fprintf(stderr, "mote-vmm: prefaulted %llu pages in %ld runs (%.2f ms)\n",
+			(unsigned long long)mote_ws_pages(blob, (size_t)runs), runs,
+			(double)(monotonic_ns() - t0) / 1e6);
+	return 0;
+}
+
+/* The file a working set is to be written to: a regular file (or memfd) open for writing. */
+static int check_workset_out(int fd, struct mote_err *err)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+		return mote_errf(err, MOTE_STATUS_ATTACH_WORKSET,
+				 "ATTACH: the working set fd to record into is not a writable regular file");
+	return 0;
+}
+
 /* Check and take the ATTACH: sizes, fds, memory slots, the boot info's attach block. Kept fds become -1. */
 static int accept_attach(struct guest *g, const struct mote_ctl_msg *msg, int *fds, int nfds,
 			 struct mote_err *err)
 {
 	uint64_t bsize = msg->bundle_size, isize = msg->invoke_size;
 	int take_layer = (msg->flags & MOTE_CTL_F_TAKE_LAYER) != 0;
-	int want = (bsize ? 4 : 3) + take_layer;
+	int pre = (msg->flags & MOTE_CTL_F_PREFAULT) != 0,
+	    rec = (msg->flags & MOTE_CTL_F_RECORD_WORKSET) != 0;
+	int want = (bsize ? 4 : 3) + take_layer + pre + rec;
 	if (nfds != want)
 		return mote_errf(
 		    err, MOTE_STATUS_CTL_PROTOCOL,
-		    "control: ATTACH carries %d file descriptors, expected %d (bundle_size %llu%s)", nfds,
-		    want, (unsigned long long)bsize, take_layer ? ", a layer asked for" : "");
+		    "control: ATTACH carries %d file descriptors, expected %d (bundle_size %llu%s%s%s)", nfds,
+		    want, (unsigned long long)bsize, take_layer ? ", a layer asked for" : "",
+		    pre ? ", a working set to prefault" : "", rec ? ", a working set to record" : "");
 	if (bsize > MOTE_CTL_BUNDLE_MAX)
 		return mote_errf(err, MOTE_STATUS_ATTACH_BUNDLE,
 				 "ATTACH: bundle_size %llu exceeds the %llu-byte bundle window",
@@ -308,9 +367,11 @@ static int accept_attach(struct guest *g, const struct mote_ctl_msg *msg, int *f
 	int bundle_fd = bsize ? fds[k++] : -1;
 	int invoke_fd = fds[k++], to_guest = fds[k++], to_host = fds[k++];
 	int layer_fd = take_layer ? fds[k] : -1;
+	int ws_in = pre ? fds[k + take_layer] : -1, ws_out = rec ? fds[k + take_layer + pre] : -1;
 	if ((bundle_fd >= 0 && check_bundle(bundle_fd, bsize, err) < 0) ||
 	    check_invoke(invoke_fd, isize, err) < 0 || check_doorbells(to_guest, to_host, err) < 0 ||
-	    (take_layer && check_layer_fd(g, layer_fd, err) < 0))
+	    (take_layer && check_layer_fd(g, layer_fd, err) < 0) ||
+	    (rec && check_workset_out(ws_out, err) < 0) || (pre && prefault(g, ws_in, err) < 0))
 		return -1;
 	if ((bundle_fd >= 0 && vm_map_bundle(&g->vm, bundle_fd, bsize, err) < 0) ||
 	    vm_map_invoke(&g->vm, invoke_fd, isize, err) < 0)
@@ -334,6 +395,10 @@ static int accept_attach(struct guest *g, const struct mote_ctl_msg *msg, int *f
 		g->chan.layer_fd = layer_fd;
 		fds[k] = -1;
 	}
+	if (rec) {
+		g->chan.workset_fd = ws_out;
+		fds[k + take_layer + pre] = -1;
+	}
 	return 0;
 }
 
@@ -343,9 +408,10 @@ int attach_run(struct guest *g, struct mote_err *err)
 	ch->control_fd = g->cfg->control_fd;
 	if (check_windows(g, err) < 0)
 		return -1;
-	ch->layer_fd = -1;
+	ch->layer_fd = ch->workset_fd = -1;
 	uint32_t from_layer = g->layer.active ? MOTE_CTL_F_FROM_LAYER : 0;
-	if (send_msg(ch->control_fd, MOTE_CTL_READY, 0, MOTE_CTL_F_LAYERS | from_layer, NULL) < 0)
+	if (send_msg(ch->control_fd, MOTE_CTL_READY, 0, MOTE_CTL_F_LAYERS | MOTE_CTL_F_WORKSET | from_layer,
+		     NULL) < 0)
 		return mote_errnof(err, MOTE_STATUS_HOST, errno, "control channel: cannot send READY");
 	struct mote_ctl_msg msg;
 	memset(&msg, 0, sizeof(msg));
@@ -373,6 +439,33 @@ int attach_run(struct guest *g, struct mote_err *err)
 		    from_layer ? ", function loaded from the layer" : "",
 		    ch->take_layer ? ", a layer to be taken at READY" : "");
 	return 0;
+}
+
+void attach_record_workset(struct guest *g)
+{
+	struct guest_channel *ch = &g->chan;
+	static uint8_t blob[MOTE_WS_MAX];
+	struct mote_ctl_msg m;
+	uint64_t pages = g->vm.mem_size / 4096;
+	uint8_t *backed = vm_backed_pages(&g->vm);
+	size_t len = backed ? mote_ws_encode(backed, pages, blob, sizeof(blob)) : 0;
+	struct mote_err err = {0};
+	long runs = len ? mote_ws_parse(blob, len, pages, &err) : -1;
+	if (runs >= 0 && pwrite(ch->workset_fd, blob, len, 0) == (ssize_t)len) {
+		init_msg(&m, MOTE_CTL_WORKSET, 0, 0, NULL);
+		m.layer_bytes = len;
+		m.layer_pages = mote_ws_pages(blob, (size_t)runs);
+	} else {
+		char why[sizeof(m.text)];
+		snprintf(why, sizeof(why), "%s",
+			 backed ? "cannot write the working set" : "cannot read /proc/self/pagemap");
+		init_msg(&m, MOTE_CTL_WORKSET, MOTE_STATUS_HOST, 0, why);
+	}
+	free(backed);
+	if (send_full(ch->control_fd, &m) < 0 && g->cfg->debug)
+		fprintf(stderr, "mote-vmm: control channel: cannot send WORKSET: %s\n", strerror(errno));
+	close(ch->workset_fd);
+	ch->workset_fd = -1;
 }
 
 void attach_take_layer(struct guest *g)

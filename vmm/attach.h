@@ -37,6 +37,14 @@ int attach_run(struct guest *g, struct mote_err *err);
  */
 void attach_take_layer(struct guest *g);
 
+/*
+ * The guest handed over its second message since the ATTACH (the response to the first request;
+ * GUEST_WORKSET) and the ATTACH asked for the working set (MOTE_CTL_F_RECORD_WORKSET): write it
+ * (lib/workset.h: the guest RAM pages backed since the restore), send WORKSET and close the fd. The
+ * caller rings the host doorbell after.
+ */
+void attach_record_workset(struct guest *g);
+
 /* What attach_wait_request() saw. */
 enum attach_wait {
 	ATTACH_WAIT_AGAIN = 0,	 /* interrupted by a signal, or nothing yet: look at the flags, call again */

@@ -50,6 +50,9 @@ struct guest_channel {
 	int take_layer; /* ATTACH asked for a layer (MOTE_CTL_F_TAKE_LAYER): written into layer_fd at the
 			   guest's first MOTE_HC_INVOKE, which is then closed */
 	int layer_fd;
+	int workset_fd;	    /* ATTACH asked for the working set (MOTE_CTL_F_RECORD_WORKSET): written there at
+			       the guest's second hand-over, then closed; or -1 */
+	uint64_t handovers; /* MOTE_HC_INVOKE hand-overs since the ATTACH */
 };
 
 /* What a restore from a layer (--layer) brought, checked again at ATTACH (vmm/layer.c). */
@@ -95,6 +98,7 @@ enum guest_next {
 	GUEST_INVOKE = 3,   /* the guest handed over a message and waits for a request (chan.waiting) */
 	GUEST_LAYER = 4,    /* as GUEST_INVOKE, but a layer is to be taken first and the host doorbell is
 			       not rung yet (guest_ring_host) */
+	GUEST_WORKSET = 5,  /* as GUEST_LAYER, for the working set (the second hand-over, one asked for) */
 };
 
 /*

@@ -144,6 +144,9 @@ static enum guest_next hc_invoke(struct guest *g, void *p)
 		return GUEST_RESUME;
 	}
 	g->chan.waiting = p;
+	if (++g->chan.handovers == 2 && g->chan.workset_fd >= 0)
+		return GUEST_WORKSET; /* the run loop records it, then rings: WORKSET reaches the host first
+				       */
 	if (g->chan.take_layer)
 		return GUEST_LAYER; /* the run loop takes the layer, then rings */
 	guest_ring_host(g);

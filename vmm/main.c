@@ -371,6 +371,11 @@ static void run_loop(struct guest *g)
 					guest_ring_host(g);
 					invoke_wait(g);
 					break;
+				case GUEST_WORKSET:
+					attach_record_workset(g);
+					guest_ring_host(g);
+					invoke_wait(g);
+					break;
 				case GUEST_RESUME: break;
 				}
 				break;

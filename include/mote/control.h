@@ -53,6 +53,19 @@
  * MOTE_STATUS_ATTACH_LAYER) and RUNNING has MOTE_CTL_F_FROM_LAYER: the
  * function is loaded already, and its first message on the new channel is
  * empty (resp_seq 0, resp_len 0) in place of the runtime's READY.
+ *
+ * Working sets (lib/workset.h; docs/snapshots.md, "Working sets"). READY
+ * carries MOTE_CTL_F_WORKSET when this mote-vmm takes them. An ATTACH with
+ * MOTE_CTL_F_PREFAULT carries, after the doorbells and any layer fd, an fd
+ * to read a working set of this guest from (at most MOTE_WS_MAX bytes, from
+ * offset 0): its pages are faulted in, written (MADV_POPULATE_WRITE), before
+ * the guest runs; a set that lib/workset.c refuses is MOTE_STATUS_ATTACH_WORKSET.
+ * An ATTACH with MOTE_CTL_F_RECORD_WORKSET carries, after those, a regular
+ * file (or memfd) open for writing: when the guest hands over its second
+ * message (the response to the first request), mote-vmm writes there, at
+ * offset 0, the working set of the pages the VM touched since its restore
+ * and sends WORKSET (status 0, layer_bytes: its bytes, layer_pages: its
+ * pages; or a MOTE_STATUS_* and a line). A VM that ends before does not.
  */
 
 #include <stdint.h>
@@ -65,6 +78,8 @@ enum mote_ctl_type {
 	MOTE_CTL_ATTACH = 2,  /* supervisor -> mote-vmm: with the fds above */
 	MOTE_CTL_RUNNING = 3, /* mote-vmm -> supervisor: attached and running (status 0), or refused */
 	MOTE_CTL_LAYER = 4,   /* mote-vmm -> supervisor: the layer asked for is written (status 0), or not */
+	MOTE_CTL_WORKSET =
+	    5, /* mote-vmm -> supervisor: the working set asked for is written (status 0), or not */
 };
 
 /* Bits of mote_ctl_msg.flags. Unknown bits in an ATTACH are refused (MOTE_STATUS_CTL_PROTOCOL). */
@@ -72,6 +87,9 @@ enum mote_ctl_flags {
 	MOTE_CTL_F_LAYERS = 1u << 0,	 /* READY: this mote-vmm takes and restores layers */
 	MOTE_CTL_F_TAKE_LAYER = 1u << 1, /* ATTACH: a fifth fd follows; write a layer there at READY */
 	MOTE_CTL_F_FROM_LAYER = 1u << 2, /* READY, RUNNING: restored from a layer, the function is loaded */
+	MOTE_CTL_F_WORKSET = 1u << 3,	 /* READY: this mote-vmm takes working sets */
+	MOTE_CTL_F_PREFAULT = 1u << 4,	 /* ATTACH: a working set fd follows; fault its pages in first */
+	MOTE_CTL_F_RECORD_WORKSET = 1u << 5, /* ATTACH: a writable fd follows; the working set goes there */
 };
 
 /* Largest bundle image and invoke region (the sizes of the attach windows, vmm/layout.h). */

@@ -38,7 +38,7 @@ expect_status no-attach 2 && [ "$(stderr_lines)" = 1 ] && err_has '^mote-node: /
 rm -f "$W"/orig.snap*
 
 STATE=$W/state
-start_gw g1 "$STATE" --queue-wait 60 || e2e_finish
+start_gw g1 "$STATE" --queue-wait 60 --verbose || e2e_finish
 mote_cli ls-empty ls
 expect_status ls-empty 0 && [ "$(wc -l <"$OUT")" = 1 ] && pass ls-no-functions || fail ls-no-functions "$(cat "$OUT" "$ERR")"
 # A runtime tree whose bootstrap fails: the build fails with one line, the gateway goes on.
@@ -123,6 +123,9 @@ http esm '/fn/esm/?name=you'
 [ "$HTTP_CODE" = 200 ] && grep -q '^hello you from an ES module [0-9a-f]\{12\}$' "$W/esm.body" && pass esm-imports ||
 	fail esm-imports "status $HTTP_CODE: $(head -c 200 "$W/esm.body")"
 
+# The first VM of the base that answered a request recorded the base's working set (docs/snapshots.md).
+grep -qE 'the node base [0-9a-f]{12} \(1024 MiB\): working set of [1-9][0-9]* pages in [1-9][0-9]* runs recorded' "$GW_ERR" &&
+	pass node-base-working-set-recorded || fail node-base-working-set-recorded "$(grep -i 'working set' "$GW_ERR" | head -3)"
 mote_cli logs-workers logs workers
 out_has 'workers: POST /some/path' && pass console-log-in-log || fail console-log-in-log "$(tail -5 "$OUT")"
 

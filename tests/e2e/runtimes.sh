@@ -263,6 +263,35 @@ else
 	fail c-exit "fnhost status $STATUS; log: $(head -c 300 "$D/log")"
 fi
 
+# ---- working sets (include/mote/control.h): recorded at the first response, faulted in at the attach ----
+fn ws-record c "$E2E_TMP/b-hello-c" 'GET / - -
+GET / - -' --record-workset "$E2E_TMP/c.ws"
+if fn_ok ws-record; then
+	# The blob is MOTEWS01, the guest's pages (64 MiB: 16384), N runs of 16 bytes: nothing else.
+	read -r n pages < <(/usr/bin/python3 -c 'import struct,sys; b=open(sys.argv[1],"rb").read(); print(struct.unpack("<Q",b[16:24])[0], struct.unpack("<Q",b[8:16])[0]) if b[:8]==b"MOTEWS01" else print(-1, 0)' "$E2E_TMP/c.ws")
+	if out_has '^workset ok [0-9]+ [1-9][0-9]*$' && [ "$pages" = 16384 ] && [ "$n" -gt 0 ] &&
+		[ "$(stat -c %s "$E2E_TMP/c.ws")" = $((24 + 16 * n)) ] && is "$D/2.status" '200\n'; then
+		pass workset-recorded-at-first-response
+	else
+		fail workset-recorded-at-first-response "$(grep '^workset' "$OUT"), $n runs of $pages pages"
+	fi
+fi
+fn ws-prefault c "$E2E_TMP/b-hello-c" 'GET / - -' --prefault "$E2E_TMP/c.ws" --vmm-arg --debug
+if fn_ok ws-prefault; then
+	grep -qE '^mote-vmm: prefaulted [1-9][0-9]* pages in [1-9][0-9]* runs' "$D/log" && is "$D/1.status" '200\n' &&
+		pass workset-prefaulted || fail workset-prefaulted "$(grep -m1 prefault "$D/log")"
+fi
+# A working set of another guest size, or cut short: ATTACH refused with status 95, nothing of the guest ran.
+head -c 40 "$E2E_TMP/c.ws" >"$E2E_TMP/cut.ws"
+fn ws-cut c "$E2E_TMP/b-hello-c" 'GET / - -' --prefault "$E2E_TMP/cut.ws"
+[ "$STATUS" = 2 ] && err_has 'ATTACH refused \(status 95\): working set: 40 bytes for [0-9]+ runs' && pass workset-cut-refused-95 ||
+	fail workset-cut-refused-95 "fnhost status $STATUS: $(head -c 300 "$ERR")"
+/usr/bin/python3 -c 'import struct,sys; open(sys.argv[1],"wb").write(b"MOTEWS01"+struct.pack("<QQQQ",32768,1,1,2))' \
+	"$E2E_TMP/other.ws"
+fn ws-other-guest c "$E2E_TMP/b-hello-c" 'GET / - -' --prefault "$E2E_TMP/other.ws"
+[ "$STATUS" = 2 ] && err_has 'ATTACH refused \(status 95\): working set: recorded on a guest of 32768 pages, this one has 16384' &&
+	pass workset-other-guest-refused-95 || fail workset-other-guest-refused-95 "fnhost status $STATUS: $(head -c 300 "$ERR")"
+
 # ---- warm round trips through fnhost (release mote-vmm): for information, not a pass/fail threshold ----
 for r in lua c; do
 	bundle=$EX/hello-lua

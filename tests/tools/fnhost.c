@@ -3,7 +3,8 @@
 /*
  * usage: fnhost --vmm MOTE-VMM --snapshot BASE.snap --bundle DIR|IMAGE --out DIR
  *               [--req-cap BYTES] [--resp-cap BYTES] [--wait SECONDS] [--log FILE]
- *               [--take-layer FILE | --layer FILE] [--vmm-arg ARG]... [--cold N] SCRIPT
+ *               [--take-layer FILE | --layer FILE] [--vmm-arg ARG]... [--cold N]
+ *               [--prefault FILE | --record-workset FILE] SCRIPT
  *
  * Starts `MOTE-VMM --restore BASE.snap --control 3 --die-with-parent`, waits
  * for READY, attaches the bundle (a directory is packed with lib/rootfs
@@ -21,6 +22,10 @@
  * and OUT/k.body, checking the response with lib/invoke_msg as a gateway must. A response
  * that does not decode is recorded as status "bad: REASON". At the end it closes the
  * control channel and prints "vm-exit STATUS" (or "vm-signal N").
+ *
+ * Working sets (include/mote/control.h): --prefault FILE passes FILE to ATTACH as the working set to
+ * fault in; --record-workset FILE asks mote-vmm to record one there and, at the first request, waits for
+ * WORKSET and prints "workset ok BYTES PAGES" (or "workset error STATUS TEXT").
  *
  * Layers (docs/snapshots.md): --take-layer FILE asks mote-vmm for a layer at the runtime's
  * READY (FILE is created or truncated) and records the LAYER answer in OUT/layer and on stdout
@@ -284,6 +289,8 @@ static void parse_request(char *line, struct request *q, int lineno)
 }
 
 /* Send one request and wait for its response (copied into resp); returns the response's length. */
+static int workset_due; /* --record-workset: WORKSET comes with the first request */
+
 static size_t exchange(struct region *r, int ctl, const struct request *q, uint8_t *resp)
 {
 	struct mote_msg_request_fields f = {
@@ -310,6 +317,17 @@ static size_t exchange(struct region *r, int ctl, const struct request *q, uint8
 	uint64_t one = 1;
 	if (write(r->to_guest, &one, sizeof(one)) != sizeof(one))
 		die(1, "ringing the guest doorbell: %s", strerror(errno));
+	if (workset_due && r->seq == 1) {
+		/* mote-vmm sends WORKSET before it rings for the first response. */
+		struct mote_ctl_msg m;
+		ctl_recv(ctl, &m, MOTE_CTL_WORKSET);
+		if (m.status == 0)
+			printf("workset ok %llu %llu\n", (unsigned long long)m.layer_bytes,
+			       (unsigned long long)m.layer_pages);
+		else
+			printf("workset error %d %.*s\n", m.status, (int)sizeof(m.text), m.text);
+		workset_due = 0;
+	}
 	return region_wait(r, ctl, resp, "a response");
 }
 
@@ -349,7 +367,7 @@ static int compare_i64(const void *a, const void *b)
 /* ---- one VM ---- */
 
 struct options {
-	const char *vmm, *snap, *log_path, *take_layer, *layer;
+	const char *vmm, *snap, *log_path, *take_layer, *layer, *prefault, *record_ws;
 	const char *vmm_args[16];
 	int nvmm_args;
 	uint64_t req_cap, resp_cap;
@@ -409,7 +427,7 @@ static int vm_start(const struct options *o, struct region *r)
 	m.type = MOTE_CTL_ATTACH;
 	m.bundle_size = o->bundle_size;
 	m.invoke_size = r->size;
-	int fds[5] = {o->bundle_fd, r->fd, r->to_guest, r->to_host, -1}, nfds = 4;
+	int fds[7] = {o->bundle_fd, r->fd, r->to_guest, r->to_host, -1, -1, -1}, nfds = 4;
 	if (o->take_layer) {
 		fds[nfds] = open(o->take_layer, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fds[nfds] < 0)
@@ -417,9 +435,23 @@ static int vm_start(const struct options *o, struct region *r)
 		nfds++;
 		m.flags = MOTE_CTL_F_TAKE_LAYER;
 	}
+	if (o->prefault) {
+		fds[nfds] = open(o->prefault, O_RDONLY | O_CLOEXEC);
+		if (fds[nfds] < 0)
+			die(1, "%s: %s", o->prefault, strerror(errno));
+		nfds++;
+		m.flags |= MOTE_CTL_F_PREFAULT;
+	}
+	if (o->record_ws) {
+		fds[nfds] = open(o->record_ws, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fds[nfds] < 0)
+			die(1, "%s: %s", o->record_ws, strerror(errno));
+		nfds++;
+		m.flags |= MOTE_CTL_F_RECORD_WORKSET;
+	}
 	ctl_send(ctl, &m, fds, nfds);
-	if (o->take_layer)
-		close(fds[4]);
+	for (int i = 4; i < nfds; i++)
+		close(fds[i]);
 	ctl_recv(ctl, &m, MOTE_CTL_RUNNING);
 	if (m.status != 0)
 		die(2, "ATTACH refused (status %d): %.*s", m.status, (int)sizeof(m.text), m.text);
@@ -494,6 +526,8 @@ int main(int argc, char **argv)
 	    {"layer", required_argument, NULL, 'L'},
 	    {"vmm-arg", required_argument, NULL, 'A'},
 	    {"cold", required_argument, NULL, 'C'},
+	    {"prefault", required_argument, NULL, 'P'},
+	    {"record-workset", required_argument, NULL, 'W'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -515,10 +549,16 @@ int main(int argc, char **argv)
 			o.vmm_args[o.nvmm_args++] = optarg;
 			break;
 		case 'C': cold = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'P': o.prefault = optarg; break;
+		case 'W':
+			o.record_ws = optarg;
+			workset_due = 1;
+			break;
 		default: die(1, "usage: see the comment atop tests/tools/fnhost.c");
 		}
 	}
-	if (!o.vmm || !o.snap || !bundle || !out_dir || optind != argc - 1 || (cold && o.take_layer))
+	if (!o.vmm || !o.snap || !bundle || !out_dir || optind != argc - 1 ||
+	    (cold && (o.take_layer || o.record_ws)))
 		die(1, "usage: fnhost --vmm F --snapshot F --bundle DIR|IMAGE --out DIR [...] SCRIPT");
 	FILE *script = strcmp(argv[optind], "-") ? fopen(argv[optind], "r") : stdin;
 	if (!script)
