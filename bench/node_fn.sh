@@ -16,7 +16,8 @@
 #       (f) runc          `runc run` of node per request in the node runtime's own root file system (root only)
 #  2. Idle memory: BENCH_NODE_VMS (default 16) pooled VMs of the node base vs as many idle native node
 #     processes: private KiB per process (smaps_rollup) and the native processes' RSS.
-# Environment: BUILD (default build). Skips (exit 0) without /dev/kvm or node.
+# Environment: BUILD (default build), BENCH_NODE_REQS, BENCH_NODE_VMS, BENCH_NODE_WARMUP (requests served by
+# the warm variants before they are measured, default 200). Skips (exit 0) without /dev/kvm or node.
 set -uo pipefail
 BUILD=${BUILD:-build}
 REQS=${BENCH_NODE_REQS:-100}
@@ -130,9 +131,16 @@ wait_paused "$P_SOCK" 2 120 || {
 	echo "bench/node_fn: the pool did not fill" >&2
 	exit 1
 }
-for v in $variants; do # warm-up, not counted (and the layers are taken)
+# Warm-up, not counted: the layers are taken; the warm variants serve WARMUP requests first, so that both
+# Node's own server and the VM have run the path often (JIT) and the VM has touched its pages once.
+WARMUP=${BENCH_NODE_WARMUP:-200}
+for v in $variants; do
 	url=URL_$v
-	case $v in cold_pool) measure warmup "${!url}" 3 "$P_SOCK" 2 ;; *) measure warmup "${!url}" 3 ;; esac
+	case $v in
+	cold_pool) measure warmup "${!url}" 3 "$P_SOCK" 2 ;;
+	native | warm) measure warmup "${!url}" "$WARMUP" ;;
+	*) measure warmup "${!url}" 3 ;;
+	esac
 done
 hits0=$(metric "$P_SOCK" mote_pool_hits_total)
 miss0=$(metric "$P_SOCK" mote_pool_misses_total)
