@@ -3,7 +3,7 @@
 # 1 keep-alive client and 16, side by side in one run, measured with wrk over loopback:
 #   (a) native   a single-threaded epoll C server answering the same hello (bench/hello_server.c)
 #   (b) warm     mote serve, hello-c with its VMs already attached (default --max-vms 4)
-#   (c) cold     mote serve --idle 0 --pool 0: every request restores a VM from the base, attaches, serves, ends it
+#   (c) cold     mote serve --idle 0 --pool 0 --no-layers: every request restores a VM from the base, attaches, serves, ends it
 #   (b') (c')    the same two for the Lua hello (examples/hello-lua)
 #   (c'')        cold for the same hello-c built with the glibc SDK (mote-fn-glibc.pc) instead of musl
 #   (d) runc     a container cold start per request: bench/spawn_server.c runs `runc run` of a prepared bundle
@@ -34,33 +34,8 @@ for f in mote mote-gateway mote-vmm mote-kernel runtimes/mote-c-init runtimes/mo
 	fi
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mote-fnbench.XXXXXX")
-PIDS=""
-cleanup() {
-	local p
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS; do { wait "$p"; } 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start_server NAME CMD...: start a server printing "port N" (or mote serve's line) and set PORT.
-start_server() {
-	local name=$1 i
-	shift
-	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
-	PIDS="$PIDS $!"
-	PORT=
-	for ((i = 0; i < 200; i++)); do
-		PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/$name.out" 2>/dev/null)
-		[ -z "$PORT" ] && PORT=$(sed -n 's|^mote: serving functions on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tmp/$name.err" 2>/dev/null)
-		[ -n "$PORT" ] && return 0
-		sleep 0.05
-	done
-	echo "bench/functions: $name did not start: $(head -c 300 "$tmp/$name.err")" >&2
-	exit 1
-}
+. "$(dirname "$0")/lib.sh"
+bench_scratch
 
 # check_url URL REGEX: one request answers 200 with a body matching REGEX (what is timed is right).
 check_url() {
@@ -85,7 +60,7 @@ MOTE_SERVER=$tmp/warm/admin.sock "$BUILD/mote" deploy hello-lua examples/hello-l
 URL_warmlua="http://127.0.0.1:$PORT/fn/hello-lua/"
 check_url "$URL_warmlua" '^hello from a mote Lua function'
 
-start_server cold "$BUILD/mote" serve --listen 127.0.0.1:0 --state "$tmp/cold" --idle 0 --pool 0
+start_server cold "$BUILD/mote" serve --listen 127.0.0.1:0 --state "$tmp/cold" --idle 0 --pool 0 --no-layers
 URL_cold="http://127.0.0.1:$PORT/fn/hello/"
 MOTE_SERVER=$tmp/cold/admin.sock "$BUILD/mote" deploy hello "$BUILD/examples/hello-c/handler" --max-vms 16 >/dev/null ||
 	exit 1

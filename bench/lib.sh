@@ -59,7 +59,22 @@ bench_pct_stats() {
 	echo "$(bench_pct 50 "$1") $(bench_pct 90 "$1") $(bench_pct 99 "$1")"
 }
 
-# ---- servers (the scripts that start them keep their scratch directory in $tmp and their pids in $PIDS) ----
+# ---- scratch directory and servers ----
+
+# bench_scratch: make the script's scratch directory $tmp (under $TMPDIR) and an empty $PIDS; at exit every
+# server in $PIDS is stopped and $tmp removed; INT and TERM end the script.
+bench_scratch() {
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/mote-$BENCH_NAME.XXXXXX")
+	PIDS=""
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+bench_cleanup() {
+	local p
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do { wait "$p"; } 2>/dev/null; done
+	rm -rf "$tmp"
+}
 
 # start_server NAME CMD...: start a server in the background (stdout and stderr in $tmp/NAME.out, .err) and
 # wait at most 30 s until it prints "port N" on stdout or mote serve's line on stderr; sets PORT and SPID.

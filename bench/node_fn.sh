@@ -45,16 +45,7 @@ PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 HELLO=$ROOT/examples/hello-node/handler.mjs
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mote-nodebench.XXXXXX")
-PIDS=""
-cleanup() {
-	local p
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS; do { wait "$p"; } 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_scratch
 
 deploy() { # SOCK NAME [FLAGS...]
 	local sock=$1 name=$2

@@ -33,16 +33,7 @@ done
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mote-poolbench.XXXXXX")
-PIDS=""
-cleanup() {
-	local p
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS; do { wait "$p"; } 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_scratch
 
 # Every variant with a warm VM is served warm: check (the cold ones are cold by --idle-timeout 0).
 # measure NAME URL N [SOCK]: N sequential requests, each from a new connection; microseconds to $tmp/lat.NAME.

@@ -62,10 +62,12 @@ struct fnver {
 	struct base *base_waited;
 	h2o_timeout_t *idle_timeout; /* NULL when the idle time is 0 */
 	uint64_t idle_ms;
-	int uses_noted;		 /* pool_note_use(+1) was called */
-	int taking_layer;	 /* one of its VMs is taking its layer (one take at a time) */
-	unsigned layer_failures; /* takes that failed and layers refused; none is taken past the cap */
-	double load_ms;		 /* its load time as last measured (RUNNING to READY), -1: not yet */
+	int uses_noted;		  /* pool_note_use(+1) was called */
+	int taking_layer;	  /* one of its VMs is taking its layer (one take at a time) */
+	unsigned layer_failures;  /* takes that failed and layers refused; none is taken past the cap */
+	double load_ms;		  /* its load time as last measured (RUNNING to READY), -1: not yet */
+	double pool_ms, layer_ms; /* its last cold start from the pool / from its layer, -1: not yet */
+	unsigned starts;	  /* cold starts that could choose between the two */
 };
 
 struct fn {
@@ -426,6 +428,10 @@ static void slot_ready(struct vm *vm, void *owner, const char *text, size_t len)
 	struct slot *s = owner;
 	if (!s->from_layer && !s->took_layer)
 		s->ver->load_ms = vm_load_ms(vm); /* a take's load time includes writing the layer */
+	if (s->from_layer)
+		s->ver->layer_ms = vm_ready_ms(vm, 0);
+	else if (s->origin == METRICS_PATH_COLD_POOL && !s->took_layer)
+		s->ver->pool_ms = vm_ready_ms(vm, 1);
 	vlogf("vm %d idle (%s version %lld loaded)", (int)vm_pid(vm), s->ver->fn->name,
 	      (long long)s->ver->cfg.version);
 	slot_became_idle(s);
@@ -695,14 +701,15 @@ static int start_vm(struct fnver *v)
 	long long ver = (long long)v->cfg.version;
 	snprintf(s->layer_base, sizeof(s->layer_base), "%s", bid);
 	/*
-	 * With a layer, a restore skips the function's load; a pooled VM skips the restore. Take the pooled
-	 * VM unless the load costs more than a layer's restore (--layer-min-load); restore the layer when
-	 * there is no pooled VM. Without a layer, this start takes one (one at a time, a few failures at
-	 * most).
+	 * With a layer, a restore skips the function's load; a pooled VM skips the restore. With both at
+	 * hand, the one measured faster for this version (sizing_start_from_layer; --layer-min-load until
+	 * both are measured); the layer when there is no pooled VM. Without a layer, this start takes one
+	 * (one at a time, a few failures at most).
 	 */
 	int have_layer = layers_exists(fn->name, ver, bid);
-	int use_layer = have_layer && (!from_pool || gw.layer_min_load_ms == 0 ||
-				       (v->load_ms >= 0 && v->load_ms >= (double)gw.layer_min_load_ms));
+	int use_layer =
+	    have_layer && (!from_pool || sizing_start_from_layer(gw.layer_min_load_ms, v->load_ms, v->pool_ms,
+								 v->layer_ms, v->starts++));
 	int take =
 	    layers_enabled() && !have_layer && !v->taking_layer && v->layer_failures < GW_LAYER_MAX_FAILURES;
 	struct vm *pooled = from_pool && !use_layer ? pool_take(snap) : NULL;
@@ -757,7 +764,7 @@ static int start_vm(struct fnver *v)
 		pool_count_restore(snap, POOL_RESTORE_REQUEST);
 		vlogf("vm %d spawned for %s version %lld (restored from %s %.12s, %s)", (int)vm_pid(s->vm),
 		      fn->name, ver, use_layer ? "its layer on base" : "base", bid,
-		      from_pool ? "its load is longer than a layer restore" : "no pooled VM");
+		      from_pool ? "chosen over a pooled VM" : "no pooled VM");
 	}
 	s->charge = v->cfg.mem;
 	s->charged = 1;
@@ -1052,7 +1059,7 @@ static struct fnver *version_new(struct fn *fn, const struct reg_function *f, in
 		v->cfg.concurrency = 1;
 	v->idle_ms = f->idle_ms >= 0 ? (uint64_t)f->idle_ms : gw.idle_ms;
 	v->idle_timeout = v->idle_ms ? timeout_for(v->idle_ms) : NULL;
-	v->load_ms = -1;
+	v->load_ms = v->pool_ms = v->layer_ms = -1;
 	h2o_linklist_init_anchor(&v->slots);
 	pool_note_use(v->cfg.runtime, v->cfg.mem, +1);
 	v->uses_noted = 1;

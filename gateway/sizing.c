@@ -96,6 +96,24 @@ int sizing_parse_pool(const char *text, struct pool_config *out, char *why, size
 	return 0;
 }
 
+int sizing_start_from_layer(uint64_t layer_min_load_ms, double load_ms, double pool_ms, double layer_ms,
+			    unsigned start)
+{
+	if (layer_min_load_ms == 0)
+		return 1;
+	if (load_ms >= 0 && load_ms < (double)layer_min_load_ms)
+		return 0; /* a quick load: the pooled VM, no need to measure the layer */
+	if (pool_ms >= 0 && layer_ms >= 0) {
+		int faster = layer_ms < pool_ms;
+		return start % 16 == 15 ? !faster : faster;
+	}
+	if (layer_ms >= 0)
+		return 0;
+	if (pool_ms >= 0)
+		return 1;
+	return load_ms >= 0 && load_ms >= (double)layer_min_load_ms;
+}
+
 unsigned sizing_pool_target(const struct pool_config *c, const char *runtime, uint64_t mem,
 			    uint64_t default_mem, int in_use, int *pinned)
 {

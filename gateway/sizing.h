@@ -36,6 +36,19 @@ struct pool_config {
 int sizing_parse_pool(const char *text, struct pool_config *out, char *why, size_t why_size);
 
 /*
+ * Whether a cold start that has a pooled VM at hand should restore the function's layer instead
+ * (docs/functions.md, "Layers"). A pooled VM costs the request its attach and the function's load; the
+ * layer its restore and attach. A layer_min_load_ms of 0: always the layer. A load (load_ms, RUNNING to
+ * READY, -1: unknown) shorter than layer_min_load_ms: the pooled VM. Otherwise, with pool_ms (the last
+ * start from the pool, attach asked to the runtime's READY) and layer_ms (the last start from the layer,
+ * spawn to its first message; each -1 when not measured yet) both measured, the faster, except that
+ * every 16th `start` (this version's cold starts, from 0) takes the other to measure it again; with one
+ * measured, the other, to measure it; with neither, the layer when the load is known.
+ */
+int sizing_start_from_layer(uint64_t layer_min_load_ms, double load_ms, double pool_ms, double layer_ms,
+			    unsigned start);
+
+/*
  * The size the pool of base (runtime, mem) should have: an entry naming it
  * (mem 0 in an entry matching default_mem), else default_size when a
  * deployed function uses the base (in_use), else 0. *pinned (may be NULL)

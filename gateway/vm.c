@@ -637,6 +637,13 @@ double vm_restore_ms(const struct vm *vm)
 	return ms_between(vm->t_spawn, vm->t_restored);
 }
 
+double vm_ready_ms(const struct vm *vm, int from_attach)
+{
+	if (!vm->t_ready)
+		return -1;
+	return ms_between(from_attach ? vm->t_attach_asked : vm->t_spawn, vm->t_ready);
+}
+
 int vm_parse_smaps_rollup(const char *text, struct vm_memory *out)
 {
 	memset(out, 0, sizeof(*out));

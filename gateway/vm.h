@@ -157,6 +157,12 @@ int vm_parse_smaps_rollup(const char *text, struct vm_memory *out);
 /* Milliseconds the VM took from spawn to READY (0 before READY). */
 double vm_restore_ms(const struct vm *vm);
 
+/*
+ * Milliseconds to the runtime's first message (the VM ready to serve), from the spawn (from_attach 0) or
+ * from the vm_attach (1); -1 before it.
+ */
+double vm_ready_ms(const struct vm *vm, int from_attach);
+
 /* Give the VM to another owner (and log), e.g. a deploy's checked VM to its function's pool. */
 void vm_set_owner(struct vm *vm, const struct vm_events *ev, void *owner, struct fnlog *log);
 

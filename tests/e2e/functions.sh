@@ -195,23 +195,7 @@ http v3 '/fn/el/file?name=version'
 [ "$(cat "$E2E_TMP/v3.body")" = "version 3" ] && pass redeploy-new-version-serves || fail redeploy-new-version-serves "$(cat "$E2E_TMP/v3.body")"
 
 # ---- 64 concurrent clients ----
-BG=""
-for ((i = 0; i < 64; i++)); do
-	f=el
-	[ $((i % 2)) = 1 ] && f=ec
-	curl -s --max-time 60 -o "$E2E_TMP/par.$i" --data-binary "request-$i-$RANDOM$RANDOM" -w '%{http_code}' \
-		"http://127.0.0.1:$PORT/fn/$f/par" >"$E2E_TMP/par.$i.code" &
-	BG="$BG $!"
-done
-# shellcheck disable=SC2086
-wait $BG
-BG=""
-ok=0
-for ((i = 0; i < 64; i++)); do
-	[ "$(cat "$E2E_TMP/par.$i.code")" = 200 ] && grep -q "^request-$i-" "$E2E_TMP/par.$i" && ok=$((ok + 1))
-done
-[ "$ok" = 64 ] && pass concurrent-64-all-correct ||
-	fail concurrent-64-all-correct "$ok of 64 correct; statuses: $(cat "$E2E_TMP"/par.*.code | sort | uniq -c | tr '\n' ' ')"
+concurrent_clients concurrent-64-all-correct 64 /fn/el/par /fn/ec/par
 
 # ---- restart after SIGKILL ----
 before=$(vms_of "$STATE")

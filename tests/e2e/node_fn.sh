@@ -174,23 +174,7 @@ else
 fi
 
 # ---- 16 concurrent clients, every answer its own ----
-BG=""
-for ((i = 0; i < 16; i++)); do
-	f=workers
-	[ $((i % 2)) = 1 ] && f=lambda
-	curl -s --max-time 60 -o "$W/par.$i" --data-binary "request-$i-$RANDOM" -w '%{http_code}' \
-		"http://127.0.0.1:$PORT/fn/$f/par?echo=1" >"$W/par.$i.code" &
-	BG="$BG $!"
-done
-# shellcheck disable=SC2086
-wait $BG
-BG=""
-ok=0
-for ((i = 0; i < 16; i++)); do
-	[ "$(cat "$W/par.$i.code")" = 200 ] && grep -q "^request-$i-[0-9]*$" "$W/par.$i" && ok=$((ok + 1))
-done
-[ "$ok" = 16 ] && pass concurrent-16-all-correct ||
-	fail concurrent-16-all-correct "$ok of 16; statuses: $(cat "$W"/par.*.code | sort | uniq -c | tr '\n' ' ')"
+concurrent_clients concurrent-16-all-correct 16 '/fn/workers/par?echo=1' '/fn/lambda/par?echo=1'
 
 # ---- a base upgrade under load: another bootstrap, activated while requests run; none fails ----
 rm -rf "$W/node2" && cp -a "$NODE_RT" "$W/node2"

@@ -114,5 +114,23 @@ int main(void)
 	check("meminfo-missing", sizing_parse_meminfo("MemFree: 1 kB\n") == 0, "wrong");
 	check("budget-half", sizing_default_budget(24ull << 30) == 12ull << 30, "wrong");
 	check("budget-floor", sizing_default_budget(0) == 256 * M, "wrong");
+
+	/* Layer or pooled VM: measured when both are, else the other once, else --layer-min-load. */
+	check("layer-min-load-0-always", sizing_start_from_layer(0, 1, 5, 50, 0) == 1, "pool chosen");
+	check("unmeasured-short-load-pool", sizing_start_from_layer(10, 3, -1, -1, 0) == 0, "layer chosen");
+	check("unmeasured-long-load-layer", sizing_start_from_layer(10, 25, -1, -1, 0) == 1, "pool chosen");
+	check("unmeasured-unknown-load-pool", sizing_start_from_layer(10, -1, -1, -1, 0) == 0,
+	      "layer chosen");
+	check("layer-known-measure-pool", sizing_start_from_layer(10, 25, -1, 51, 3) == 0, "layer chosen");
+	check("pool-known-measure-layer", sizing_start_from_layer(10, 25, 30, -1, 3) == 1, "pool chosen");
+	check("quick-load-never-layer",
+	      sizing_start_from_layer(10, 3, 4, -1, 3) == 0 && sizing_start_from_layer(10, 3, 40, 5, 3) == 0,
+	      "layer chosen");
+	check("pool-faster", sizing_start_from_layer(10, 25, 46, 51, 4) == 0, "layer chosen");
+	check("layer-faster", sizing_start_from_layer(10, 25, 60, 51, 4) == 1, "pool chosen");
+	int other = 0;
+	for (unsigned i = 0; i < 32; i++)
+		other += sizing_start_from_layer(10, 25, 46, 51, i);
+	check("every-16th-measures-the-other", other == 2, "%d of 32 starts took the slower layer", other);
 	return failures ? 1 : 0;
 }

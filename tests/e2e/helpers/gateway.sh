@@ -75,4 +75,25 @@ http() {
 }
 head_has() { grep -qiE -- "$2" "$E2E_TMP/$1.head"; }
 head_value() { sed -n "s/^$2: //Ip" "$E2E_TMP/$1.head" | tr -d '\r'; }
-
+# concurrent_clients NAME N PATH-EVEN PATH-ODD: N clients at once, client i POSTing "request-i-RANDOM" to
+# the public endpoint at PATH-EVEN or PATH-ODD (by i's parity); passes NAME when every one got 200 and a
+# body starting with what it sent.
+concurrent_clients() {
+	local name=$1 n=$2 even=$3 odd=$4 i p ok=0
+	BG=""
+	for ((i = 0; i < n; i++)); do
+		p=$even
+		[ $((i % 2)) = 1 ] && p=$odd
+		curl -s --max-time 60 -o "$E2E_TMP/par.$i" --data-binary "request-$i-$RANDOM$RANDOM" -w '%{http_code}' \
+			"http://127.0.0.1:$PORT$p" >"$E2E_TMP/par.$i.code" &
+		BG="$BG $!"
+	done
+	# shellcheck disable=SC2086
+	wait $BG
+	BG=""
+	for ((i = 0; i < n; i++)); do
+		[ "$(cat "$E2E_TMP/par.$i.code")" = 200 ] && grep -q "^request-$i-" "$E2E_TMP/par.$i" && ok=$((ok + 1))
+	done
+	[ "$ok" = "$n" ] && pass "$name" ||
+		fail "$name" "$ok of $n correct; statuses: $(cat "$E2E_TMP"/par.*.code | sort | uniq -c | tr '\n' ' ')"
+}
