@@ -23,8 +23,6 @@
 #include "file.h"
 #include "rootfs.h"
 #include "runtime.h"
-#include "workset.h"
-#include "vlog.h"
 #include "vm.h"
 #include "vmm_spawn.h"
 
@@ -54,11 +52,6 @@ struct base {
 	char last_line[512];
 	char line[512];
 	size_t line_len;
-	/* The working set recorded on this snapshot (a memfd, lib/workset.h), or -1; VMs recording one now;
-	 * VMs asked to so far. */
-	int ws_fd;
-	int ws_recording;
-	int ws_asked;
 };
 
 /* A base as the registry knows it, with its snapshots. */
@@ -246,8 +239,6 @@ static void rec_free(struct base_rec *r)
 	while (r->snaps) {
 		struct base *b = r->snaps;
 		r->snaps = b->next;
-		if (b->ws_fd >= 0)
-			close(b->ws_fd);
 		free(b);
 	}
 	free(r);
@@ -270,7 +261,6 @@ static struct base *snap_of(struct base_rec *r, uint64_t mem, int create)
 		return NULL;
 	b->rec = r;
 	b->mem = mem;
-	b->ws_fd = -1;
 	h2o_linklist_init_anchor(&b->waiters);
 	char d[PATH_MAX + 150];
 	mem_dir(r, mem, d, sizeof(d));
@@ -451,10 +441,6 @@ static void start_build(struct base *b)
 	b->last_line[0] = 0;
 	b->line_len = 0;
 	b->ready = 0;
-	if (b->ws_fd >= 0) /* recorded on the snapshot being replaced */
-		close(b->ws_fd);
-	b->ws_fd = -1;
-	b->ws_asked = 0;
 	if (r->building) {
 		mem_dir(r, b->mem, b->build_dir, sizeof(b->build_dir));
 		if (mkdir(b->build_dir, 0700) < 0) {
@@ -924,52 +910,6 @@ struct base *base_lookup(const char *runtime, uint64_t mem, struct api_error *e)
 	}
 	start_build(b);
 	return b;
-}
-
-/* ---- working sets ------------------------------------------------------------------------------------ */
-
-#define WORKSET_ASKS_MAX 16 /* VMs asked to record one; VMs that never answer a request never do */
-
-int base_workset(const struct base *b)
-{
-	return b->ws_fd;
-}
-
-int base_workset_wanted(struct base *b)
-{
-	if (b->ws_fd >= 0 || b->ws_recording || b->ws_asked >= WORKSET_ASKS_MAX)
-		return 0;
-	b->ws_recording++;
-	b->ws_asked++;
-	return 1;
-}
-
-void base_workset_ended(struct base *b)
-{
-	if (b->ws_recording > 0)
-		b->ws_recording--;
-}
-
-void base_workset_recorded(struct base *b, int fd)
-{
-	static uint8_t blob[MOTE_WS_MAX];
-	struct stat st;
-	struct mote_err err = {0};
-	if (b->ws_fd >= 0 || fstat(fd, &st) < 0 || st.st_size > (off_t)MOTE_WS_MAX)
-		return;
-	ssize_t n = pread(fd, blob, (size_t)st.st_size, 0);
-	long runs = n >= 0 ? mote_ws_parse(blob, (size_t)n, b->mem / 4096, &err) : -1;
-	if (runs < 0) {
-		fprintf(stderr, "mote: the %s base %.12s (%llu MiB): a VM's working set refused: %s\n",
-			b->rec->reg.runtime, b->rec->reg.id, (unsigned long long)(b->mem >> 20),
-			n < 0 ? strerror(errno) : err.msg);
-		return;
-	}
-	b->ws_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (b->ws_fd >= 0)
-		vlogf("the %s base %.12s (%llu MiB): working set of %llu pages in %ld runs recorded",
-		      b->rec->reg.runtime, b->rec->reg.id, (unsigned long long)(b->mem >> 20),
-		      (unsigned long long)mote_ws_pages(blob, (size_t)runs), runs);
 }
 
 const char *base_snapshot(const struct base *b)

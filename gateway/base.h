@@ -47,19 +47,6 @@ struct base *base_lookup(const char *runtime, uint64_t mem, struct api_error *e)
 /* The snapshot path of a built snapshot, or NULL while it is being built or after its build failed. */
 const char *base_snapshot(const struct base *b);
 
-/*
- * Working sets (lib/workset.h; docs/snapshots.md, "Working sets"): the pages a VM of this snapshot
- * touched by its first response, which later VMs fault in at their attach. base_workset: the recorded
- * one (a memfd to pass to mote-vmm), or -1. base_workset_wanted: whether a VM attached now should record
- * one (none recorded, no VM recording, fewer than 16 asked so far); if so it records until
- * base_workset_ended. base_workset_recorded: a VM wrote one into fd: checked (lib/workset.c) and kept,
- * or refused with a line on stderr.
- */
-int base_workset(const struct base *b);
-int base_workset_wanted(struct base *b);
-void base_workset_ended(struct base *b);
-void base_workset_recorded(struct base *b, int fd);
-
 /* Why the last build failed (one line), or NULL when it did not. */
 const char *base_failure(const struct base *b);
 

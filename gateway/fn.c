@@ -2,11 +2,13 @@
 #include "fn.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base.h"
@@ -16,6 +18,7 @@
 #include "pool.h"
 #include "status.h"
 #include "vlog.h"
+#include "workset.h"
 #include "vm.h"
 
 /*
@@ -68,6 +71,12 @@ struct fnver {
 	double load_ms;		  /* its load time as last measured (RUNNING to READY), -1: not yet */
 	double pool_ms, layer_ms; /* its last cold start from the pool / from its layer, -1: not yet */
 	unsigned starts;	  /* cold starts that could choose between the two */
+	/* Its working set (lib/workset.h): a memfd recorded by one of its VMs on base snapshot ws_base, or
+	 * -1; one of its VMs is recording; VMs asked so far (docs/snapshots.md, "Working sets"). */
+	int ws_fd;
+	const struct base *ws_base;
+	int ws_recording;
+	unsigned ws_asked;
 };
 
 struct fn {
@@ -319,12 +328,65 @@ static void slot_response(struct vm *vm, void *owner, const struct mote_msg_resp
 static void slot_exited(struct vm *vm, void *owner, const char *why);
 static void slot_layer(struct vm *vm, void *owner, int status, uint64_t bytes, const char *text);
 
+/* ---- working sets: one per version and base snapshot, recorded by its first VM that answers ---- */
+
+#define WORKSET_ASKS_MAX 16 /* VMs asked to record one (those that never answer a request do not) */
+
+static int slot_workset(struct vm *vm, void *owner)
+{
+	struct fnver *v = ((struct slot *)owner)->ver;
+	return v->ws_fd >= 0 && v->ws_base == vm_base(vm) ? v->ws_fd : -1;
+}
+
+static int slot_workset_wanted(struct vm *vm, void *owner)
+{
+	struct fnver *v = ((struct slot *)owner)->ver;
+	if (v->ws_recording || v->ws_asked >= WORKSET_ASKS_MAX || !vm_base(vm))
+		return 0;
+	v->ws_recording = 1;
+	v->ws_asked++;
+	return 1;
+}
+
+static void slot_workset_done(struct vm *vm, void *owner, int fd)
+{
+	static uint8_t blob[MOTE_WS_MAX];
+	struct fnver *v = ((struct slot *)owner)->ver;
+	v->ws_recording = 0;
+	if (fd < 0)
+		return;
+	struct stat st;
+	struct mote_err err = {0};
+	ssize_t n = fstat(fd, &st) == 0 && st.st_size <= (off_t)MOTE_WS_MAX
+			? pread(fd, blob, (size_t)st.st_size, 0)
+			: -1;
+	long runs = n >= 0 ? mote_ws_parse(blob, (size_t)n, v->cfg.mem / 4096, &err) : -1;
+	if (runs < 0) {
+		fnlog_notef(v->fn->log, "VM pid %d: its working set refused: %s", (int)vm_pid(vm),
+			    n < 0 ? "unreadable or too large" : err.msg);
+		return;
+	}
+	int keep = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (keep < 0)
+		return;
+	if (v->ws_fd >= 0)
+		close(v->ws_fd);
+	v->ws_fd = keep;
+	v->ws_base = vm_base(vm);
+	vlogf("%s version %lld: working set of %llu pages in %ld runs recorded (base %.12s)", v->fn->name,
+	      (long long)v->cfg.version, (unsigned long long)mote_ws_pages(blob, (size_t)runs), runs,
+	      v->ws_base ? base_id(v->ws_base) : "-");
+}
+
 static const struct vm_events slot_events = {
     .ready = slot_ready,
     .layer = slot_layer,
     .init_error = slot_init_error,
     .response = slot_response,
     .exited = slot_exited,
+    .workset = slot_workset,
+    .workset_wanted = slot_workset_wanted,
+    .workset_done = slot_workset_done,
 };
 
 static unsigned live_slots(const struct fnver *v, unsigned *starting)
@@ -508,6 +570,8 @@ static void free_version(struct fnver *v)
 		h2o_linklist_unlink(&v->link);
 	if (v->bundle_fd >= 0)
 		close(v->bundle_fd);
+	if (v->ws_fd >= 0)
+		close(v->ws_fd);
 	if (v->retired)
 		layers_remove_version(v->fn->name, (long long)v->cfg.version);
 	free(v);
@@ -1060,6 +1124,7 @@ static struct fnver *version_new(struct fn *fn, const struct reg_function *f, in
 	v->idle_ms = f->idle_ms >= 0 ? (uint64_t)f->idle_ms : gw.idle_ms;
 	v->idle_timeout = v->idle_ms ? timeout_for(v->idle_ms) : NULL;
 	v->load_ms = v->pool_ms = v->layer_ms = -1;
+	v->ws_fd = -1;
 	h2o_linklist_init_anchor(&v->slots);
 	pool_note_use(v->cfg.runtime, v->cfg.mem, +1);
 	v->uses_noted = 1;

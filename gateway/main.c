@@ -448,8 +448,6 @@ int main(int argc, char **argv)
 		die(&err);
 	/* The pools first: the old base's pooled VMs end (their charges free), then the functions' VMs of it.
 	 */
-	vm_workset_ops = (struct vm_workset_ops){base_workset, base_workset_wanted, base_workset_ended,
-						 base_workset_recorded};
 	base_on_switch(pool_base_switched);
 	base_on_switch(fn_base_switched);
 	fn_init();

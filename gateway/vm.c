@@ -166,11 +166,8 @@ static void vm_free(struct vm *vm)
 		close(vm->bundle_fd);
 	if (vm->layer_fd >= 0)
 		close(vm->layer_fd);
-	if (vm->ws_rec_fd >= 0) {
+	if (vm->ws_rec_fd >= 0)
 		close(vm->ws_rec_fd);
-		if (vm->base && vm_workset_ops.ended)
-			vm_workset_ops.ended(vm->base);
-	}
 	if (vm->region)
 		munmap((void *)vm->region, REGION_SIZE);
 	if (vm->pprev) {
@@ -207,6 +204,12 @@ static void on_exit_ready(h2o_socket_t *sock, const char *err)
 		snprintf(why, sizeof(why), "mote-vmm (pid %d) exited with status %d%s%s", (int)vm->proc.pid,
 			 WEXITSTATUS(status), words[0] ? ": " : "", words);
 	vm->state = VM_DEAD;
+	if (vm->ws_rec_fd >= 0) {
+		if (vm->ev->workset_done)
+			vm->ev->workset_done(vm, vm->owner, -1);
+		close(vm->ws_rec_fd);
+		vm->ws_rec_fd = -1;
+	}
 	vm->ev->exited(vm, vm->owner, why);
 	vm_free(vm);
 }
@@ -218,8 +221,6 @@ static void protocol_error(struct vm *vm, const char *what)
 	fnlog_notef(vm->log, "VM pid %d %s", (int)vm->proc.pid, why);
 	vm_kill(vm, why);
 }
-
-struct vm_workset_ops vm_workset_ops;
 
 static int send_attach(struct vm *vm)
 {
@@ -238,16 +239,20 @@ static int send_attach(struct vm *vm)
 		nfds = 5;
 		vm->layer_asked = 1;
 	}
-	/* The base's working set to fault in first, or (the first VM of a base) one to record. */
-	if (vm->base && vm_workset_ops.get && (vm->ready_flags & MOTE_CTL_F_WORKSET)) {
-		int ws = vm_workset_ops.get(vm->base);
+	/* The owner's working set to fault in first, or one to record. */
+	if (vm->ev->workset && (vm->ready_flags & MOTE_CTL_F_WORKSET)) {
+		int ws = vm->ev->workset(vm, vm->owner);
 		if (ws >= 0) {
 			m.flags |= MOTE_CTL_F_PREFAULT;
 			fds[nfds++] = ws;
-		} else if (vm_workset_ops.wanted(vm->base) &&
-			   (vm->ws_rec_fd = memfd_create("mote-workset", MFD_CLOEXEC)) >= 0) {
-			m.flags |= MOTE_CTL_F_RECORD_WORKSET;
-			fds[nfds++] = vm->ws_rec_fd;
+		} else if (vm->ev->workset_wanted && vm->ev->workset_wanted(vm, vm->owner)) {
+			vm->ws_rec_fd = memfd_create("mote-workset", MFD_CLOEXEC);
+			if (vm->ws_rec_fd >= 0) {
+				m.flags |= MOTE_CTL_F_RECORD_WORKSET;
+				fds[nfds++] = vm->ws_rec_fd;
+			} else if (vm->ev->workset_done) {
+				vm->ev->workset_done(vm, vm->owner, -1);
+			}
 		}
 	}
 	if (vm->bundle_size == 0) {
@@ -337,10 +342,8 @@ static void on_control(h2o_socket_t *sock, const char *err)
 		}
 		vm->attached = 1;
 	} else if (m.type == MOTE_CTL_WORKSET && vm->ws_rec_fd >= 0) {
-		if (m.status == 0 && vm->base && vm_workset_ops.recorded)
-			vm_workset_ops.recorded(vm->base, vm->ws_rec_fd);
-		if (vm->base && vm_workset_ops.ended)
-			vm_workset_ops.ended(vm->base);
+		if (vm->ev->workset_done)
+			vm->ev->workset_done(vm, vm->owner, m.status == 0 ? vm->ws_rec_fd : -1);
 		close(vm->ws_rec_fd);
 		vm->ws_rec_fd = -1;
 	} else if (m.type == MOTE_CTL_LAYER && vm->layer_asked && !vm->layer_seen) {

@@ -45,20 +45,17 @@ struct vm_events {
 	/* The process is gone (crash, exit, kill); `why` is one line: the kill's reason or mote-vmm's last
 	 * words. */
 	void (*exited)(struct vm *vm, void *owner, const char *why);
+	/*
+	 * Working sets (include/mote/control.h; all three may be NULL: none used or recorded). At the ATTACH:
+	 * `workset` gives the set to fault in (a memfd the caller keeps), or -1; then, without one,
+	 * `workset_wanted` says whether this VM records one. A VM that records calls `workset_done` once:
+	 * with the memfd it wrote (valid during the call; lib/workset.c has not checked it) or, with -1, when
+	 * it ends without one (before `exited`).
+	 */
+	int (*workset)(struct vm *vm, void *owner);
+	int (*workset_wanted)(struct vm *vm, void *owner);
+	void (*workset_done)(struct vm *vm, void *owner, int fd);
 };
-
-/*
- * Working sets (include/mote/control.h): how a VM's ATTACH finds its base's working set (a memfd, or -1),
- * asks whether to record one, and hands one over. Set once by the gateway (gateway/base.c's functions);
- * while unset, VMs neither use nor record working sets.
- */
-struct vm_workset_ops {
-	int (*get)(const struct base *b);
-	int (*wanted)(struct base *b);
-	void (*ended)(struct base *b); /* a VM that `wanted` said should record is done (recorded or not) */
-	void (*recorded)(struct base *b, int fd);
-};
-extern struct vm_workset_ops vm_workset_ops;
 
 /* What to start. */
 struct vm_spec {
