@@ -9,14 +9,20 @@ static const char *const lua_argv[] = {"/bin/mote-lua", NULL};
  * Debian's node, unmodified, running our bootstrap (runtimes/node/bootstrap.js, docs/node.md).
  * Single-threaded V8: with one vCPU its background compiler and GC threads only take turns with the thread
  * serving the request, and they made one warm request in ten wait a 10 ms time slice or more (p90 14.6 ms
- * against 0.39 ms).
+ * against 0.39 ms). WebAssembly without the trap handler and with memories of at most 64 MiB: V8 reserves a
+ * memory's maximum up front (10 GiB with the trap handler's guard regions, else 4 GiB), which guest RAM
+ * cannot hold, and undici's HTTP parser (behind Request and Response) failed to instantiate after a dozen
+ * GCs of 6-90 ms. A young generation of a fixed 1 MiB: one that grows and shrinks maps and discards pages,
+ * which a clone pays for page by page (an 80 KB array took 1.5 ms in a clone, 0.55 ms at a fixed size), and
+ * a new VM touches each of its pages once (25-50 us each) before its requests run at their speed: over a
+ * VM's first 300 requests, p50 0.32 ms with 1 MiB against 0.46 ms with 4 MiB (tests/tools/fnhost).
  */
 static const char *const node_argv[] = {"/usr/bin/node",
 					"--single-threaded",
 					"--disable-wasm-trap-handler",
 					"--wasm-max-mem-pages=1024",
-					"--min-semi-space-size=4",
-					"--max-semi-space-size=4",
+					"--min-semi-space-size=1",
+					"--max-semi-space-size=1",
 					"/mote/bootstrap.js",
 					NULL};
 
