@@ -3,7 +3,8 @@
 # check VM takes the function's layer; later cold starts restore it and skip the function's load (its random
 # token, drawn once at load, is the same in every VM and the load ran once, asserted from the responses and
 # the function's log); /metrics counts hits, takes and disk bytes (parsed with prometheus_client); a pooled VM
-# is preferred unless the load is longer than --layer-min-load; a damaged layer is refused by mote-vmm,
+# is preferred unless the load is longer than --layer-min-load, and then, once both starts are measured,
+# the faster (here the layer); a damaged layer is refused by mote-vmm,
 # deleted and the request still served from the base (and a new layer taken); after a base upgrade the layer
 # is rebuilt on the new base and an old base's layers go with that base; redeploy and rm delete the layers
 # of the versions they retire; a restart sweeps layers of versions no longer deployed; --no-layers takes and
@@ -153,6 +154,14 @@ if [ "$OK" = 2 ] && [ "$ph" = 2 ] && [ "$(metric mote_layer_hits_total)" = 1 ] &
 else
 	fail long-load-prefers-the-layer "$OK ok, pool hits $ph (2 wanted: the deploy's + the first start), layer hits $(metric mote_layer_hits_total); tokens $(token s1) $(token s2)"
 fi
+# Both starts measured now (a 300 ms load from the pool, a layer restore of a few ms): the next ones take
+# the faster, the layer, every time (sizing_start_from_layer; the 16th start would re-measure the pool).
+lh0=$(metric mote_layer_hits_total)
+ph0=$(metric mote_pool_hits_total)
+calls m 3 slowload
+[ "$OK" = 3 ] && [ $(($(metric mote_layer_hits_total) - lh0)) = 3 ] && [ "$(metric mote_pool_hits_total)" = "$ph0" ] &&
+	pass measured-faster-start-is-the-layer ||
+	fail measured-faster-start-is-the-layer "$OK ok, layer hits +$(($(metric mote_layer_hits_total) - lh0)), pool hits +$(($(metric mote_pool_hits_total) - ph0))"
 stop_gw "$G2"
 start_gw g3 "$STATE" --pool lua=2 --layer-min-load 0 || e2e_finish
 G3=$GW_PID
