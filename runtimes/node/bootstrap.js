@@ -228,8 +228,10 @@ function workersShape(fetchFn, self) {
 		if (!(res instanceof Response))
 			throw new TypeError(`fetch() returned ${res === null ? 'null' : typeof res}, not a Response`);
 		const out = [];
-		for (const [n, v] of res.headers) if (n !== 'set-cookie') out.push([n, v]);
-		for (const c of res.headers.getSetCookie()) out.push(['set-cookie', c]);
+		// Each cookie its own header (Headers.getSetCookie, Node >= 19.7; before it, as one joined value).
+		const cookies = typeof res.headers.getSetCookie === 'function';
+		for (const [n, v] of res.headers) if (n !== 'set-cookie' || !cookies) out.push([n, v]);
+		if (cookies) for (const c of res.headers.getSetCookie()) out.push(['set-cookie', c]);
 		return [res.status, out, Buffer.from(await res.arrayBuffer())];
 	};
 }
