@@ -79,19 +79,7 @@ if command -v runc >/dev/null && [ "$(id -u)" = 0 ]; then
 	# The OCI bundle: the handler as a static program, read-only root, runc's default namespaces.
 	mkdir -p "$tmp/bundle/rootfs"
 	cp "$BUILD/bench/hello_fn_native" "$tmp/bundle/rootfs/hello"
-	(cd "$tmp/bundle" && runc spec) || exit 1
-	python3 - "$tmp/bundle/config.json" <<'EOF' || exit 1
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["process"]["terminal"] = False
-c["process"]["args"] = ["/hello"]
-c["root"]["readonly"] = True
-json.dump(c, open(p, "w"), indent=1)
-EOF
-	start_server runc "$BUILD/bench/spawn_server" 0 "$(command -v runc)" --root "$tmp/runc-state" run \
-		--bundle "$tmp/bundle" '{}'
-	URL_runc="http://127.0.0.1:$PORT/"
+	start_runc_server "/hello"
 	check_url "$URL_runc" '^hello from a mote C function'
 	variants="$variants runc"
 else
@@ -186,9 +174,6 @@ for c in 1 16; do
 	done
 done
 
-target() { # DESCRIPTION CONDITION(awk)
-	if awk "BEGIN { exit !($2) }"; then echo "target met:     $1"; else echo "target NOT met: $1"; fi
-}
 echo
 target "warm p50 <= 300 us with 1 client (${P50[warm.1]} us)" "${P50[warm.1]} <= 300"
 target "cold p50 <= 5 ms with 1 client (${P50[cold.1]} us)" "${P50[cold.1]} <= 5000"

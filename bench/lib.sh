@@ -125,3 +125,31 @@ wait_paused() {
 private_kib() {
 	awk '$1 == "Private_Clean:" || $1 == "Private_Dirty:" { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null
 }
+
+# start_runc_server CMD...: a server that runs `runc run` of the OCI bundle $tmp/bundle per request
+# (bench/spawn_server.c), the container cold-start baseline. The caller has filled $tmp/bundle/rootfs; the
+# config is runc spec's defaults (its namespaces) with no terminal, a read-only root and CMD as the
+# process. Sets URL_runc.
+start_runc_server() {
+	local py=python3
+	[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+	(cd "$tmp/bundle" && runc spec) || exit 1
+	"$py" - "$tmp/bundle/config.json" "$@" <<'EOF' || exit 1
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["terminal"] = False
+c["process"]["args"] = sys.argv[2:]
+c["root"]["readonly"] = True
+json.dump(c, open(p, "w"), indent=1)
+EOF
+	start_server runc "$BUILD/bench/spawn_server" 0 "$(command -v runc)" --root "$tmp/runc-state" run \
+		--bundle "$tmp/bundle" '{}'
+	URL_runc="http://127.0.0.1:$PORT/"
+}
+
+# target DESCRIPTION CONDITION: "target met:     DESCRIPTION" when the awk expression CONDITION holds, else
+# "target NOT met: DESCRIPTION".
+target() {
+	if awk "BEGIN { exit !($2) }"; then echo "target met:     $1"; else echo "target NOT met: $1"; fi
+}

@@ -41,8 +41,6 @@ for f in mote mote-gateway mote-vmm mote-kernel runtimes/node/mote/bootstrap.js 
 	fi
 done
 . "$HERE/lib.sh"
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 HELLO=$ROOT/examples/hello-node/handler.mjs
 
 bench_scratch
@@ -100,19 +98,7 @@ if command -v runc >/dev/null && [ "$(id -u)" = 0 ]; then
 	mkdir -p "$tmp/bundle/rootfs"
 	cp -a "$BUILD/runtimes/node/." "$tmp/bundle/rootfs/"
 	cp "$HERE/node_hello_cli.js" "$tmp/bundle/rootfs/hello.js"
-	(cd "$tmp/bundle" && runc spec) || exit 1
-	"$PY" - "$tmp/bundle/config.json" <<'EOF' || exit 1
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["process"]["terminal"] = False
-c["process"]["args"] = ["/usr/bin/node", "/hello.js"]
-c["root"]["readonly"] = True
-json.dump(c, open(p, "w"), indent=1)
-EOF
-	start_server runc "$BUILD/bench/spawn_server" 0 "$(command -v runc)" --root "$tmp/runc-state" run \
-		--bundle "$tmp/bundle" '{}'
-	URL_runc="http://127.0.0.1:$PORT/"
+	start_runc_server "/usr/bin/node" "/hello.js"
 	variants="$variants runc"
 else
 	echo "bench/node_fn: runc is not installed (or not root): variant (f) skipped"
@@ -169,9 +155,6 @@ for v in $variants; do
 		"$(awk -v a="${P50[spawn]}" -v b="${P50[$v]}" 'BEGIN { printf "%.1fx", a / b }')"
 done
 echo "cold from the pool: $hits pool hits, $misses misses; cold from the layer: $lhits layer hits"
-target() {
-	if awk "BEGIN { exit !($2) }"; then echo "target met:     $1"; else echo "target NOT met: $1"; fi
-}
 target "warm p50 <= 1.3x node's own server ($(awk -v a="${P50[native]}" -v b="${P50[warm]}" 'BEGIN { printf "%.2fx", b / a }'))" \
 	"${P50[warm]} <= 1.3 * ${P50[native]}"
 best=${P50[cold_pool]}

@@ -30,8 +30,6 @@ for f in mote mote-gateway mote-vmm mote-kernel runtimes/mote-c-init runtimes/mo
 		exit 1
 	fi
 done
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 bench_scratch
 
@@ -79,19 +77,7 @@ variants="native warm cold_pool cold_restore warm_lua cold_pool_lua"
 if command -v runc >/dev/null && [ "$(id -u)" = 0 ]; then
 	mkdir -p "$tmp/bundle/rootfs"
 	cp "$BUILD/bench/hello_fn_native" "$tmp/bundle/rootfs/hello"
-	(cd "$tmp/bundle" && runc spec) || exit 1
-	"$PY" - "$tmp/bundle/config.json" <<'EOF' || exit 1
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["process"]["terminal"] = False
-c["process"]["args"] = ["/hello"]
-c["root"]["readonly"] = True
-json.dump(c, open(p, "w"), indent=1)
-EOF
-	start_server runc "$BUILD/bench/spawn_server" 0 "$(command -v runc)" --root "$tmp/runc-state" run \
-		--bundle "$tmp/bundle" '{}'
-	URL_runc="http://127.0.0.1:$PORT/"
+	start_runc_server "/hello"
 	variants="$variants runc"
 fi
 
@@ -140,9 +126,6 @@ for v in $variants; do
 		"$(awk -v a="${P50[native]}" -v b="${P50[$v]}" 'BEGIN { printf "%.2fx", b / a }')"
 done
 echo "cold from the pool: $hits pool hits, $misses misses; cold restore: $restores restores on the request path"
-target() {
-	if awk "BEGIN { exit !($2) }"; then echo "target met:     $1"; else echo "target NOT met: $1"; fi
-}
 target "cold from the pool p50 <= 1 ms (${P50[cold_pool]} us C, ${P50[cold_pool_lua]} us Lua)" "${P50[cold_pool]} <= 1000"
 target "cold from the pool p50 <= 1.5x warm ($(awk -v a="${P50[warm]}" -v b="${P50[cold_pool]}" 'BEGIN { printf "%.2fx", b / a }'))" \
 	"${P50[cold_pool]} <= 1.5 * ${P50[warm]}"
