@@ -55,6 +55,11 @@ static const struct {
     {"base_failed", MOTE_STATUS_BASE_FAILED},
 };
 
+int admin_runtime_known(const char *name)
+{
+	return !strcmp(name, "c") || !strcmp(name, "lua") || !strcmp(name, "node");
+}
+
 int admin_code_status(const char *code)
 {
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)

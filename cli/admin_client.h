@@ -27,6 +27,9 @@ json_t *admin_json(const struct mote_http_response *res);
  */
 void admin_fail(const char *what, const struct mote_http_response *res) __attribute__((noreturn));
 
+/* Whether `name` is a runtime mote serve knows (c, lua or node): the CLI's check of --runtime. */
+int admin_runtime_known(const char *name);
+
 /* The exit status for an admin API error code (e.g. "not_elf" -> 65). */
 int admin_code_status(const char *code);
 

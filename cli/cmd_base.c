@@ -88,7 +88,7 @@ static int base_build_cmd(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			if (strcmp(optarg, "c") && strcmp(optarg, "lua") && strcmp(optarg, "node"))
+			if (!admin_runtime_known(optarg))
 				usage_fail("--runtime: '%s' is not c, lua or node", optarg);
 			runtime = optarg;
 			break;

@@ -161,7 +161,7 @@ int cmd_deploy(int argc, char **argv)
 		uint64_t v;
 		switch (c) {
 		case 'r':
-			if (strcmp(optarg, "c") && strcmp(optarg, "lua") && strcmp(optarg, "node"))
+			if (!admin_runtime_known(optarg))
 				usage_fail("deploy", "--runtime: '%s' is not c, lua or node", optarg);
 			runtime = optarg;
 			break;
