@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base.h"
@@ -355,15 +354,10 @@ static void slot_workset_done(struct vm *vm, void *owner, int fd)
 	v->ws_recording = 0;
 	if (fd < 0)
 		return;
-	struct stat st;
 	struct mote_err err = {0};
-	ssize_t n = fstat(fd, &st) == 0 && st.st_size <= (off_t)MOTE_WS_MAX
-			? pread(fd, blob, (size_t)st.st_size, 0)
-			: -1;
-	long runs = n >= 0 ? mote_ws_parse(blob, (size_t)n, v->cfg.mem / 4096, &err) : -1;
+	long runs = mote_ws_read(fd, blob, v->cfg.mem / 4096, &err);
 	if (runs < 0) {
-		fnlog_notef(v->fn->log, "VM pid %d: its working set refused: %s", (int)vm_pid(vm),
-			    n < 0 ? "unreadable or too large" : err.msg);
+		fnlog_notef(v->fn->log, "VM pid %d: its working set refused: %s", (int)vm_pid(vm), err.msg);
 		return;
 	}
 	int keep = fcntl(fd, F_DUPFD_CLOEXEC, 3);

@@ -2,6 +2,8 @@
 #include "workset.h"
 
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "status.h"
 
@@ -74,6 +76,17 @@ long mote_ws_parse(const void *blob, size_t len, uint64_t guest_pages, struct mo
 		next = r.first + r.count + 1;
 	}
 	return (long)n;
+}
+
+long mote_ws_read(int fd, uint8_t *blob, uint64_t guest_pages, struct mote_err *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size > (off_t)MOTE_WS_MAX)
+		return mote_errf(err, MOTE_STATUS_ATTACH_WORKSET,
+				 "working set: the fd is unreadable or larger than %u bytes", MOTE_WS_MAX);
+	if (pread(fd, blob, (size_t)st.st_size, 0) != (ssize_t)st.st_size)
+		return mote_errf(err, MOTE_STATUS_ATTACH_WORKSET, "working set: cannot read the fd");
+	return mote_ws_parse(blob, (size_t)st.st_size, guest_pages, err);
 }
 
 struct mote_ws_run mote_ws_run(const void *blob, size_t i)

@@ -50,6 +50,13 @@ size_t mote_ws_encode(const uint8_t *map, uint64_t guest_pages, uint8_t *out, si
  */
 long mote_ws_parse(const void *blob, size_t len, uint64_t guest_pages, struct mote_err *err);
 
+/*
+ * Read the working set in fd (its whole size from offset 0, at most MOTE_WS_MAX bytes) into blob
+ * (MOTE_WS_MAX bytes) and check it as mote_ws_parse does. Returns the number of runs, or -1 with *err
+ * (MOTE_STATUS_ATTACH_WORKSET).
+ */
+long mote_ws_read(int fd, uint8_t *blob, uint64_t guest_pages, struct mote_err *err);
+
 /* Run i (< what mote_ws_parse returned) of a checked blob. */
 struct mote_ws_run mote_ws_run(const void *blob, size_t i);
 

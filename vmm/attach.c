@@ -303,19 +303,9 @@ static uint64_t monotonic_ns(void)
 static int prefault(struct guest *g, int fd, struct mote_err *err)
 {
 	static uint8_t blob[MOTE_WS_MAX];
-	struct stat st;
-	if (fstat(fd, &st) < 0 || st.st_size > (off_t)MOTE_WS_MAX)
-		return mote_errf(err, MOTE_STATUS_ATTACH_WORKSET,
-				 "ATTACH: the working set fd is unreadable or larger than %u bytes",
-				 MOTE_WS_MAX);
-	ssize_t n = pread(fd, blob, (size_t)st.st_size, 0);
-	if (n != (ssize_t)st.st_size)
-		return mote_errf(err, MOTE_STATUS_ATTACH_WORKSET, "ATTACH: cannot read the working set fd");
-	long runs = mote_ws_parse(blob, (size_t)n, g->vm.mem_size / 4096, err);
-	if (runs < 0) {
-		err->status = MOTE_STATUS_ATTACH_WORKSET;
+	long runs = mote_ws_read(fd, blob, g->vm.mem_size / 4096, err);
+	if (runs < 0)
 		return -1;
-	}
 	uint64_t t0 = monotonic_ns();
 	for (long i = 0; i < runs; i++) {
 		struct mote_ws_run r = mote_ws_run(blob, (size_t)i);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "workset.h"
 
@@ -99,5 +100,26 @@ int main(void)
 	len = make(100, 0, NULL);
 	put64(blob + 16, (uint64_t)MOTE_WS_RUNS_MAX + 1);
 	refused("too-many-runs", len, 100, "runs");
+
+	/* Reading one from an fd: the whole file, checked; refused when unreadable or too large. */
+	uint64_t some[] = {2, 3};
+	len = make(100, 1, some);
+	FILE *f = tmpfile();
+	fwrite(blob, 1, len, f);
+	fflush(f);
+	memset(blob, 0, sizeof(blob));
+	runs = mote_ws_read(fileno(f), blob, 100, &err);
+	check("read-fd", runs == 1 && mote_ws_run(blob, 0).first == 2 && mote_ws_run(blob, 0).count == 3,
+	      "%ld: %s", runs, err.msg);
+	check("read-fd-other-guest",
+	      mote_ws_read(fileno(f), blob, 64, &err) == -1 && strstr(err.msg, "guest of 100"), "%s",
+	      err.msg);
+	ftruncate(fileno(f), MOTE_WS_MAX + 1);
+	check("read-fd-too-large",
+	      mote_ws_read(fileno(f), blob, 100, &err) == -1 && strstr(err.msg, "larger than"), "%s",
+	      err.msg);
+	fclose(f);
+	check("read-fd-closed", mote_ws_read(-1, blob, 100, &err) == -1 && strstr(err.msg, "unreadable"),
+	      "%s", err.msg);
 	return failures ? 1 : 0;
 }
